@@ -1,0 +1,72 @@
+"""monitio: persistent, live and e-mailed user messages for Django.
+
+The levels are importable at once; the API functions load on first use, so that
+importing ``monitio`` (say, from the SSE gateway or a settings module) touches
+neither Django's settings nor its app registry.
+"""
+
+from typing import TYPE_CHECKING, Any
+
+from .constants import DEBUG, ERROR, INFO, PERSISTENT_MESSAGE_LEVELS, SUCCESS, WARNING
+
+__version__ = "1.0.0"
+
+__all__ = [
+    "DEBUG",
+    "INFO",
+    "SUCCESS",
+    "WARNING",
+    "ERROR",
+    "PERSISTENT_MESSAGE_LEVELS",
+    "add_message",
+    "create_message",
+    "create_messages",
+    "get_messages",
+    "debug",
+    "info",
+    "success",
+    "warning",
+    "error",
+    "MonitioError",
+    "MessageFailure",
+]
+
+_API = {
+    "add_message",
+    "create_message",
+    "create_messages",
+    "get_messages",
+    "debug",
+    "info",
+    "success",
+    "warning",
+    "error",
+    "MessageFailure",
+}
+
+if TYPE_CHECKING:
+    from .api import (  # noqa: F401
+        MessageFailure,
+        add_message,
+        create_message,
+        create_messages,
+        debug,
+        error,
+        get_messages,
+        info,
+        success,
+        warning,
+    )
+    from .exceptions import MonitioError  # noqa: F401
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        from . import api
+
+        return getattr(api, name)
+    if name == "MonitioError":
+        from .exceptions import MonitioError
+
+        return MonitioError
+    raise AttributeError(f"module 'monitio' has no attribute {name!r}")

@@ -1,0 +1,121 @@
+"""monitio's settings: one ``MONITIO`` dict, read lazily through :data:`settings`.
+
+Every key, its default and its meaning::
+
+    MONITIO = {
+        # Redis that holds the live-event history and fan-out stream (see monitio.wire).
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        # Prefix of every Redis key monitio writes. Must match the gateway's MONITIO_KEY_PREFIX.
+        "KEY_PREFIX": "monitio",
+        # Hide persistent messages the user has read from ``{% for m in messages %}``.
+        # The original project's MONITIO_EXCLUDE_READ setting is honoured when this is unset.
+        "EXCLUDE_READ": True,
+        # Longest accepted message body and subject, in characters.
+        "MAX_MESSAGE_LENGTH": 10_000,
+        "MAX_SUBJECT_LENGTH": 255,
+        # Live-event history kept per user in Redis: entries, and seconds since the last one.
+        "HISTORY_MAXLEN": 500,
+        "HISTORY_TTL": 7 * 24 * 3600,
+        # Entries kept in the stream every gateway process reads.
+        "FANOUT_MAXLEN": 100_000,
+        # Where browsers open the event stream (the gateway), and its credential.
+        "STREAM_URL": "/sse/",
+        "STREAM_SECRET": None,          # None: SECRET_KEY. Same value as the gateway's.
+        "STREAM_TOKEN_MAX_AGE": 300,    # seconds a stream credential opens new streams
+        "STREAM_COOKIE_NAME": "monitio_stream",
+        "STREAM_COOKIE_PATH": "/sse/",
+        "STREAM_COOKIE_DOMAIN": None,
+        "STREAM_COOKIE_SECURE": True,
+        # E-mail: sender address (None: DEFAULT_FROM_EMAIL) and a subject prefix.
+        "EMAIL_FROM": None,
+        "EMAIL_SUBJECT_PREFIX": "",
+        # How long a request keeps showing a message it queued before the worker
+        # has written it (the redirect race), in seconds.
+        "PENDING_CARRY_SECONDS": 600,
+        # Rows written per INSERT, and users per Redis pipeline, when sending in bulk.
+        "BULK_BATCH_SIZE": 1000,
+    }
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.core.signals import setting_changed
+
+from .exceptions import MonitioConfigurationError
+
+DEFAULTS: dict[str, Any] = {
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "KEY_PREFIX": "monitio",
+    "EXCLUDE_READ": True,
+    "MAX_MESSAGE_LENGTH": 10_000,
+    "MAX_SUBJECT_LENGTH": 255,
+    "HISTORY_MAXLEN": 500,
+    "HISTORY_TTL": 7 * 24 * 3600,
+    "FANOUT_MAXLEN": 100_000,
+    "STREAM_URL": "/sse/",
+    "STREAM_SECRET": None,
+    "STREAM_TOKEN_MAX_AGE": 300,
+    "STREAM_COOKIE_NAME": "monitio_stream",
+    "STREAM_COOKIE_PATH": "/sse/",
+    "STREAM_COOKIE_DOMAIN": None,
+    "STREAM_COOKIE_SECURE": True,
+    "EMAIL_FROM": None,
+    "EMAIL_SUBJECT_PREFIX": "",
+    "PENDING_CARRY_SECONDS": 600,
+    "BULK_BATCH_SIZE": 1000,
+}
+
+#: Settings of the original project that still work, and the key they map to.
+LEGACY_SETTINGS = {"MONITIO_EXCLUDE_READ": "EXCLUDE_READ"}
+
+
+class MonitioSettings:
+    """Attribute access to ``settings.MONITIO`` with :data:`DEFAULTS` filled in."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(f"monitio has no setting named {name!r}")
+        if name not in self._cache:
+            self._cache[name] = self._resolve(name)
+        return self._cache[name]
+
+    @staticmethod
+    def _resolve(name: str) -> Any:
+        user = getattr(django_settings, "MONITIO", {})
+        if not isinstance(user, dict):
+            raise MonitioConfigurationError("settings.MONITIO must be a dict.")
+        unknown = set(user) - set(DEFAULTS)
+        if unknown:
+            raise MonitioConfigurationError(
+                f"Unknown key(s) in settings.MONITIO: {', '.join(sorted(unknown))}. "
+                f"Known keys: {', '.join(DEFAULTS)}."
+            )
+        if name in user:
+            return user[name]
+        for legacy, key in LEGACY_SETTINGS.items():
+            if key == name and hasattr(django_settings, legacy):
+                return getattr(django_settings, legacy)
+        if name == "STREAM_SECRET":
+            return django_settings.SECRET_KEY
+        return DEFAULTS[name]
+
+    def reload(self) -> None:
+        """Forget cached values (called when a test overrides a setting)."""
+        self._cache.clear()
+
+
+settings = MonitioSettings()
+
+
+def _reload(*, setting: str, **kwargs: Any) -> None:
+    if setting in ("MONITIO", "SECRET_KEY", *LEGACY_SETTINGS):
+        settings.reload()
+
+
+setting_changed.connect(_reload)

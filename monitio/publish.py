@@ -1,0 +1,98 @@
+"""Publish live events to Redis, following the contract in :mod:`monitio.wire`."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from typing import Any
+
+import redis
+
+from . import wire
+from .conf import settings
+
+_client: redis.Redis | None = None
+_script = None
+
+
+def get_client() -> redis.Redis:
+    """Return the process's Redis client, built on first use from ``REDIS_URL``."""
+    global _client
+    if _client is None:
+        if not settings.REDIS_URL:
+            from .exceptions import MonitioConfigurationError
+
+            raise MonitioConfigurationError('Set MONITIO["REDIS_URL"] to your Redis server.')
+        _client = redis.Redis.from_url(
+            settings.REDIS_URL, decode_responses=True, socket_timeout=5,
+            socket_connect_timeout=2, health_check_interval=30,
+        )
+    return _client
+
+
+def reset_client() -> None:
+    """Drop the cached client (after a fork, or when a test changes ``REDIS_URL``)."""
+    global _client, _script
+    if _client is not None:
+        _client.close()
+    _client = _script = None
+
+
+def _publish_script():
+    global _script
+    if _script is None:
+        _script = get_client().register_script(wire.PUBLISH_SCRIPT)
+    return _script
+
+
+def publish_many(events: Iterable[tuple[Any, str, Any]]) -> list[str]:
+    """Publish ``(user_id, event, data)`` triples in one pipeline; return their SSE ids."""
+    prefix = settings.KEY_PREFIX
+    script = _publish_script()
+    pipe = get_client().pipeline(transaction=False)
+    candidate = secrets.token_urlsafe(6)
+    args_common = (settings.HISTORY_MAXLEN, settings.HISTORY_TTL, settings.FANOUT_MAXLEN)
+    count = 0
+    for user_id, event, data in events:
+        keys = [wire.epoch_key(prefix), wire.user_stream_key(prefix, user_id), wire.fanout_key(prefix)]
+        payload = data if isinstance(data, str) else wire.dumps(data)
+        script(keys=keys, args=[candidate, event, payload, *args_common, user_id], client=pipe)
+        count += 1
+    if not count:
+        return []
+    return [wire.format_event_id(epoch, entry) for epoch, entry in pipe.execute()]
+
+
+def publish(user_id: Any, event: str, data: Any) -> str:
+    """Publish one event to ``user_id``'s streams; return its SSE id."""
+    return publish_many([(user_id, event, data)])[0]
+
+
+def revoke(user_id: Any, session: str | None, at: int) -> None:
+    """Void ``user_id``'s stream tokens issued before ``at`` (one session, or all) and
+    tell every gateway to close the matching open streams."""
+    prefix = settings.KEY_PREFIX
+    client = get_client()
+    pipe = client.pipeline(transaction=False)
+    pipe.hset(wire.revoked_key(prefix, user_id), session or "*", at)
+    pipe.expire(wire.revoked_key(prefix, user_id), settings.STREAM_TOKEN_MAX_AGE + 60)
+    pipe.xadd(
+        wire.fanout_key(prefix),
+        {"u": str(user_id), "i": "", "e": wire.REVOKE, "d": wire.dumps({"session": session})},
+        maxlen=settings.FANOUT_MAXLEN, approximate=True,
+    )
+    pipe.execute()
+
+
+def current_event_id(user_id: Any) -> str:
+    """Return the SSE id of ``user_id``'s latest event (a page hands it to the client
+    as ``last_event_id`` so nothing published after rendering is missed)."""
+    prefix = settings.KEY_PREFIX
+    client = get_client()
+    pipe = client.pipeline(transaction=False)
+    pipe.set(wire.epoch_key(prefix), secrets.token_urlsafe(6), nx=True)
+    pipe.get(wire.epoch_key(prefix))
+    pipe.xrevrange(wire.user_stream_key(prefix, user_id), count=1)
+    _, epoch, last = pipe.execute()
+    entry = last[0][0] if last else wire.ZERO_ENTRY
+    return wire.format_event_id(epoch, entry)

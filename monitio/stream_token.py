@@ -1,0 +1,57 @@
+"""Stream credentials: short-lived, signed, and verifiable without a database.
+
+Django mints a token for the logged-in user (:func:`mint`); the gateway verifies it
+(:func:`verify`) with the same secret and never trusts a user id from the URL. Both
+calls pass the key explicitly, so neither needs Django settings configured.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+
+from django.core import signing
+
+SALT = "monitio.stream-token"
+
+
+@dataclass(frozen=True)
+class StreamClaims:
+    """What a valid token says: whose stream, which login session, issued when."""
+
+    user_id: str
+    session: str
+    issued_at: int
+
+
+def session_hash(session_key: str | None) -> str:
+    """Return a short, non-reversible tag for a login session (never the key itself)."""
+    return hashlib.sha256((session_key or "").encode()).hexdigest()[:16]
+
+
+def mint(user_id: int | str, session: str, *, secret: str, now: float | None = None) -> str:
+    """Return a token for ``user_id``'s stream, bound to one login session."""
+    issued = int(time.time() if now is None else now)
+    payload = {"u": str(user_id), "s": session, "t": issued}
+    return signing.dumps(payload, key=secret, salt=SALT, compress=False)
+
+
+def verify(token: str, *, secret: str, max_age: int) -> StreamClaims:
+    """Return the claims of ``token``.
+
+    Raises :class:`signing.BadSignature` (or its subclass ``SignatureExpired``) for a
+    forged, tampered or expired token, and ``ValueError`` for a well-signed token of
+    the wrong shape.
+    """
+    payload = signing.loads(
+        token, key=secret, salt=SALT, max_age=max_age, fallback_keys=[]
+    )
+    if not isinstance(payload, dict):
+        raise ValueError("stream token payload is not an object")
+    user_id, session, issued = payload.get("u"), payload.get("s"), payload.get("t")
+    if not (isinstance(user_id, str) and user_id and isinstance(session, str)):
+        raise ValueError("stream token lacks a user or session")
+    if not isinstance(issued, int):
+        raise ValueError("stream token lacks its issue time")
+    return StreamClaims(user_id=user_id, session=session, issued_at=issued)

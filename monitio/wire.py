@@ -1,0 +1,151 @@
+"""The Redis contract between monitio's workers and the SSE gateway.
+
+Both sides import this module; it has no Django or Redis import, so the gateway
+can use it without configuring Django.
+
+Keys (``p`` is the configured key prefix, ``"monitio"`` by default)::
+
+    {p}:epoch               random string, created once with SET NX. When Redis loses
+                            its data a new epoch appears, and every cursor of the old
+                            epoch means "resync" (Centrifugo's epoch idea).
+    {p}:u:{user_id}         the user's event history: a stream capped with
+                            ``XADD MAXLEN ~ HISTORY_MAXLEN`` and expiring HISTORY_TTL
+                            seconds after its last event. Fields: ``e`` (event name),
+                            ``d`` (JSON data).
+    {p}:fanout              one stream that every gateway process reads with
+                            ``XREAD BLOCK`` from its own last id, so a Redis blip
+                            loses nothing. Fields: ``u`` (user id), ``i`` (the entry
+                            id in the user's stream), ``e``, ``d``. Capped at
+                            FANOUT_MAXLEN.
+    {p}:revoked:{user_id}   hash of revocations: field ``*`` or a session hash, value
+                            the Unix time before which matching stream tokens are void.
+
+Every event reaches the user's stream and the fan-out stream in one atomic Lua call
+(:data:`PUBLISH_SCRIPT`). The SSE ``id`` of an event is ``"{epoch}:{entry_id}"``:
+per user, monotonic, and revealing nothing about other users' traffic.
+
+Events (SSE ``event:`` names) and their JSON ``data``:
+
+``message``  a new message: :func:`message_data` fields.
+``read``     ``{"ids": [uuid, ...] | null, "unread": n}``; ``ids`` null means all.
+``unread``   ``{"ids": [uuid, ...], "unread": n}``.
+``deleted``  ``{"ids": [uuid, ...] | null, "unread": n}``; ``ids`` null means all read.
+``resync``   sent by the gateway alone: history cannot fill the gap, refetch the list.
+``revoke``   control event on the fan-out stream only (``u`` is the user id,
+             ``d`` is ``{"session": hash | null}``): close the matching streams.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+MESSAGE = "message"
+READ = "read"
+UNREAD = "unread"
+DELETED = "deleted"
+RESYNC = "resync"
+REVOKE = "revoke"
+
+#: Events a browser may receive; ``revoke`` never leaves the gateway.
+CLIENT_EVENTS = (MESSAGE, READ, UNREAD, DELETED, RESYNC)
+
+#: The cursor of an empty history: "nothing seen yet".
+ZERO_ENTRY = "0-0"
+
+
+def epoch_key(prefix: str) -> str:
+    return f"{prefix}:epoch"
+
+
+def user_stream_key(prefix: str, user_id: int | str) -> str:
+    return f"{prefix}:u:{user_id}"
+
+
+def fanout_key(prefix: str) -> str:
+    return f"{prefix}:fanout"
+
+
+def revoked_key(prefix: str, user_id: int | str) -> str:
+    return f"{prefix}:revoked:{user_id}"
+
+
+def format_event_id(epoch: str, entry_id: str) -> str:
+    """Return the SSE ``id`` for a user-stream entry."""
+    return f"{epoch}:{entry_id}"
+
+
+def parse_event_id(value: str) -> tuple[str, str] | None:
+    """Split an SSE id into ``(epoch, entry_id)``; ``None`` if it is not one of ours."""
+    epoch, sep, entry = value.partition(":")
+    if not sep or not epoch or not _is_entry_id(entry):
+        return None
+    return epoch, entry
+
+
+def _is_entry_id(entry: str) -> bool:
+    ms, sep, seq = entry.partition("-")
+    return bool(sep) and ms.isdigit() and seq.isdigit() and len(entry) <= 41
+
+
+def entry_key(entry_id: str) -> tuple[int, int]:
+    """Sort key of a stream entry id: ``"1700000000000-3"`` -> ``(1700000000000, 3)``."""
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq)
+
+
+def dumps(data: Any) -> str:
+    """Encode event data compactly; the gateway forwards it without re-encoding."""
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
+# KEYS: epoch, user stream, fan-out stream.
+# ARGV: candidate epoch, event, data, history maxlen, history ttl, fanout maxlen, user id.
+# Returns {epoch, entry id}.
+PUBLISH_SCRIPT = """
+redis.call('SET', KEYS[1], ARGV[1], 'NX')
+local epoch = redis.call('GET', KEYS[1])
+local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'e', ARGV[2], 'd', ARGV[3])
+redis.call('EXPIRE', KEYS[2], ARGV[5])
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[6], '*', 'u', ARGV[7], 'i', id, 'e', ARGV[2], 'd', ARGV[3])
+return {epoch, id}
+"""
+
+
+def message_data(
+    *,
+    id: str,
+    level: int,
+    tags: str,
+    message: str,
+    subject: str,
+    safe: bool,
+    persistent: bool,
+    from_user: str | None,
+    url: str | None,
+    close_timeout: int | None,
+    created: str,
+    expires: str | None,
+    unread: int | None,
+) -> dict[str, Any]:
+    """Return the data of a ``message`` event.
+
+    ``safe`` is true only for text the sender marked safe (Django's ``SafeData``);
+    clients insert everything else as text. ``unread`` is the recipient's unread
+    persistent count after this message, when known.
+    """
+    return {
+        "id": id,
+        "level": level,
+        "tags": tags,
+        "message": message,
+        "subject": subject,
+        "safe": safe,
+        "persistent": persistent,
+        "from_user": from_user,
+        "url": url,
+        "close_timeout": close_timeout,
+        "created": created,
+        "expires": expires,
+        "unread": unread,
+    }

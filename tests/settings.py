@@ -1,0 +1,93 @@
+"""Settings for monitio's test suite.
+
+``DATABASE_URL`` picks the database (SQLite by default; the CI also runs
+``postgres://postgres@127.0.0.1:5432/test``). ``MONITIO_TEST_REDIS_URL`` is the Redis
+the tests use for events; the Celery broker is another database on the same server.
+"""
+
+import os
+
+import dj_database_url
+
+SECRET_KEY = "monitio-tests-not-secret"
+DEBUG = False
+ALLOWED_HOSTS = ["*"]
+USE_TZ = True
+TIME_ZONE = "UTC"
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", "sqlite:///" + os.path.join(os.path.dirname(__file__), "test.sqlite3"))
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not memory: worker and gateway subprocesses open the same database.
+    DATABASES["default"]["OPTIONS"] = {"timeout": 30}
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.environ.get(
+            "MONITIO_TEST_SQLITE", os.path.join(os.path.dirname(__file__), "test_db.sqlite3")
+        )
+    }
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "monitio",
+]
+
+MIDDLEWARE = [
+    "corsheaders.middleware.CorsMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+
+ROOT_URLCONF = "tests.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [os.path.join(os.path.dirname(__file__), "templates")],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+STATIC_URL = "/static/"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+DEFAULT_FROM_EMAIL = "notifications@example.com"
+
+MESSAGE_STORAGE = "monitio.storage.PersistentMessageStorage"
+
+REDIS_URL = os.environ.get("MONITIO_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+CELERY_BROKER_URL = os.environ.get("MONITIO_TEST_BROKER_URL", "redis://127.0.0.1:6379/14")
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+
+MONITIO = {
+    "REDIS_URL": REDIS_URL,
+    "KEY_PREFIX": "monitio-test",
+    "STREAM_SECRET": "stream-secret-for-tests",
+    "STREAM_COOKIE_SECURE": False,
+}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+LOGGING_CONFIG = None
