@@ -1,0 +1,91 @@
+"""Admin for stored messages and for the outbox of tasks not yet sent."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from . import state
+from .models import Message, PendingTask
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    list_display = (
+        "subject_or_text",
+        "user",
+        "from_user",
+        "level",
+        "read",
+        "email_status",
+        "created",
+        "expires",
+        "is_persistent",
+    )
+    list_filter = ("level", "read", "email_status", "created", "expires")
+    list_select_related = ("user", "from_user")
+    search_fields = ("subject", "message", "user__username", "user__email")
+    date_hierarchy = "created"
+    raw_id_fields = ("user", "from_user")
+    readonly_fields = (
+        "id",
+        "safe",
+        "created",
+        "modified",
+        "read_at",
+        "email",
+        "email_status",
+        "email_sent_at",
+        "email_error",
+        "published_at",
+    )
+    actions = ("mark_read", "mark_unread")
+
+    @admin.display(description=_("message"))
+    def subject_or_text(self, obj: Message) -> str:
+        text = obj.subject or obj.message
+        return text if len(text) <= 80 else text[:79] + "…"
+
+    def _change_state(self, request: HttpRequest, queryset: QuerySet, read: bool) -> None:
+        # Go through monitio.state, per recipient, so every user's open pages
+        # hear about the change as they would had the user clicked.
+        changed = 0
+        by_user: dict = {}
+        for message in queryset.select_related("user"):
+            by_user.setdefault(message.user, []).append(message.pk)
+        for user, ids in by_user.items():
+            change = state.mark_read if read else state.mark_unread
+            changed += change(user, ids)
+        self.message_user(
+            request,
+            ngettext("%d message changed.", "%d messages changed.", changed) % changed,
+        )
+
+    @admin.action(description=_("Mark selected messages as read"))
+    def mark_read(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._change_state(request, queryset, True)
+
+    @admin.action(description=_("Mark selected messages as unread"))
+    def mark_unread(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._change_state(request, queryset, False)
+
+
+@admin.register(PendingTask)
+class PendingTaskAdmin(admin.ModelAdmin):
+    """The outbox, for looking only: the drain task owns these rows."""
+
+    list_display = ("created", "task", "attempts")
+    list_filter = ("task",)
+    date_hierarchy = "created"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
