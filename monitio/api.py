@@ -1,0 +1,210 @@
+"""The public API: ``add_message`` and friends, as in ``django.contrib.messages``.
+
+``add_message`` queues; nothing is written or sent in the request. The message's
+UUID is returned at once (the original returned the saved row: a deliberate change,
+since the row is written by a Celery worker after the request commits).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.contrib.messages.api import MessageFailure
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from . import constants, payloads
+from .enqueue import enqueue_on_commit
+from .exceptions import AnonymousRecipient, InvalidMessage
+
+__all__ = [
+    "MessageFailure",
+    "add_message",
+    "create_message",
+    "create_messages",
+    "get_messages",
+    "debug",
+    "info",
+    "success",
+    "warning",
+    "error",
+]
+
+
+def add_message(
+    request: HttpRequest,
+    level: int,
+    message: str,
+    extra_tags: str = "",
+    fail_silently: bool = False,
+    subject: str = "",
+    user: Any = None,
+    email: bool = False,
+    sse: bool = True,
+    from_user: Any = None,
+    expires: datetime | None = None,
+    close_timeout: int | None = None,
+    url: str | None = None,
+) -> uuid.UUID | None:
+    """Queue a message for ``user`` (default: the request's user).
+
+    Return its UUID when monitio stores it, or ``None`` when it is a plain message
+    kept by Django's cookie/session storage. Raise :class:`MessageFailure` when
+    monitio's storage is not installed, :class:`~monitio.exceptions.AnonymousRecipient`
+    for a persistent level for an anonymous user (``fail_silently=True`` silences
+    both), and :class:`~monitio.exceptions.InvalidMessage` for bad input.
+    """
+    storage = getattr(request, "_messages", None)
+    if storage is None or not hasattr(storage, "count_persistent_unread"):
+        if fail_silently:
+            return None
+        raise MessageFailure(
+            "You cannot add messages without installing "
+            "django.contrib.messages.middleware.MessageMiddleware and setting "
+            'MESSAGE_STORAGE = "monitio.storage.PersistentMessageStorage".'
+        )
+    payloads.check_level(level)
+    try:
+        return storage.add(
+            level,
+            message,
+            extra_tags,
+            subject=subject,
+            user=user,
+            from_user=from_user,
+            email=email,
+            sse=sse,
+            expires=expires,
+            close_timeout=close_timeout,
+            url=url,
+        )
+    except AnonymousRecipient:
+        if fail_silently:
+            return None
+        raise
+
+
+def create_message(
+    to_user: Any,
+    level: int,
+    message: str,
+    from_user: Any = None,
+    extra_tags: str = "",
+    subject: str = "",
+    expires: datetime | None = None,
+    close_timeout: int | None = None,
+    sse: bool = True,
+    email: bool = False,
+    url: str | None = None,
+) -> uuid.UUID:
+    """Queue a message for ``to_user`` (a user or a user id) without a request.
+
+    The task is sent when the current transaction commits. From a Celery job, prefer
+    ``create_message.delay(user_id, level, message, ...)``, which takes ids only.
+    """
+    user_id = _user_id(to_user)
+    payload = payloads.build(
+        user_id=user_id,
+        level=level,
+        message=message,
+        extra_tags=extra_tags,
+        subject=subject,
+        from_user_id=_user_id(from_user) if from_user is not None else None,
+        expires=expires,
+        close_timeout=close_timeout,
+        url=url,
+        email=email,
+        sse=sse,
+    )
+    enqueue_on_commit("monitio_tasks.deliver", [[payload]])
+    return uuid.UUID(payload["id"])
+
+
+def _delay(*args: Any, **kwargs: Any):
+    """Enqueue :func:`create_message` as a task; arguments are ids and JSON values."""
+    from monitio_tasks.tasks import create_message as task
+
+    return task.delay(*args, **kwargs)
+
+
+create_message.delay = _delay  # type: ignore[attr-defined]
+
+
+def create_messages(
+    to_users: Iterable[Any] | QuerySet,
+    level: int,
+    message: str,
+    from_user: Any = None,
+    extra_tags: str = "",
+    subject: str = "",
+    expires: datetime | None = None,
+    close_timeout: int | None = None,
+    sse: bool = True,
+    email: bool = False,
+    url: str | None = None,
+) -> uuid.UUID:
+    """Queue one message for many users (users, ids, or a queryset of users).
+
+    Return the batch UUID; each recipient's message id is derived from it, so a
+    redelivered batch never makes duplicates. Rows are inserted in batches and the
+    live events published through pipelines.
+    """
+    if isinstance(to_users, QuerySet):
+        user_ids = list(to_users.values_list("pk", flat=True))
+    else:
+        user_ids = [_user_id(u) for u in to_users]
+    template = payloads.build(
+        user_id=None,
+        level=level,
+        message=message,
+        extra_tags=extra_tags,
+        subject=subject,
+        from_user_id=_user_id(from_user) if from_user is not None else None,
+        expires=expires,
+        close_timeout=close_timeout,
+        url=url,
+        email=email,
+        sse=sse,
+    )
+    if user_ids:
+        enqueue_on_commit("monitio_tasks.deliver_bulk", [user_ids, template])
+    return uuid.UUID(template["id"])
+
+
+def _user_id(user: Any) -> Any:
+    if user is None:
+        raise InvalidMessage("A recipient is required.")
+    if hasattr(user, "is_authenticated"):
+        if not user.is_authenticated:
+            raise AnonymousRecipient("Messages cannot be sent to an anonymous user.")
+        return user.pk
+    if isinstance(user, (int, str)) and not isinstance(user, bool):
+        return user
+    raise InvalidMessage(f"A recipient must be a user or a user id, not {type(user).__name__}.")
+
+
+def get_messages(request: HttpRequest):
+    """Return the message storage of ``request``, as Django's ``get_messages`` does."""
+    return getattr(request, "_messages", [])
+
+
+def _level_shortcut(level: int, name: str):
+    def shortcut(
+        request: HttpRequest, message: str, extra_tags: str = "", fail_silently: bool = False,
+        **options: Any,
+    ) -> uuid.UUID | None:
+        return add_message(request, level, message, extra_tags, fail_silently, **options)
+
+    shortcut.__name__ = shortcut.__qualname__ = name
+    shortcut.__doc__ = f"Add a message with the ``{name.upper()}`` level."
+    return shortcut
+
+
+debug = _level_shortcut(constants.DEBUG, "debug")
+info = _level_shortcut(constants.INFO, "info")
+success = _level_shortcut(constants.SUCCESS, "success")
+warning = _level_shortcut(constants.WARNING, "warning")
+error = _level_shortcut(constants.ERROR, "error")

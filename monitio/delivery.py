@@ -1,0 +1,130 @@
+"""Store queued messages and announce them live: the work behind the deliver tasks.
+
+Every step is idempotent, keyed by the message UUID the caller chose: a redelivered
+task inserts nothing twice (``ignore_conflicts``), publishes only rows not yet marked
+published, and enqueues e-mail that :mod:`monitio.emails` sends at most once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count
+from django.utils import timezone
+
+from . import publish, signals, wire
+from .conf import settings
+from .exceptions import MonitioError
+from .models import Message
+from .serialize import message_dict
+
+
+class RecipientMissing(MonitioError):
+    """A message's recipient does not exist (any more); it cannot be delivered."""
+
+
+def deliver(payloads: list[dict[str, Any]]) -> list[str]:
+    """Store and publish ``payloads``; return the ids whose e-mail is still to send.
+
+    Messages for users that do not exist are skipped, and :class:`RecipientMissing`
+    is raised after the others are delivered, so the failure is visible without
+    holding the rest back.
+    """
+    user_ids = {str(p["user"]) for p in payloads} | {
+        str(p["from_user"]) for p in payloads if p["from_user"] is not None
+    }
+    existing = {
+        str(pk) for pk in get_user_model().objects.filter(pk__in=user_ids).values_list("pk", flat=True)
+    }
+    good = [p for p in payloads if str(p["user"]) in existing]
+    rows = [_row(p, existing) for p in good]
+    Message.objects.bulk_create(rows, ignore_conflicts=True, batch_size=settings.BULK_BATCH_SIZE)
+    live = {p["id"] for p in good if p["sse"]}
+    fresh = list(
+        Message.objects.filter(pk__in=[r.pk for r in rows], published_at__isnull=True)
+        .select_related("from_user")
+    )
+    if fresh:
+        signals.messages_created.send(Message, messages=fresh)
+    publish_rows([m for m in fresh if str(m.pk) in live])
+    quiet = [m.pk for m in fresh if str(m.pk) not in live]
+    if quiet:
+        Message.objects.filter(pk__in=quiet).update(published_at=timezone.now())
+    pending_email = Message.objects.filter(
+        pk__in=[r.pk for r in rows if r.email], email_status=Message.EmailStatus.PENDING
+    ).values_list("pk", flat=True)
+    missing = [p["id"] for p in payloads if str(p["user"]) not in existing]
+    if missing:
+        raise RecipientMissing(
+            f"{len(missing)} message(s) not delivered: recipient does not exist "
+            f"(message ids {', '.join(missing[:10])})."
+        )
+    return [str(pk) for pk in pending_email]
+
+
+def bulk_payloads(user_ids: list[Any], template: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
+    """Yield per-recipient payloads in batches; ids derive from the batch UUID."""
+    batch = uuid.UUID(template["id"])
+    size = settings.BULK_BATCH_SIZE
+    for start in range(0, len(user_ids), size):
+        yield [
+            {**template, "id": str(uuid.uuid5(batch, str(uid))), "user": uid}
+            for uid in user_ids[start : start + size]
+        ]
+
+
+def publish_rows(rows: list[Message]) -> None:
+    """Publish a ``message`` event per row (one pipeline) and mark them published."""
+    if not rows:
+        return
+    counts = unread_counts({m.user_id for m in rows})
+    publish.publish_many(
+        (m.user_id, wire.MESSAGE, message_dict(m, unread=counts.get(m.user_id, 0))) for m in rows
+    )
+    Message.objects.filter(pk__in=[m.pk for m in rows]).update(published_at=timezone.now())
+
+
+def unread_counts(user_ids: set[Any]) -> dict[Any, int]:
+    """Unread persistent counts for many users in one query."""
+    rows = (
+        Message.objects.filter(user_id__in=user_ids)
+        .unexpired()
+        .persistent()
+        .unread()
+        .values("user_id")
+        .annotate(n=Count("pk"))
+        .values_list("user_id", "n")
+    )
+    return dict(rows)
+
+
+def publish_state(user_id: Any, event: str, ids: list[str] | None) -> str:
+    """Publish a read/unread/deleted event with the user's current unread count."""
+    count = next(iter(unread_counts({user_id}).values()), 0)
+    return publish.publish(user_id, event, {"ids": ids, "unread": count})
+
+
+def _row(payload: dict[str, Any], existing_users: set[str]) -> Message:
+    sender = payload["from_user"]
+    return Message(
+        id=uuid.UUID(payload["id"]),
+        user_id=payload["user"],
+        from_user_id=sender if sender is not None and str(sender) in existing_users else None,
+        level=payload["level"],
+        subject=payload["subject"],
+        message=payload["message"],
+        safe=payload["safe"],
+        extra_tags=payload["extra_tags"],
+        created=datetime.fromisoformat(payload["created"]),
+        expires=datetime.fromisoformat(payload["expires"]) if payload["expires"] else None,
+        close_timeout=payload["close_timeout"],
+        url=payload["url"],
+        read=payload["read"],
+        read_at=timezone.now() if payload["read"] else None,
+        email=payload["email"],
+        email_status=Message.EmailStatus.PENDING if payload["email"] else "",
+    )

@@ -1,0 +1,101 @@
+"""Render a message as e-mail and send it at most once.
+
+Templates (override them in your project): ``monitio/email/subject.txt``,
+``monitio/email/body.txt`` and ``monitio/email/body.html``, with ``message``,
+``recipient`` and ``sender`` in the context. Mail goes from ``EMAIL_FROM`` (or
+``DEFAULT_FROM_EMAIL``), never from the sending user's address; the sender's
+address, if any, becomes ``Reply-To``.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from datetime import timedelta
+
+from django.conf import settings as django_settings
+from django.core.mail import EmailMultiAlternatives
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from .conf import settings
+from .exceptions import MonitioError
+from .models import Message
+
+#: How long one attempt may hold a message before another may take it over.
+CLAIM_LEASE = timedelta(minutes=2)
+
+#: Errors worth another attempt; anything else fails the message for good.
+TRANSIENT_ERRORS = (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError,
+                    smtplib.SMTPHeloError, smtplib.SMTPDataError, OSError)
+
+
+class EmailRefused(MonitioError):
+    """The message cannot be e-mailed as it stands (no address, a line break in a header)."""
+
+
+class EmailBusy(MonitioError):
+    """Another attempt holds this message's e-mail; try again after its lease."""
+
+
+def send(message_id: str) -> str:
+    """Send the e-mail of message ``message_id`` unless it was sent; return its status."""
+    now = timezone.now()
+    claimed = (
+        Message.objects.filter(pk=message_id, email_status=Message.EmailStatus.PENDING)
+        .filter(Q(email_claimed_at__isnull=True) | Q(email_claimed_at__lt=now - CLAIM_LEASE))
+        .update(email_claimed_at=now)
+    )
+    if not claimed:
+        status = Message.objects.filter(pk=message_id).values_list("email_status", flat=True).first()
+        if status is None:
+            return "gone"
+        if status != Message.EmailStatus.PENDING:
+            return status
+        raise EmailBusy(f"e-mail of message {message_id} is being sent by another attempt")
+    message = Message.objects.select_related("user", "from_user").get(pk=message_id)
+    try:
+        build(message).send()
+    except EmailRefused as exc:
+        mark_failed(message_id, exc)
+        raise
+    except Exception as exc:
+        Message.objects.filter(pk=message_id).update(email_claimed_at=None, email_error=repr(exc)[:1000])
+        raise
+    Message.objects.filter(pk=message_id).update(
+        email_status=Message.EmailStatus.SENT, email_sent_at=timezone.now(), email_error=""
+    )
+    return Message.EmailStatus.SENT
+
+
+def mark_failed(message_id: str, exc: BaseException) -> None:
+    """Record that the e-mail will not be sent (shown in the admin)."""
+    Message.objects.filter(pk=message_id).exclude(email_status=Message.EmailStatus.SENT).update(
+        email_status=Message.EmailStatus.FAILED, email_claimed_at=None, email_error=repr(exc)[:1000]
+    )
+
+
+def build(message: Message) -> EmailMultiAlternatives:
+    """Render ``message`` into an e-mail; raise :class:`EmailRefused` if it can't be sent."""
+    recipient = message.user
+    address = recipient.email
+    if not address:
+        raise EmailRefused(f"user {recipient.pk} has no e-mail address")
+    sender = message.from_user
+    reply_to = [sender.email] if sender is not None and sender.email else []
+    for value in (message.subject, address, *reply_to):
+        if "\n" in value or "\r" in value:
+            raise EmailRefused("a line break in an e-mail header is refused")
+    context = {"message": message, "recipient": recipient, "sender": sender}
+    subject = settings.EMAIL_SUBJECT_PREFIX + render_to_string("monitio/email/subject.txt", context).strip()
+    if "\n" in subject or "\r" in subject:
+        raise EmailRefused("the rendered subject has a line break")
+    email = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string("monitio/email/body.txt", context),
+        from_email=settings.EMAIL_FROM or django_settings.DEFAULT_FROM_EMAIL,
+        to=[address],
+        reply_to=reply_to,
+    )
+    email.attach_alternative(render_to_string("monitio/email/body.html", context), "text/html")
+    return email

@@ -1,0 +1,32 @@
+"""The JSON shape of a stored message, shared by the JSON views and live events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import wire
+from .models import Message
+
+
+def sender_name(message: Message) -> str | None:
+    sender = message.from_user
+    return sender.get_username() if sender is not None else None
+
+
+def message_dict(message: Message, unread: int | None = None) -> dict[str, Any]:
+    """Return ``message`` as the ``message`` event's data (see :func:`monitio.wire.message_data`)."""
+    return wire.message_data(
+        id=str(message.id),
+        level=message.level,
+        tags=message.tags,
+        message=message.message,
+        subject=message.subject,
+        safe=message.safe,
+        persistent=message.is_persistent(),
+        from_user=sender_name(message),
+        url=message.url,
+        close_timeout=message.close_timeout,
+        created=message.created.isoformat(),
+        expires=message.expires.isoformat() if message.expires else None,
+        unread=unread,
+    ) | {"read": message.read}

@@ -1,0 +1,281 @@
+"""The ``django.contrib.messages`` storage backend.
+
+Anonymous users get exactly Django's :class:`FallbackStorage` (cookie, then
+session). For an authenticated user, iterating ``messages`` yields:
+
+1. their stored messages from the database, oldest first: unread persistent ones
+   (read ones too when ``EXCLUDE_READ`` is off) and non-persistent ones sent to them
+   by someone else, which are deleted once shown;
+2. persistent messages this user's own requests queued that the worker has not
+   written yet (carried in the session by UUID until the row exists, so the page
+   after a redirect neither loses nor doubles them);
+3. plain non-persistent messages, kept in the cookie/session exactly as Django does.
+
+New monitio messages are not written here: :meth:`add` validates them, and once the
+request's transaction commits they are handed to the broker in one batch, when the
+response goes out.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from django.contrib.messages.storage.fallback import FallbackStorage
+from django.db import transaction
+from django.db.models import Count, Q
+
+from . import constants, payloads
+from .conf import settings
+from .enqueue import enqueue
+from .exceptions import AnonymousRecipient
+from .models import Message
+
+CARRY_SESSION_KEY = "_monitio_pending"
+
+
+class PersistentMessageStorage(FallbackStorage):
+    """Persistent, live messages for authenticated users; Django's storage otherwise."""
+
+    def __init__(self, request, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        self._committed: list[dict[str, Any]] = []
+
+    # -- adding ---------------------------------------------------------------
+
+    def add(self, level, message, extra_tags: str = "", **options) -> uuid.UUID | None:
+        """Queue a message; return its UUID when monitio stores it, else ``None``.
+
+        ``options`` are :func:`monitio.add_message`'s extras (``subject``, ``user``,
+        ``from_user``, ``email``, ``sse``, ``expires``, ``close_timeout``, ``url``).
+        """
+        recipient = options.pop("user", None)
+        recipient_id = _pk(recipient) if recipient is not None else _pk(self._user())
+        if not message:
+            return None
+        if recipient_id is None:
+            if constants.is_persistent(level):
+                raise AnonymousRecipient(
+                    "Persistent message levels cannot be used for anonymous users."
+                )
+            super().add(level, message, extra_tags)
+            return None
+        if int(level) < self.level:
+            return None
+        to_self = recipient_id == _pk(self._user())
+        persistent = constants.is_persistent(level)
+        if to_self and not persistent and not options.get("email"):
+            super().add(level, message, extra_tags)
+            return None
+        payload = payloads.build(
+            user_id=recipient_id,
+            level=level,
+            message=message,
+            extra_tags=extra_tags,
+            from_user_id=_pk(options.pop("from_user", None)),
+            # A plain message to oneself is shown by Django's storage; the row
+            # exists only for the e-mail, so it starts out read.
+            read=to_self and not persistent,
+            **options,
+        )
+        if to_self and persistent:
+            self._carry(payload)
+        elif to_self:
+            super().add(level, message, extra_tags)
+        transaction.on_commit(partial(self._committed.append, payload))
+        return uuid.UUID(payload["id"])
+
+    def update(self, response):
+        """Send what this request queued, then store what Django's storage must keep."""
+        if self._committed:
+            enqueue("monitio_tasks.deliver", [self._committed])
+            self._committed = []
+        self._prepare_messages(self._queued_messages)
+        unstored = None
+        if self.used:
+            self._consume_shown()
+            unstored = self._store(self._queued_messages, response)
+        elif self.added_new:
+            plain = self._fallback_messages() + self._queued_messages
+            unstored = self._store(plain, response)
+        self._save_carried()
+        return unstored
+
+    # -- reading --------------------------------------------------------------
+
+    def _get(self, *args, **kwargs):
+        plain = self._fallback_messages()
+        user = self._user()
+        if user is None:
+            return plain, True
+        rows = list(self._shown_rows(user))
+        return _by_created(rows + self._carried_not_stored()) + plain, True
+
+    def _store(self, messages, response, *args, **kwargs):
+        plain = [m for m in messages if not isinstance(m, Message)]
+        return super()._store(plain, response, *args, **kwargs)
+
+    def _prepare_messages(self, messages):
+        super()._prepare_messages([m for m in messages if not isinstance(m, Message)])
+
+    def _fallback_messages(self) -> list:
+        if not hasattr(self, "_fallback_data"):
+            self._fallback_data = super()._get()[0] or []
+        return list(self._fallback_data)
+
+    def _shown_rows(self, user):
+        persistent = Q(level__in=constants.PERSISTENT_MESSAGE_LEVELS)
+        if settings.EXCLUDE_READ:
+            persistent &= Q(read=False)
+        other = ~Q(level__in=constants.PERSISTENT_MESSAGE_LEVELS) & Q(read=False)
+        return (
+            Message.objects.visible_to(user)
+            .filter(persistent | other)
+            .select_related("from_user")
+            .order_by("created")
+        )
+
+    def _consume_shown(self) -> None:
+        """Delete the non-persistent rows this request displayed (shown once)."""
+        shown = [
+            m.pk
+            for m in self._loaded_messages
+            if isinstance(m, Message) and not m._state.adding and not m.is_persistent()
+        ]
+        if shown:
+            Message.objects.filter(pk__in=shown).delete()
+
+    # -- the extra API of the original project --------------------------------
+
+    def get_persistent(self) -> list[Message]:
+        """Read and unread persistent messages, oldest first."""
+        user = self._user()
+        if user is None:
+            return []
+        rows = Message.objects.visible_to(user).persistent().select_related("from_user")
+        return _by_created(list(rows) + self._carried_not_stored())
+
+    def get_persistent_unread(self) -> list[Message]:
+        """Unread persistent messages, oldest first."""
+        user = self._user()
+        if user is None:
+            return []
+        rows = Message.objects.visible_to(user).persistent().unread().select_related("from_user")
+        return _by_created(list(rows) + self._carried_not_stored())
+
+    def get_nonpersistent(self) -> list:
+        """Non-persistent messages; like iterating, this shows (and so uses up) them."""
+        self.used = True
+        return [m for m in self if not (isinstance(m, Message) and m.is_persistent())]
+
+    def count_unread(self) -> int:
+        """Unread persistent and non-persistent messages."""
+        persistent, other = self._counts()
+        return persistent + other
+
+    def count_persistent_unread(self) -> int:
+        """Unread persistent messages."""
+        return self._counts()[0]
+
+    def count_nonpersistent(self) -> int:
+        """Non-persistent messages waiting to be shown."""
+        return self._counts()[1]
+
+    def _counts(self) -> tuple[int, int]:
+        """Both counts in one aggregate query, cached for the request."""
+        if not hasattr(self, "_count_cache"):
+            user = self._user()
+            plain = len(self._fallback_messages()) + sum(
+                1 for m in self._queued_messages if not isinstance(m, Message)
+            )
+            if user is None:
+                self._count_cache = (0, plain)
+            else:
+                is_persistent = Q(level__in=constants.PERSISTENT_MESSAGE_LEVELS)
+                counts = Message.objects.visible_to(user).unread().aggregate(
+                    p=Count("pk", filter=is_persistent), n=Count("pk", filter=~is_persistent)
+                )
+                carried = len(self._carried_not_stored())
+                self._count_cache = (counts["p"] + carried, counts["n"] + plain)
+        persistent, other = self._count_cache
+        return persistent + len(getattr(self, "_carry_new", [])), other
+
+    # -- the redirect race ----------------------------------------------------
+
+    def _carry(self, payload: dict[str, Any]) -> None:
+        """Show ``payload`` now and on later pages until the worker has stored it."""
+        if not hasattr(self, "_carry_new"):
+            self._carry_new = []
+        self._carry_new.append({**payload, "carried_at": time.time()})
+        self._queued_messages.append(_unsaved(payload))
+        self.added_new = True
+
+    def _carried_not_stored(self) -> list[Message]:
+        """What earlier requests carried and the worker has not written yet."""
+        if not hasattr(self, "_carried_pending"):
+            session = getattr(self.request, "session", None)
+            carried = list(session.get(CARRY_SESSION_KEY, [])) if session else []
+            horizon = time.time() - settings.PENDING_CARRY_SECONDS
+            fresh = [p for p in carried if p["carried_at"] >= horizon]
+            stored: set[str] = set()
+            if fresh:
+                ids = [p["id"] for p in fresh]
+                found = Message.objects.filter(pk__in=ids).values_list("pk", flat=True)
+                stored = {str(pk) for pk in found}
+            self._carried_payloads = [p for p in fresh if p["id"] not in stored]
+            self._carried_pending = [_unsaved(p) for p in self._carried_payloads]
+        return list(self._carried_pending)
+
+    def _save_carried(self) -> None:
+        session = getattr(self.request, "session", None)
+        new = getattr(self, "_carry_new", [])
+        if session is None or not (new or CARRY_SESSION_KEY in session):
+            return
+        self._carried_not_stored()
+        keep = self._carried_payloads + new
+        if keep:
+            session[CARRY_SESSION_KEY] = keep
+        else:
+            del session[CARRY_SESSION_KEY]
+
+    def _user(self):
+        user = getattr(self.request, "user", None)
+        return user if user is not None and user.is_authenticated else None
+
+
+def _pk(user: Any) -> Any:
+    """A user's primary key; ``None`` for anonymous; ids pass through."""
+    if user is None:
+        return None
+    if hasattr(user, "is_authenticated"):
+        return user.pk if user.is_authenticated else None
+    return user
+
+
+def _by_created(messages: list[Message]) -> list[Message]:
+    return sorted(messages, key=lambda m: m.created)
+
+
+def _unsaved(payload: dict[str, Any]) -> Message:
+    """A not-yet-stored message, built from its task payload, for display."""
+    from django.utils.safestring import mark_safe
+
+    text = payload["message"]
+    return Message(
+        id=uuid.UUID(payload["id"]),
+        user_id=payload["user"],
+        from_user_id=payload["from_user"],
+        level=payload["level"],
+        subject=payload["subject"],
+        message=mark_safe(text) if payload["safe"] else text,
+        safe=payload["safe"],
+        extra_tags=payload["extra_tags"],
+        created=datetime.fromisoformat(payload["created"]),
+        expires=datetime.fromisoformat(payload["expires"]) if payload["expires"] else None,
+        close_timeout=payload["close_timeout"],
+        url=payload["url"],
+        read=payload["read"],
+    )

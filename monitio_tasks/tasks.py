@@ -1,0 +1,150 @@
+"""monitio's Celery tasks: decorators, delivery contract and ids only.
+
+The work lives in plain functions under :mod:`monitio` (``delivery``, ``emails``,
+``enqueue``). Every task here:
+
+* takes JSON-serialisable ids and values, never model instances;
+* is idempotent (keyed by message UUIDs), so redelivery is safe;
+* acknowledges late and is requeued if its worker dies (``acks_late``,
+  ``reject_on_worker_lost``);
+* retries transient failures (Redis, the database, SMTP) with exponential backoff
+  and jitter, capped at ``RETRY_BACKOFF_MAX`` seconds, which must stay below the
+  broker's ``visibility_timeout`` (one hour by default);
+* fails at once, visibly, on permanent errors (a missing recipient, a refused e-mail).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from celery import Task, shared_task
+from django.db import OperationalError as DatabaseOperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from monitio import delivery, emails, enqueue, payloads
+
+RETRY_BACKOFF_MAX = 300
+TRANSIENT = (RedisConnectionError, RedisTimeoutError, DatabaseOperationalError)
+
+#: Namespace of message ids derived from a ``create_message`` task's id.
+TASK_MESSAGE_NAMESPACE = uuid.UUID("6f0f5c3e-3c49-4a51-9a3b-1f6f2f8d9a10")
+
+DELIVERY = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": TRANSIENT,
+    "retry_backoff": 1,
+    "retry_backoff_max": RETRY_BACKOFF_MAX,
+    "retry_jitter": True,
+    "max_retries": 10,
+}
+
+
+def _send_emails(message_ids: list[str]) -> None:
+    for message_id in message_ids:
+        send_email.delay(message_id)
+
+
+@shared_task(name="monitio_tasks.deliver", **DELIVERY)
+def deliver(message_payloads: list[dict[str, Any]]) -> int:
+    """Store, publish and (if asked) e-mail messages queued by a request."""
+    _send_emails(delivery.deliver(message_payloads))
+    return len(message_payloads)
+
+
+@shared_task(name="monitio_tasks.deliver_bulk", **DELIVERY)
+def deliver_bulk(user_ids: list[Any], template: dict[str, Any]) -> int:
+    """Store and publish one message for many users, in batches."""
+    missing: list[str] = []
+    for batch in delivery.bulk_payloads(user_ids, template):
+        try:
+            _send_emails(delivery.deliver(batch))
+        except delivery.RecipientMissing as exc:
+            missing.append(str(exc))
+    if missing:
+        raise delivery.RecipientMissing(" ".join(missing))
+    return len(user_ids)
+
+
+@shared_task(name="monitio_tasks.create_message", bind=True, **DELIVERY)
+def create_message(
+    self: Task,
+    user_id: Any,
+    level: int,
+    message: str,
+    from_user: Any = None,
+    extra_tags: str = "",
+    subject: str = "",
+    expires: datetime | None = None,
+    close_timeout: int | None = None,
+    sse: bool = True,
+    email: bool = False,
+    url: str | None = None,
+) -> str:
+    """Create a message for ``user_id`` from a job (arguments as :func:`monitio.create_message`,
+    with ids for users).
+
+    The message id derives from the task id, so a redelivered task makes no duplicate.
+    """
+    payload = payloads.build(
+        user_id=user_id,
+        level=level,
+        message=message,
+        from_user_id=from_user,
+        extra_tags=extra_tags,
+        subject=subject,
+        expires=expires,
+        close_timeout=close_timeout,
+        sse=sse,
+        email=email,
+        url=url,
+        message_id=uuid.uuid5(TASK_MESSAGE_NAMESPACE, self.request.id or str(uuid.uuid4())),
+    )
+    _send_emails(delivery.deliver([payload]))
+    return payload["id"]
+
+
+class EmailTask(Task):
+    """Record a final failure on the message, so the admin shows it."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
+        emails.mark_failed(args[0] if args else kwargs["message_id"], exc)
+
+
+@shared_task(
+    name="monitio_tasks.send_email",
+    base=EmailTask,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(*TRANSIENT, *emails.TRANSIENT_ERRORS, emails.EmailBusy),
+    retry_backoff=5,
+    retry_backoff_max=RETRY_BACKOFF_MAX,
+    retry_jitter=True,
+    max_retries=8,
+)
+def send_email(message_id: str) -> str:
+    """Send a message's e-mail at most once (where the backend allows)."""
+    return emails.send(message_id)
+
+
+@shared_task(name="monitio_tasks.publish_state", **DELIVERY)
+def publish_state(user_id: Any, event: str, ids: list[str] | None) -> str:
+    """Tell the user's open pages that messages were read, unread or deleted."""
+    return delivery.publish_state(user_id, event, ids)
+
+
+@shared_task(name="monitio_tasks.drain_outbox", acks_late=True, ignore_result=True)
+def drain_outbox() -> int:
+    """Send the tasks requests kept while the broker was unreachable."""
+    return enqueue.drain_outbox()
+
+
+@shared_task(name="monitio_tasks.purge_expired", acks_late=True, ignore_result=True)
+def purge_expired() -> int:
+    """Delete expired messages in batches."""
+    from monitio.purge import purge
+
+    return purge()
