@@ -1,0 +1,197 @@
+"""The gateway's WSGI application: ``/sse/`` streams, ``/healthz``, ``/readyz`` and
+``/metrics``.
+
+A stream request goes through, in order: method (GET only; OPTIONS answers a CORS
+preflight; anything else 405), Origin (403), no credential in the query string
+(401), the :class:`~.auth.Authenticator` (401), capacity (503, or 429 per user), then
+register + catch-up (see :mod:`.hub`) and the stream itself. Nothing is written
+before the credential is verified, and no error body says more than its status.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import parse_qs
+
+import gevent
+import redis
+from gevent.lock import Semaphore
+
+from monitio import wire
+
+from .auth import CREDENTIAL_PARAMS, Authenticator, CookieTokenAuthenticator, Unauthorized
+from .broker import Broker, RedisFanoutBroker
+from .client import Client
+from .config import Config
+from .event import ServerSentEvent
+from .history import History, RedisHistory
+from .http import StartResponse, origin_verdict, preflight_headers, respond
+from .hub import Hub, Rejected
+from .metrics import Metrics
+
+logger = logging.getLogger("sse_gateway")
+
+_STREAM_HEADERS = [
+    ("Content-Type", "text/event-stream; charset=utf-8"),
+    ("Cache-Control", "no-cache"),
+    ("X-Accel-Buffering", "no"),  # nginx: pass each event through at once
+    ("X-Content-Type-Options", "nosniff"),
+]
+_MAX_EVENT_ID = 128
+
+
+class Gateway:
+    """The WSGI application. Redis is first touched by the first request."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        authenticator: Authenticator | None = None,
+        history: History | None = None,
+        broker: Broker | None = None,
+        on_start: Callable[[Gateway], None] | None = None,
+    ) -> None:
+        self.config = config
+        pool = redis.BlockingConnectionPool.from_url(
+            config.redis_url, max_connections=config.redis_pool_size, timeout=5,
+            decode_responses=True, socket_connect_timeout=2, socket_timeout=5,
+        )
+        shared = redis.Redis(connection_pool=pool)
+        self.authenticator = authenticator or CookieTokenAuthenticator(
+            secret=config.stream_secret, max_age=config.token_max_age,
+            cookie_name=config.cookie_name, redis_client=shared,
+            key_prefix=config.key_prefix,
+        )
+        self.metrics = Metrics()
+        self.hub = Hub(
+            config,
+            broker or RedisFanoutBroker(config.redis_url, config.key_prefix),
+            history or RedisHistory(shared, config.key_prefix),
+            self.metrics,
+        )
+        self._on_start = on_start
+        self._start_lock = Semaphore()
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: StartResponse
+    ) -> Iterable[bytes]:
+        path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD")
+        if path == "/healthz":
+            return self._simple(start_response, method, b"ok\n")
+        if path == "/readyz":
+            ready = self._ensure_started() and self.hub.broker.connected
+            if not ready or self.hub.draining:
+                return respond(start_response, 503)
+            return self._simple(start_response, method, b"ready\n")
+        if path == "/metrics":
+            return self._simple(
+                start_response, method, self.metrics.render(),
+                "text/plain; version=0.0.4; charset=utf-8",
+            )
+        if path != self.config.path:
+            return respond(start_response, 404)
+        return self._stream(environ, start_response, method)
+
+    def _simple(self, start_response, method, body, content_type="text/plain"):
+        if method != "GET":
+            return respond(start_response, 405, headers=[("Allow", "GET")])
+        return respond(start_response, 200, body, content_type=content_type)
+
+    def _ensure_started(self) -> bool:
+        if self.hub.started:
+            return True
+        with self._start_lock:
+            if not self.hub.started:
+                try:
+                    self.hub.start()
+                except redis.RedisError as exc:
+                    logger.warning("cannot reach Redis (%s)", type(exc).__name__)
+                    return False
+                if self._on_start:
+                    self._on_start(self)
+        return True
+
+    def _stream(self, environ, start_response, method) -> Iterable[bytes]:
+        allowed, cors = origin_verdict(environ, self.config.allowed_origins)
+        if method not in ("GET", "OPTIONS"):
+            return respond(start_response, 405, headers=[("Allow", "GET, OPTIONS")])
+        if not allowed:
+            self.metrics.inc("origin_rejected_total")
+            return respond(start_response, 403, headers=cors)
+        if method == "OPTIONS":
+            return respond(start_response, 204, headers=preflight_headers(cors))
+        query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        if CREDENTIAL_PARAMS & query.keys() or self.config.cookie_name in query:
+            self.metrics.inc("auth_rejected_total")
+            return respond(start_response, 401, headers=cors)
+        if not self._ensure_started():
+            return respond(start_response, 503, headers=[*cors, ("Retry-After", "5")])
+        try:
+            claims = self.authenticator.authenticate(environ)
+        except Unauthorized as exc:
+            self.metrics.inc("auth_rejected_total")
+            logger.info("stream refused: %s", exc.reason)
+            return respond(start_response, 401, headers=cors)
+        except redis.RedisError:
+            return respond(start_response, 503, headers=[*cors, ("Retry-After", "5")])
+        try:
+            client = self.hub.register(claims.user_id, claims.session)
+        except Rejected as exc:
+            self.metrics.inc("limit_rejected_total")
+            retry = [("Retry-After", str(exc.retry_after))]
+            return respond(start_response, exc.status, headers=[*cors, *retry])
+        try:
+            self.hub.catch_up(client, _cursor(environ, query))
+        except redis.RedisError:
+            self.hub.remove(client)
+            return respond(start_response, 503, headers=[*cors, ("Retry-After", "5")])
+        start_response("200 OK", [*_STREAM_HEADERS, *cors])
+        return StreamBody(self.hub, client, self.config)
+
+
+def _cursor(environ: dict[str, Any], query: dict[str, list[str]]) -> tuple[str, str] | None:
+    """The client's position: ``Last-Event-ID`` wins over ``?last_event_id=``.
+
+    ``None`` when neither is given; ``("", "0-0")`` (answered with a resync) when the
+    value is not an id of ours.
+    """
+    raw = environ.get("HTTP_LAST_EVENT_ID") or (query.get("last_event_id") or [""])[0]
+    if not raw:
+        return None
+    parsed = wire.parse_event_id(raw) if len(raw) <= _MAX_EVENT_ID else None
+    return parsed or ("", wire.ZERO_ENTRY)
+
+
+class StreamBody:
+    """The response iterable of one stream: the WSGI server pulls chunks from it."""
+
+    def __init__(self, hub: Hub, client: Client, config: Config) -> None:
+        self._hub = hub
+        self._client = client
+        self._heartbeat = config.heartbeat_seconds
+        self._opening: bytes | None = ServerSentEvent(retry=config.retry_ms).encode()
+
+    def __iter__(self) -> StreamBody:
+        return self
+
+    def __next__(self) -> bytes:
+        client = self._client
+        client.writing_since = 0.0
+        if self._opening is not None:
+            client.greenlet = gevent.getcurrent()
+            chunk = self._opening + b"".join(client.buffer)
+            client.buffer.clear()
+            self._opening = None
+        else:
+            chunk = client.take(self._heartbeat)
+            if chunk is None:
+                raise StopIteration
+        client.writing_since = time.monotonic()
+        return chunk
+
+    def close(self) -> None:
+        self._hub.remove(self._client)

@@ -1,0 +1,128 @@
+"""Catch-up on (re)connect: the :class:`History` seam and its Redis version.
+
+A user's history is the capped stream ``{prefix}:u:{user_id}`` (see
+:mod:`monitio.wire`). A client comes back with the SSE id of the last event it saw,
+``"{epoch}:{entry_id}"``. We replay the entries after it, or answer "resync" when
+history cannot fill the gap:
+
+``epoch``      the cursor belongs to another epoch: Redis lost its data since.
+``expired``    the user's stream has expired (no event for HISTORY_TTL), but the
+               cursor says the client had seen some.
+``retention``  entries after the cursor were trimmed (``XINFO STREAM``'s
+               ``max-deleted-entry-id``, Redis 7), or more than ``limit`` are waiting.
+``cursor``     the cursor is not one of ours, or lies beyond the stream's last id.
+
+With a resync the client refetches its list from Django (the database is the source
+of truth) and continues from ``head``, the stream's last id at the time of the check.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from typing import NamedTuple, Protocol
+
+import redis
+
+from monitio import wire
+
+
+class Entry(NamedTuple):
+    """One event of a user's history."""
+
+    entry_id: str
+    event: str
+    data: str
+
+
+@dataclass
+class Replay:
+    """What a client must receive to catch up."""
+
+    epoch: str
+    head: str
+    entries: list[Entry] = field(default_factory=list)
+    resync: str | None = None  # the reason, when history cannot fill the gap
+
+
+class History(Protocol):
+    """Read a user's missed events."""
+
+    def since(
+        self, user_id: str, cursor: tuple[str, str] | None, limit: int
+    ) -> Replay:
+        """Return the events of ``user_id`` after ``cursor`` (``(epoch, entry_id)``,
+        or ``None`` for "nothing to replay"), oldest first, or a resync.
+
+        Callers MUST have registered the client for live events *before* calling
+        this, and MUST de-duplicate by entry id, so nothing published while the
+        history is read falls into a gap. ``user_id`` MUST come from the
+        :class:`~sse_gateway.auth.Authenticator`: the cursor selects a position,
+        never a stream. Raises ``redis.RedisError`` when Redis cannot answer.
+        """
+        ...
+
+
+class RedisHistory:
+    """:class:`History` over the per-user capped streams."""
+
+    def __init__(self, redis_client: redis.Redis, key_prefix: str) -> None:
+        self._redis = redis_client
+        self._prefix = key_prefix
+
+    def since(
+        self, user_id: str, cursor: tuple[str, str] | None, limit: int
+    ) -> Replay:
+        key = wire.user_stream_key(self._prefix, user_id)
+        after = cursor[1] if cursor else wire.ZERO_ENTRY
+        # MULTI/EXEC: no trimming can slip between the retention check and the read.
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.set(wire.epoch_key(self._prefix), secrets.token_urlsafe(6), nx=True)
+        pipe.get(wire.epoch_key(self._prefix))
+        pipe.xinfo_stream(key)
+        if cursor:
+            pipe.xrange(key, min=f"({after}", count=limit + 1)
+        results = pipe.execute(raise_on_error=False)
+        epoch, info = results[1], results[2]
+        if isinstance(epoch, Exception):
+            raise epoch
+        if isinstance(info, redis.ResponseError):
+            info = None  # no such key: never written, or expired
+        elif isinstance(info, Exception):
+            raise info
+        head = info["last-generated-id"] if info else wire.ZERO_ENTRY
+        replay = Replay(epoch=epoch, head=head)
+        if cursor is None:
+            return replay
+        replay.resync = _gap(cursor, epoch, info)
+        rows = results[3]
+        if isinstance(rows, Exception):
+            raise rows
+        if replay.resync is None and len(rows) > limit:
+            replay.resync = "retention"
+        if replay.resync is None:
+            replay.entries = [Entry(i, f["e"], f["d"]) for i, f in rows]
+        return replay
+
+
+def _gap(cursor: tuple[str, str], epoch: str, info: dict | None) -> str | None:
+    """Return why history cannot continue from ``cursor``, or ``None``."""
+    cursor_epoch, after = cursor
+    if not cursor_epoch:
+        return "cursor"
+    if cursor_epoch != epoch:
+        return "epoch"
+    if info is None:
+        return None if after == wire.ZERO_ENTRY else "expired"
+    position = wire.entry_key(after)
+    if position > wire.entry_key(info["last-generated-id"]):
+        return "cursor"
+    deleted = info.get("max-deleted-entry-id")
+    if deleted is not None:
+        return "retention" if wire.entry_key(deleted) > position else None
+    # Redis 6.2 has no max-deleted-entry-id: assume a gap when the oldest entry
+    # kept is newer than the cursor (may resync when none was needed, never misses).
+    first = info.get("first-entry")
+    if first and wire.entry_key(first[0]) > position and after != wire.ZERO_ENTRY:
+        return "retention"
+    return None

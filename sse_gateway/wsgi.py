@@ -1,0 +1,35 @@
+"""The WSGI entry point::
+
+    gunicorn -k gevent --worker-connections 10100 --graceful-timeout 15 \\
+        sse_gateway.wsgi:application
+
+Reads the configuration from the environment at import (so a missing secret stops
+the worker from booting) but touches Redis only on the first request. On that first
+request, in the worker process, it also chains a SIGTERM handler before gunicorn's:
+open streams are told to come back after a jittered ``retry:`` and closed, so the
+worker exits as soon as they are flushed instead of waiting out the graceful timeout.
+"""
+
+from __future__ import annotations
+
+import signal
+
+import gevent
+
+from .app import Gateway
+from .config import Config
+
+
+def drain_on_sigterm(gateway: Gateway) -> None:
+    """Make SIGTERM drain ``gateway``'s streams, then run the previous handler."""
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def handle(signum, frame):  # noqa: ANN001 - signal handler signature
+        gevent.spawn(gateway.hub.drain)
+        if callable(previous):
+            previous(signum, frame)
+
+    signal.signal(signal.SIGTERM, handle)
+
+
+application = Gateway(Config.from_env(), on_start=drain_on_sigterm)
