@@ -43,6 +43,7 @@ class PersistentMessageStorage(FallbackStorage):
     def __init__(self, request, *args, **kwargs):
         super().__init__(request, *args, **kwargs)
         self._committed: list[dict[str, Any]] = []
+        self._sent = False
 
     # -- adding ---------------------------------------------------------------
 
@@ -85,11 +86,21 @@ class PersistentMessageStorage(FallbackStorage):
             self._carry(payload)
         elif to_self:
             super().add(level, message, extra_tags)
-        transaction.on_commit(partial(self._committed.append, payload))
+        transaction.on_commit(partial(self._committed_one, payload))
         return uuid.UUID(payload["id"])
+
+    def _committed_one(self, payload: dict[str, Any]) -> None:
+        # Normally the response's update() sends the batch. A transaction that
+        # outlives the response (one wrapping the whole request) commits later:
+        # then send at once.
+        if self._sent:
+            enqueue("monitio_tasks.deliver", [[payload]])
+        else:
+            self._committed.append(payload)
 
     def update(self, response):
         """Send what this request queued, then store what Django's storage must keep."""
+        self._sent = True
         if self._committed:
             enqueue("monitio_tasks.deliver", [self._committed])
             self._committed = []

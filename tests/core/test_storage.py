@@ -1,0 +1,209 @@
+"""The storage backend: Django's behaviour where it applies, persistence where asked."""
+
+import datetime
+import json
+
+import pytest
+from django.contrib import messages
+from django.contrib.messages import constants as django_levels
+from django.test import Client, override_settings
+from django.utils import timezone
+
+import monitio
+from monitio.models import Message
+from tests.waiting import wait_until
+
+
+def shown(response) -> list[str]:
+    body = response.content.decode()
+    return [part.split(">", 1)[1] for part in body.split("</li>")[:-1]]
+
+
+def counts(response) -> str:
+    return response.content.decode().split('<p id=counts>')[1].split("</p>")[0]
+
+
+def broker_queue_length(broker_client) -> int:
+    return broker_client.llen("celery")
+
+
+# -- anonymous users: exactly Django --------------------------------------------
+
+
+@pytest.mark.parametrize("level", [django_levels.INFO, monitio.DEBUG])
+def test_anonymous_plain_message_is_shown_once_like_django(client, broker_client, level):
+    response = client.get(f"/add/?level={level}&api=django&text=anon", follow=True)
+    assert shown(response) == ["anon 0"]
+    assert shown(client.get("/page/")) == []
+    assert broker_queue_length(broker_client) == 0
+
+
+def test_anonymous_cookie_holds_the_message(client, db):
+    client.get(f"/add/?level={django_levels.WARNING}&api=django&text=cookie")
+    assert "messages" in client.cookies
+
+
+# -- authenticated, non-persistent ------------------------------------------------
+
+
+def test_plain_message_to_self_uses_django_storage_and_no_task(alice_client, broker_client):
+    response = alice_client.get(f"/add/?level={django_levels.SUCCESS}&text=plain", follow=True)
+    assert shown(response) == ["plain 0"]
+    assert 'class="success"' in response.content.decode()
+    assert shown(alice_client.get("/page/")) == []
+    assert Message.objects.count() == 0
+    assert broker_queue_length(broker_client) == 0
+
+
+def test_nonpersistent_message_to_another_user_reaches_them_once(worker, alice, bob, redis_client):
+    monitio.create_message(bob, django_levels.INFO, "for bob once", from_user=alice)
+    wait_until(lambda: Message.objects.filter(user=bob).exists())
+    client = Client()
+    client.force_login(bob)
+    assert shown(client.get("/page/")) == ["for bob once"]
+    assert shown(client.get("/page/")) == []
+    assert not Message.objects.filter(user=bob).exists()
+
+
+# -- persistent lifecycle -----------------------------------------------------------
+
+
+def test_persistent_message_stays_until_read(worker, alice, alice_client):
+    response = alice_client.get(f"/add/?level={monitio.WARNING}&text=keep", follow=True)
+    assert shown(response) == ["keep 0"]
+    wait_until(lambda: Message.objects.filter(user=alice).exists())
+    for _ in range(2):
+        assert shown(alice_client.get("/page/")) == ["keep 0"]
+    message = Message.objects.get(user=alice)
+    assert message.is_persistent() and message.level == monitio.WARNING and not message.read
+    monitio.state.mark_read(alice, [message.pk])
+    assert shown(alice_client.get("/page/")) == []
+    with override_settings(MONITIO={**_monitio_settings(), "EXCLUDE_READ": False}):
+        assert shown(alice_client.get("/page/")) == ["keep 0"]
+    with override_settings(MONITIO_EXCLUDE_READ=False):  # the original's setting name
+        assert shown(alice_client.get("/page/")) == ["keep 0"]
+
+
+def _monitio_settings():
+    from django.conf import settings
+
+    return settings.MONITIO
+
+
+def test_django_api_with_monitio_level_is_persistent(worker, alice, alice_client):
+    alice_client.get(f"/add/?level={monitio.ERROR}&api=django&text=via django")
+    row = wait_until(lambda: Message.objects.filter(user=alice).first())
+    assert row.message == "via django 0" and row.level == monitio.ERROR and row.tags == "error"
+
+
+def test_persistent_messages_come_in_order(worker, alice, alice_client):
+    alice_client.get(f"/add/?level={monitio.INFO}&text=m&n=5")
+    wait_until(lambda: Message.objects.filter(user=alice).count() == 5)
+    assert shown(alice_client.get("/page/")) == [f"m {i}" for i in range(5)]
+
+
+# -- the redirect race ----------------------------------------------------------------
+
+
+def test_message_rendered_before_the_worker_wrote_it_is_neither_lost_nor_doubled(
+    transactional_db, alice, alice_client, broker_client, celery_app, redis_client
+):
+    from celery.contrib.testing.worker import start_worker
+
+    alice_client.get(f"/add/?level={monitio.INFO}&text=racy&n=2")
+    assert Message.objects.count() == 0  # no worker yet: the row does not exist
+    assert shown(alice_client.get("/page/")) == ["racy 0", "racy 1"]
+    assert counts(alice_client.get("/page/")) == "2/2/0"
+    with start_worker(celery_app, pool="threads", perform_ping_check=False):
+        wait_until(lambda: Message.objects.count() == 2)
+    assert shown(alice_client.get("/page/")) == ["racy 0", "racy 1"]
+    assert "_monitio_pending" not in alice_client.session
+
+
+def test_carried_message_expires_from_the_session(transactional_db, alice, alice_client, broker_client):
+    alice_client.get(f"/add/?level={monitio.INFO}&text=lost")
+    with override_settings(MONITIO={**_monitio_settings(), "PENDING_CARRY_SECONDS": 0}):
+        assert shown(alice_client.get("/page/")) == []
+
+
+# -- batching: one broker round trip per request -------------------------------------
+
+
+def test_ten_messages_in_one_request_are_one_broker_message(transactional_db, alice_client, broker_client):
+    alice_client.get(f"/add/?level={monitio.INFO}&n=10")
+    assert broker_queue_length(broker_client) == 1
+    body = json.loads(broker_client.lindex("celery", 0))
+    assert body["headers"]["task"] == "monitio_tasks.deliver"
+    assert body["content-type"] == "application/json"
+
+
+def test_rolled_back_messages_are_never_sent(transactional_db, alice_client, broker_client, redis_client):
+    """R1: no side effect before commit."""
+    for _ in range(1000):
+        alice_client.get("/add-then-fail/")
+    rows, tasks, events = Message.objects.count(), broker_queue_length(broker_client), redis_client.dbsize()
+    print(f"R1 attempts=1000 rows={rows} tasks={tasks} redis_keys={events} emails=0")
+    assert (rows, tasks, events) == (0, 0, 0)
+
+
+def test_committed_messages_are_all_enqueued(alice, broker_client, django_capture_on_commit_callbacks):
+    """R2: committed implies enqueued."""
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        for i in range(1000):
+            monitio.create_message(alice, monitio.INFO, f"n{i}")
+    enqueued = broker_queue_length(broker_client)
+    print(f"R2 committed=1000 callbacks={len(callbacks)} enqueued={enqueued}")
+    assert enqueued == 1000
+
+
+# -- counts and expiry -----------------------------------------------------------------
+
+
+def make_rows(user, n, level=monitio.INFO, **fields):
+    return Message.objects.bulk_create(
+        Message(user=user, level=level, message=f"row {i}", **fields) for i in range(n)
+    )
+
+
+@pytest.mark.parametrize("n", [1, 50])
+def test_counting_costs_the_same_queries_however_many_messages(alice, alice_client, django_assert_max_num_queries, n):
+    make_rows(alice, n)
+    make_rows(alice, n, level=django_levels.INFO)
+    make_rows(alice, n, read=True)
+    from django.test import RequestFactory
+    from monitio.storage import PersistentMessageStorage
+
+    request = RequestFactory().get("/")
+    request.user, request.session = alice, {}
+    storage = PersistentMessageStorage(request)
+    with django_assert_max_num_queries(1):
+        storage_counts = (storage.count_persistent_unread(), storage.count_nonpersistent(), storage.count_unread())
+    assert storage_counts == (n, n, 2 * n)
+
+
+def test_expired_messages_are_never_shown_or_counted(alice, alice_client):
+    past = timezone.now() - datetime.timedelta(seconds=1)
+    future = timezone.now() + datetime.timedelta(hours=1)
+    make_rows(alice, 2, expires=past)
+    make_rows(alice, 1, expires=future)
+    response = alice_client.get("/page/")
+    assert shown(response) == ["row 0"]
+    assert counts(response) == "1/1/0"
+
+
+def test_extra_methods(alice, bob):
+    from django.test import RequestFactory
+    from monitio.storage import PersistentMessageStorage
+
+    make_rows(alice, 2)
+    make_rows(alice, 1, read=True)
+    make_rows(alice, 3, level=django_levels.INFO)
+    make_rows(bob, 4)
+    request = RequestFactory().get("/")
+    request.user, request.session = alice, {}
+    storage = PersistentMessageStorage(request)
+    assert len(storage.get_persistent()) == 3
+    assert len(storage.get_persistent_unread()) == 2
+    assert storage.count_nonpersistent() == 3
+    assert len(storage.get_nonpersistent()) == 3
+    assert storage.used
