@@ -49,7 +49,9 @@ class MessageAdmin(admin.ModelAdmin):
         text = obj.subject or obj.message
         return text if len(text) <= 80 else text[:79] + "…"
 
-    def _change_state(self, request: HttpRequest, queryset: QuerySet, read: bool) -> None:
+    def _change_state(
+        self, request: HttpRequest, queryset: QuerySet, read: bool
+    ) -> None:
         # Go through monitio.state, per recipient, so every user's open pages
         # hear about the change as they would had the user clicked.
         changed = 0

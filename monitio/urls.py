@@ -6,7 +6,7 @@ The bundled JavaScript expects the ``messages/`` prefix, as the original's did.
 from django.urls import path
 from django.views.i18n import JavaScriptCatalog
 
-from . import views
+from . import stream, views
 
 app_name = "monitio"
 
@@ -15,12 +15,14 @@ urlpatterns = [
     path("<uuid:message_id>/", views.message_detail, name="message_detail"),
     path("mark_read/all/", views.mark_all_read, name="message_mark_all_read"),
     path("mark_read/<uuid:message_id>/", views.mark_read, name="message_mark_read"),
-    path("mark_unread/<uuid:message_id>/", views.mark_unread, name="message_mark_unread"),
+    path(
+        "mark_unread/<uuid:message_id>/", views.mark_unread, name="message_mark_unread"
+    ),
     path("delete/all/", views.delete_all_read, name="message_delete_all"),
     path("delete/message/<uuid:message_id>/", views.delete, name="message_delete"),
     path("json/", views.message_json, name="message_json"),
     path("json/unread/", views.message_unread_count, name="message_unread_count"),
-    path("stream/", views.stream_token, name="persistent-messages-sse"),
+    path("stream/", stream.stream_token, name="persistent-messages-sse"),
     path(
         "jsi18n/",
         JavaScriptCatalog.as_view(domain="djangojs", packages=["monitio"]),

@@ -50,9 +50,10 @@ View = Callable[..., HttpResponse]
 
 def wants_json(request: HttpRequest) -> bool:
     """Return whether the client asked for a JSON answer."""
-    return "application/json" in request.headers.get(
-        "Accept", ""
-    ) or "X-Requested-With" in request.headers
+    return (
+        "application/json" in request.headers.get("Accept", "")
+        or "X-Requested-With" in request.headers
+    )
 
 
 def login_required(view: View) -> View:
@@ -65,9 +66,13 @@ def login_required(view: View) -> View:
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if not request.user.is_authenticated:
             if wants_json(request):
-                return JsonResponse({"ok": False, "error": "login required"}, status=401)
+                return JsonResponse(
+                    {"ok": False, "error": "login required"}, status=401
+                )
             # After logging in, come back to a page, never to a POST-only URL.
-            target = request.get_full_path() if request.method == "GET" else _back(request)
+            target = (
+                request.get_full_path() if request.method == "GET" else _back(request)
+            )
             return redirect_to_login(target)
         try:
             return view(request, *args, **kwargs)
@@ -95,7 +100,9 @@ def _back(request: HttpRequest) -> str:
         request.headers.get("Referer"),
     ):
         if candidate and url_has_allowed_host_and_scheme(
-            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+            candidate,
+            allowed_hosts={request.get_host()},
+            require_https=request.is_secure(),
         ):
             return candidate
     return reverse("monitio:inbox")
@@ -133,7 +140,9 @@ def inbox(request: HttpRequest) -> HttpResponse:
 @login_required
 def message_detail(request: HttpRequest, message_id: UUID) -> HttpResponse:
     """Show one message. Reading it here does not mark it read: the page offers that."""
-    message = get_object_or_404(_own(request).select_related("from_user"), pk=message_id)
+    message = get_object_or_404(
+        _own(request).select_related("from_user"), pk=message_id
+    )
     return render(request, "monitio/detail.html", {"message": message})
 
 
@@ -182,7 +191,7 @@ def encode_cursor(message: Message) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
-    """Return the ``(created, id)`` a cursor holds; raise ``ValueError`` if it is not one."""
+    """Return the ``(created, id)`` in ``cursor``; raise ``ValueError`` if invalid."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         created, _, pk = base64.urlsafe_b64decode(padded).decode().partition("|")
@@ -236,10 +245,3 @@ def message_json(request: HttpRequest) -> HttpResponse:
 @login_required
 def message_unread_count(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"unread": state.unread_count(request.user)})
-
-
-def stream_token(request: HttpRequest) -> HttpResponse:
-    """Hand over to :func:`monitio.stream.stream_token`, imported when first called."""
-    from .stream import stream_token as view
-
-    return view(request)

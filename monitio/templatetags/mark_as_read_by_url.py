@@ -1,4 +1,4 @@
-"""``{% mark_as_read_by_url %}``: visiting a page marks read the messages that point at it.
+"""``{% mark_as_read_by_url %}``: visiting a page marks its messages read.
 
 Needs ``request`` in the context (``django.template.context_processors.request``).
 Marks the user's unread messages whose ``url`` equals ``request.get_full_path()``,

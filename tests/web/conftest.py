@@ -52,4 +52,3 @@ def csrf_client(alice) -> Client:
     client = Client(enforce_csrf_checks=True)
     client.force_login(alice)
     return client
-

@@ -34,7 +34,9 @@ def admin_client_(db) -> Client:
         {"expires__isnull": "True"},
     ],
 )
-def test_message_changelist_loads_with_filters_and_search(admin_client_, alice, make_message, query):
+def test_message_changelist_loads_with_filters_and_search(
+    admin_client_, alice, make_message, query
+):
     make_message(alice, "your invoice", subject="Invoice")
     response = admin_client_.get(reverse(CHANGELIST), query)
     assert response.status_code == 200
@@ -51,7 +53,9 @@ def test_search_finds_by_text_and_by_recipient(admin_client_, alice, bob, make_m
 
 def test_change_page_shows_email_status_read_only(admin_client_, alice, make_message):
     message = make_message(alice, email=True, email_status="failed", email_error="boom")
-    response = admin_client_.get(reverse("admin:monitio_message_change", args=[message.pk]))
+    response = admin_client_.get(
+        reverse("admin:monitio_message_change", args=[message.pk])
+    )
     assert response.status_code == 200
     form_fields = response.context["adminform"].form.fields
     for name in ("email_status", "email_sent_at", "email_error"):
@@ -59,8 +63,12 @@ def test_change_page_shows_email_status_read_only(admin_client_, alice, make_mes
     assert "boom" in response.content.decode()
 
 
-@pytest.mark.parametrize("action,start,end", [("mark_read", False, True), ("mark_unread", True, False)])
-def test_actions_change_read_state(admin_client_, alice, bob, make_message, action, start, end):
+@pytest.mark.parametrize(
+    "action,start,end", [("mark_read", False, True), ("mark_unread", True, False)]
+)
+def test_actions_change_read_state(
+    admin_client_, alice, bob, make_message, action, start, end
+):
     chosen = [make_message(alice, read=start), make_message(bob, read=start)]
     spared = make_message(alice, read=start)
     response = admin_client_.post(
@@ -76,15 +84,28 @@ def test_actions_change_read_state(admin_client_, alice, bob, make_message, acti
 
 def test_outbox_is_listed_read_only(admin_client_):
     task = PendingTask.objects.create(task="monitio_tasks.deliver", args=[[]])
-    assert admin_client_.get(reverse("admin:monitio_pendingtask_changelist")).status_code == 200
-    assert admin_client_.get(reverse("admin:monitio_pendingtask_add")).status_code == 403
+    assert (
+        admin_client_.get(reverse("admin:monitio_pendingtask_changelist")).status_code
+        == 200
+    )
+    assert (
+        admin_client_.get(reverse("admin:monitio_pendingtask_add")).status_code == 403
+    )
     # Viewing one is allowed; changing or deleting it is not.
     change = reverse("admin:monitio_pendingtask_change", args=[task.pk])
     assert admin_client_.get(change).status_code == 200
-    assert admin_client_.post(change, {"task": "x", "args": "[]", "attempts": 0}).status_code == 403
-    assert admin_client_.post(
-        reverse("admin:monitio_pendingtask_delete", args=[task.pk]), {"post": "yes"}
-    ).status_code == 403
+    assert (
+        admin_client_.post(
+            change, {"task": "x", "args": "[]", "attempts": 0}
+        ).status_code
+        == 403
+    )
+    assert (
+        admin_client_.post(
+            reverse("admin:monitio_pendingtask_delete", args=[task.pk]), {"post": "yes"}
+        ).status_code
+        == 403
+    )
     assert PendingTask.objects.get().task == "monitio_tasks.deliver"
 
 

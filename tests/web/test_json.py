@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone as dt_timezone
+from datetime import timedelta
+from datetime import timezone as dt_timezone
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -18,13 +19,25 @@ from monitio.views import decode_cursor, encode_cursor
 from .helpers import body, url
 
 MESSAGE_KEYS = {
-    "id", "level", "tags", "message", "subject", "safe", "persistent", "from_user",
-    "url", "close_timeout", "created", "expires", "unread", "read",
+    "id",
+    "level",
+    "tags",
+    "message",
+    "subject",
+    "safe",
+    "persistent",
+    "from_user",
+    "url",
+    "close_timeout",
+    "created",
+    "expires",
+    "unread",
+    "read",
 }
 
 
 def _walk(client, limit, **query):
-    """Follow ``next`` to the end; return every id seen, in order, and the page count."""
+    """Follow ``next`` to the end; return the ids seen, in order, and the page count."""
     ids, cursor, pages = [], None, 0
     while True:
         params = {"limit": limit, **query} | ({"cursor": cursor} if cursor else {})
@@ -39,8 +52,15 @@ def _walk(client, limit, **query):
 def test_message_json_shape(alice_client, alice, bob, make_message):
     expires = timezone.now() + timedelta(days=3)
     message = make_message(
-        alice, "body <b>", level=WARNING, subject="Subj", from_user=bob, extra_tags="x y",
-        url="/orders/7/", close_timeout=5000, expires=expires,
+        alice,
+        "body <b>",
+        level=WARNING,
+        subject="Subj",
+        from_user=bob,
+        extra_tags="x y",
+        url="/orders/7/",
+        close_timeout=5000,
+        expires=expires,
     )
     data = body(alice_client.get(url("message_json")))
     assert set(data) == {"messages", "next", "unread"}
@@ -48,15 +68,27 @@ def test_message_json_shape(alice_client, alice, bob, make_message):
     [item] = data["messages"]
     assert set(item) == MESSAGE_KEYS
     assert item | {"created": None} == {
-        "id": str(message.pk), "level": WARNING, "tags": "x y warning",
-        "message": "body <b>", "subject": "Subj", "safe": False, "persistent": True,
-        "from_user": "bob", "url": "/orders/7/", "close_timeout": 5000, "created": None,
-        "expires": expires.isoformat(), "unread": None, "read": False,
+        "id": str(message.pk),
+        "level": WARNING,
+        "tags": "x y warning",
+        "message": "body <b>",
+        "subject": "Subj",
+        "safe": False,
+        "persistent": True,
+        "from_user": "bob",
+        "url": "/orders/7/",
+        "close_timeout": 5000,
+        "created": None,
+        "expires": expires.isoformat(),
+        "unread": None,
+        "read": False,
     }
     assert parse_datetime(item["created"]) == message.created
 
 
-def test_message_json_is_newest_first_and_only_own(alice_client, alice, bob, make_message):
+def test_message_json_is_newest_first_and_only_own(
+    alice_client, alice, bob, make_message
+):
     mine = [make_message(alice, f"m{i}") for i in range(5)]
     make_message(bob, "not yours")
     make_message(alice, "expired", expires=timezone.now() - timedelta(seconds=1))
@@ -89,7 +121,9 @@ def test_cursor_pages_are_stable_under_inserts(alice_client, alice, make_message
     seen = [m["id"] for m in first["messages"]]
     cursor = first["next"]
     while cursor:
-        data = body(alice_client.get(url("message_json"), {"limit": 10, "cursor": cursor}))
+        data = body(
+            alice_client.get(url("message_json"), {"limit": 10, "cursor": cursor})
+        )
         seen += [m["id"] for m in data["messages"]]
         cursor = data["next"]
     assert seen == [str(m.pk) for m in reversed(old)]
@@ -112,7 +146,10 @@ def test_limit_is_clamped_to_1_100_with_default_20(alice_client, alice):
     Message.objects.bulk_create(
         Message(user=alice, level=WARNING, message=f"m{i}") for i in range(120)
     )
-    count = lambda **q: len(body(alice_client.get(url("message_json"), q))["messages"])  # noqa: E731
+
+    def count(**query) -> int:
+        return len(body(alice_client.get(url("message_json"), query))["messages"])
+
     assert count() == 20
     assert count(limit=500) == 100
     assert count(limit=0) == 1
@@ -121,7 +158,12 @@ def test_limit_is_clamped_to_1_100_with_default_20(alice_client, alice):
 
 @pytest.mark.parametrize(
     "query",
-    [{"cursor": "!!!"}, {"cursor": "bm90IGEgY3Vyc29y"}, {"cursor": "eHx5"}, {"limit": "ten"}],
+    [
+        {"cursor": "!!!"},
+        {"cursor": "bm90IGEgY3Vyc29y"},
+        {"cursor": "eHx5"},
+        {"limit": "ten"},
+    ],
 )
 def test_bad_cursor_or_limit_is_400(alice_client, alice, query):
     response = alice_client.get(url("message_json"), query)
@@ -129,10 +171,14 @@ def test_bad_cursor_or_limit_is_400(alice_client, alice, query):
     assert body(response)["ok"] is False
 
 
-def test_someone_elses_cursor_reveals_nothing_of_theirs(alice_client, alice, bob, make_message):
+def test_someone_elses_cursor_reveals_nothing_of_theirs(
+    alice_client, alice, bob, make_message
+):
     bobs = [make_message(bob, f"b{i}") for i in range(3)]
     mine = make_message(alice, "mine", created=bobs[0].created - timedelta(seconds=5))
-    data = body(alice_client.get(url("message_json"), {"cursor": encode_cursor(bobs[-1])}))
+    data = body(
+        alice_client.get(url("message_json"), {"cursor": encode_cursor(bobs[-1])})
+    )
     assert [m["id"] for m in data["messages"]] == [str(mine.pk)]
 
 
@@ -144,7 +190,11 @@ def test_cursor_round_trips(when, pk):
 
 
 def test_json_for_a_user_with_no_messages(alice_client):
-    assert body(alice_client.get(url("message_json"))) == {"messages": [], "next": None, "unread": 0}
+    assert body(alice_client.get(url("message_json"))) == {
+        "messages": [],
+        "next": None,
+        "unread": 0,
+    }
 
 
 def test_only_counts_what_the_user_may_see(alice_client, alice):

@@ -25,10 +25,23 @@ def _wait_for_row(**lookup) -> Message:
 @pytest.mark.integration
 def test_sends_a_message_through_the_worker(worker, alice, bob):
     out = StringIO()
-    call_command("send_message", "alice", "bob", "warning", "the", "disk", "is", "full", stdout=out)
+    call_command(
+        "send_message",
+        "alice",
+        "bob",
+        "warning",
+        "the",
+        "disk",
+        "is",
+        "full",
+        stdout=out,
+    )
     row = _wait_for_row(user=bob)
     assert (row.level, row.message, row.subject, row.from_user) == (
-        WARNING, "the disk is full", "WARNING message", alice,
+        WARNING,
+        "the disk is full",
+        "WARNING message",
+        alice,
     )
     assert f"Queued message {row.pk} for bob." in out.getvalue()
 
@@ -38,7 +51,10 @@ def test_sends_a_message_through_the_worker(worker, alice, bob):
     [
         (["nobody", "bob", "INFO", "hi"], "No user named 'nobody'."),
         (["alice", "nobody", "INFO", "hi"], "No user named 'nobody'."),
-        (["alice", "bob", "LOUD", "hi"], "Unknown level 'LOUD'; use one of DEBUG, INFO, SUCCESS, WARNING, ERROR."),
+        (
+            ["alice", "bob", "LOUD", "hi"],
+            "Unknown level 'LOUD'; use one of DEBUG, INFO, SUCCESS, WARNING, ERROR.",
+        ),
     ],
 )
 def test_unknown_user_or_level_is_a_clear_error(alice, bob, args, error):

@@ -1,4 +1,4 @@
-"""Bundled templates (escaping, SafeData, overriding) and the template tags and filters."""
+"""Bundled templates (escaping, SafeData, overriding), template tags and filters."""
 
 from __future__ import annotations
 
@@ -70,12 +70,20 @@ def test_xss_payloads_are_escaped_in_every_page(alice_client, alice, make_messag
     for payload in XSS:
         Message.objects.all().delete()
         message = make_message(alice, payload, subject=payload, extra_tags=payload)
-        include = render_to_string("monitio/includes/messages.html", request=_request(alice))
-        for page, content in [*_pages(alice_client, message), ("messages.html", include)]:
+        include = render_to_string(
+            "monitio/includes/messages.html", request=_request(alice)
+        )
+        for page, content in [
+            *_pages(alice_client, message),
+            ("messages.html", include),
+        ]:
             renders += 1
             if not _escaped(content, payload):
                 unescaped.append((page, payload))
-    print(f"XSS templates payloads={len(XSS)} renders={renders} unescaped={len(unescaped)}")
+    print(
+        f"XSS templates payloads={len(XSS)} renders={renders} "
+        f"unescaped={len(unescaped)}"
+    )
     assert renders == 3 * len(XSS) and unescaped == []
 
 
@@ -99,14 +107,18 @@ def test_safedata_is_rendered_as_html(alice_client, alice, make_message):
     message = make_message(alice, SAFE_HTML, safe=True)
     for _, content in _pages(alice_client, message):
         assert SAFE_HTML in content
-    include = render_to_string("monitio/includes/messages.html", request=_request(alice))
+    include = render_to_string(
+        "monitio/includes/messages.html", request=_request(alice)
+    )
     assert SAFE_HTML in include
 
 
 def test_safe_one_time_message_is_rendered_as_html(alice):
     request = _request(alice)
     django_messages.success(request, mark_safe(SAFE_HTML))
-    assert SAFE_HTML in render_to_string("monitio/includes/messages.html", request=request)
+    assert SAFE_HTML in render_to_string(
+        "monitio/includes/messages.html", request=request
+    )
 
 
 def test_javascript_url_is_never_a_link(alice_client, alice, make_message):
@@ -119,7 +131,9 @@ def test_javascript_url_is_never_a_link(alice_client, alice, make_message):
     assert 'href="/orders/7/"' in content
 
 
-def test_messages_include_shows_unread_persistent_and_one_time_messages(alice, make_message):
+def test_messages_include_shows_unread_persistent_and_one_time_messages(
+    alice, make_message
+):
     unread = make_message(alice, "stored unread", level=WARNING)
     make_message(alice, "stored read", level=WARNING, read=True)
     request = _request(alice)
@@ -133,10 +147,17 @@ def test_messages_include_shows_unread_persistent_and_one_time_messages(alice, m
 
 
 def test_messages_include_renders_nothing_without_messages(alice):
-    assert render_to_string("monitio/includes/messages.html", request=_request(alice)).strip() == ""
+    assert (
+        render_to_string(
+            "monitio/includes/messages.html", request=_request(alice)
+        ).strip()
+        == ""
+    )
 
 
-def test_site_can_override_the_base_template(alice_client, alice, make_message, settings):
+def test_site_can_override_the_base_template(
+    alice_client, alice, make_message, settings
+):
     engine = settings.TEMPLATES[0]
     settings.TEMPLATES = [engine | {"DIRS": [str(OVERRIDES), *engine["DIRS"]]}]
     message = make_message(alice, "hello", subject="Greeting")
@@ -146,7 +167,9 @@ def test_site_can_override_the_base_template(alice_client, alice, make_message, 
     assert "<title>Greeting | Site</title>" in content
 
 
-def test_strings_are_marked_for_translation(alice_client, alice, make_message, settings):
+def test_strings_are_marked_for_translation(
+    alice_client, alice, make_message, settings
+):
     settings.LANGUAGE_CODE = "pl"
     message = make_message(alice, "hello")
     inbox = alice_client.get(url("inbox")).content.decode()
@@ -168,13 +191,23 @@ def test_mark_as_read_by_url_marks_the_full_path_only(alice, bob, make_message):
     request = _request(alice, "/orders/7/?tab=1")
     assert MARK.render(Context({"request": request})) == "[]"
     state = dict(Message.objects.values_list("pk", "read"))
-    assert state == {exact.pk: True, other_path.pk: False, no_url.pk: False, bobs.pk: False}
+    assert state == {
+        exact.pk: True,
+        other_path.pk: False,
+        no_url.pk: False,
+        bobs.pk: False,
+    }
 
 
-def test_mark_as_read_by_url_is_quiet_without_a_user(alice, make_message, django_assert_num_queries):
+def test_mark_as_read_by_url_is_quiet_without_a_user(
+    alice, make_message, django_assert_num_queries
+):
     message = make_message(alice, url="/page/")
     with django_assert_num_queries(0):
-        assert MARK.render(Context({"request": _request(AnonymousUser(), "/page/")})) == "[]"
+        assert (
+            MARK.render(Context({"request": _request(AnonymousUser(), "/page/")}))
+            == "[]"
+        )
         assert MARK.render(Context({})) == "[]"
     message.refresh_from_db()
     assert message.read is False
@@ -185,7 +218,9 @@ def test_mark_as_read_by_url_is_quiet_without_a_user(alice, make_message, django
 
 def _render_filter(expression, value):
     template = Template(
-        "{% load message_filters %}{% for m in value|" + expression + " %}{{ m.message }},{% endfor %}"
+        "{% load message_filters %}{% for m in value|"
+        + expression
+        + " %}{{ m.message }},{% endfor %}"
     )
     return template.render(Context({"value": value})).rstrip(",").split(",")
 
@@ -217,7 +252,8 @@ def test_filters_work_on_the_storage_methods(alice, make_message):
     request = _request(alice)
     template = Template(
         "{% load message_filters %}"
-        "{% for m in messages.get_persistent|latest_or_unread:3 %}{{ m.message }},{% endfor %}"
+        "{% for m in messages.get_persistent|latest_or_unread:3 %}"
+        "{{ m.message }},{% endfor %}"
     )
     content = template.render(Context({"messages": request._messages}))
     assert content.startswith("u4,u1,")

@@ -21,10 +21,19 @@ def test_url_names_and_paths_match_the_contract():
     some = "0d1f2a3b-0000-4000-8000-000000000001"
     assert reverse("monitio:inbox") == "/messages/"
     assert reverse("monitio:message_detail", args=[some]) == f"/messages/{some}/"
-    assert reverse("monitio:message_mark_read", args=[some]) == f"/messages/mark_read/{some}/"
-    assert reverse("monitio:message_mark_unread", args=[some]) == f"/messages/mark_unread/{some}/"
+    assert (
+        reverse("monitio:message_mark_read", args=[some])
+        == f"/messages/mark_read/{some}/"
+    )
+    assert (
+        reverse("monitio:message_mark_unread", args=[some])
+        == f"/messages/mark_unread/{some}/"
+    )
     assert reverse("monitio:message_mark_all_read") == "/messages/mark_read/all/"
-    assert reverse("monitio:message_delete", args=[some]) == f"/messages/delete/message/{some}/"
+    assert (
+        reverse("monitio:message_delete", args=[some])
+        == f"/messages/delete/message/{some}/"
+    )
     assert reverse("monitio:message_delete_all") == "/messages/delete/all/"
     assert reverse("monitio:message_json") == "/messages/json/"
     assert reverse("monitio:message_unread_count") == "/messages/json/unread/"
@@ -55,7 +64,9 @@ def test_anonymous_json_client_gets_401(client, alice, make_message, name):
 
 
 @pytest.mark.parametrize("name,takes_id", POST_VIEWS)
-def test_anonymous_post_is_refused_and_changes_nothing(client, alice, make_message, name, takes_id):
+def test_anonymous_post_is_refused_and_changes_nothing(
+    client, alice, make_message, name, takes_id
+):
     message = make_message(alice, read=name == "message_mark_unread")
     before = snapshot()
     target = url(name, message.pk if takes_id else None)
@@ -63,13 +74,17 @@ def test_anonymous_post_is_refused_and_changes_nothing(client, alice, make_messa
     assert response.status_code == 302
     assert urlsplit(response["Location"]).path == "/accounts/login/"
     # After logging in, the user lands on a page, not on a POST-only URL.
-    assert "mark_read" not in response["Location"] and "delete" not in response["Location"]
+    assert (
+        "mark_read" not in response["Location"] and "delete" not in response["Location"]
+    )
     assert client.post(target, **JSON).status_code == 401
     assert snapshot() == before
 
 
 @pytest.mark.parametrize("name,takes_id", POST_VIEWS)
-def test_get_on_a_state_change_is_405(alice_client, alice, make_message, name, takes_id):
+def test_get_on_a_state_change_is_405(
+    alice_client, alice, make_message, name, takes_id
+):
     message = make_message(alice, read=name == "message_mark_unread")
     before = snapshot()
     response = alice_client.get(url(name, message.pk if takes_id else None))
@@ -84,7 +99,9 @@ def test_post_on_a_read_only_view_is_405(alice_client, alice, make_message, name
     assert alice_client.post(_any_url(name, message)).status_code == 405
 
 
-def test_inbox_lists_only_own_unexpired_persistent_messages(alice_client, alice, bob, make_message):
+def test_inbox_lists_only_own_unexpired_persistent_messages(
+    alice_client, alice, bob, make_message
+):
     mine = make_message(alice, "mine")
     make_message(bob, "bobs secret")
     make_message(alice, "long gone", expires=timezone.now() - timedelta(seconds=1))
@@ -93,7 +110,11 @@ def test_inbox_lists_only_own_unexpired_persistent_messages(alice_client, alice,
     assert response.status_code == 200
     assert list(response.context["page_obj"].object_list) == [mine]
     content = response.content.decode()
-    assert "mine" in content and "bobs secret" not in content and "long gone" not in content
+    assert (
+        "mine" in content
+        and "bobs secret" not in content
+        and "long gone" not in content
+    )
     assert response.context["unread_count"] == 1
 
 
@@ -116,7 +137,9 @@ def test_inbox_unread_filter(alice_client, alice, make_message):
     assert list(response.context["page_obj"].object_list) == [unread]
 
 
-def test_detail_shows_the_message_without_marking_it_read(alice_client, alice, make_message):
+def test_detail_shows_the_message_without_marking_it_read(
+    alice_client, alice, make_message
+):
     message = make_message(alice, "the body", subject="The subject")
     response = alice_client.get(url("message_detail", message.pk))
     assert response.status_code == 200
@@ -134,8 +157,13 @@ def test_detail_of_a_read_message_offers_mark_unread(alice_client, alice, make_m
     assert f'action="{url("message_mark_unread", message.pk)}"' in content
 
 
-@pytest.mark.parametrize("name", ["message_detail", "message_mark_read", "message_mark_unread", "message_delete"])
-def test_another_users_or_expired_or_unknown_id_is_404(alice_client, alice, bob, make_message, name):
+@pytest.mark.parametrize(
+    "name",
+    ["message_detail", "message_mark_read", "message_mark_unread", "message_delete"],
+)
+def test_another_users_or_expired_or_unknown_id_is_404(
+    alice_client, alice, bob, make_message, name
+):
     foreign = make_message(bob)
     expired = make_message(alice, expires=timezone.now() - timedelta(seconds=1))
     unknown = "6a0b6d8e-8f5f-4c1e-9d51-2d5f2b8f0a11"
@@ -156,17 +184,24 @@ def test_mark_read_and_unread(alice_client, alice, make_message):
     message.refresh_from_db()
     assert message.read is True and message.read_at is not None
     # Marking it again is harmless.
-    assert body(alice_client.post(url("message_mark_read", message.pk), **JSON))["ok"] is True
+    assert (
+        body(alice_client.post(url("message_mark_read", message.pk), **JSON))["ok"]
+        is True
+    )
     response = alice_client.post(url("message_mark_unread", message.pk), **JSON)
     assert body(response) == {"ok": True, "unread": 1}
     message.refresh_from_db()
     assert message.read is False and message.read_at is None
 
 
-def test_mark_all_read_touches_only_own_messages(alice_client, alice, bob, make_message):
+def test_mark_all_read_touches_only_own_messages(
+    alice_client, alice, bob, make_message
+):
     mine = [make_message(alice) for _ in range(3)]
     theirs = make_message(bob)
-    response = alice_client.post(url("message_mark_all_read"), HTTP_X_REQUESTED_WITH="XMLHttpRequest")
+    response = alice_client.post(
+        url("message_mark_all_read"), HTTP_X_REQUESTED_WITH="XMLHttpRequest"
+    )
     assert body(response) == {"ok": True, "unread": 0}
     assert all(Message.objects.get(pk=m.pk).read for m in mine)
     assert Message.objects.get(pk=theirs.pk).read is False
@@ -179,7 +214,9 @@ def test_delete_one(alice_client, alice, make_message):
     assert list(Message.objects.all()) == [other]
 
 
-def test_delete_all_removes_only_own_read_messages(alice_client, alice, bob, make_message):
+def test_delete_all_removes_only_own_read_messages(
+    alice_client, alice, bob, make_message
+):
     read = make_message(alice, read=True)
     unread = make_message(alice)
     bobs_read = make_message(bob, read=True)
@@ -191,7 +228,9 @@ def test_delete_all_removes_only_own_read_messages(alice_client, alice, bob, mak
 
 def test_browser_post_redirects_back_to_next(alice_client, alice, make_message):
     message = make_message(alice)
-    response = alice_client.post(url("message_mark_read", message.pk), {"next": "/somewhere/?a=1"})
+    response = alice_client.post(
+        url("message_mark_read", message.pk), {"next": "/somewhere/?a=1"}
+    )
     assert (response.status_code, response["Location"]) == (302, "/somewhere/?a=1")
 
 
@@ -215,10 +254,14 @@ def test_browser_post_redirects_back_to_referer(alice_client, alice, make_messag
         "http://testserver.evil.example/",
     ],
 )
-def test_no_open_redirect_via_next_or_referer(alice_client, alice, make_message, target):
+def test_no_open_redirect_via_next_or_referer(
+    alice_client, alice, make_message, target
+):
     message = make_message(alice)
     by_next = alice_client.post(url("message_mark_read", message.pk), {"next": target})
-    by_referer = alice_client.post(url("message_mark_unread", message.pk), HTTP_REFERER=target)
+    by_referer = alice_client.post(
+        url("message_mark_unread", message.pk), HTTP_REFERER=target
+    )
     assert by_next["Location"] == reverse("monitio:inbox")
     assert by_referer["Location"] == reverse("monitio:inbox")
 
@@ -226,7 +269,9 @@ def test_no_open_redirect_via_next_or_referer(alice_client, alice, make_message,
 def test_https_page_does_not_redirect_to_plain_http(alice_client, alice, make_message):
     message = make_message(alice)
     response = alice_client.post(
-        url("message_mark_read", message.pk), {"next": "http://testserver/page/"}, secure=True
+        url("message_mark_read", message.pk),
+        {"next": "http://testserver/page/"},
+        secure=True,
     )
     assert response["Location"] == reverse("monitio:inbox")
 

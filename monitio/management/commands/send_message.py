@@ -21,13 +21,16 @@ class Command(BaseCommand):
         parser.add_argument("from_user", help="username of the sender")
         parser.add_argument("to_user", help="username of the recipient")
         parser.add_argument("level", help="level name: " + ", ".join(DEFAULT_LEVELS))
-        parser.add_argument("message", nargs="+", help="the text; words are joined by spaces")
+        parser.add_argument(
+            "message", nargs="+", help="the text; words are joined by spaces"
+        )
 
     def handle(self, *args, **options) -> None:
         level_name = options["level"].upper()
         if level_name not in DEFAULT_LEVELS:
             raise CommandError(
-                f"Unknown level {options['level']!r}; use one of {', '.join(DEFAULT_LEVELS)}."
+                f"Unknown level {options['level']!r}; "
+                f"use one of {', '.join(DEFAULT_LEVELS)}."
             )
         sender = self._user(options["from_user"])
         recipient = self._user(options["to_user"])
@@ -42,7 +45,9 @@ class Command(BaseCommand):
             )
         except InvalidMessage as exc:
             raise CommandError(str(exc)) from exc
-        self.stdout.write(f"Queued message {message_id} for {recipient.get_username()}.")
+        self.stdout.write(
+            f"Queued message {message_id} for {recipient.get_username()}."
+        )
 
     @staticmethod
     def _user(username: str):
