@@ -100,7 +100,6 @@ class RedisFanoutBroker:
         self._last_id = "0-0"
         self._epoch = ""
         self.connected = False
-        self.reconnects = 0
 
     def open(self) -> str:
         pipe = self._redis.pipeline(transaction=True)
@@ -127,9 +126,7 @@ class RedisFanoutBroker:
                 logger.warning("fan-out read failed (%s); retrying", type(exc).__name__)
                 gevent.sleep(delay * random.uniform(0.5, 1.0))
                 continue
-            if failures:
-                self.reconnects += 1
-                failures = 0
+            failures = 0
             self.connected = True
             if batch.epoch != self._epoch:
                 self._epoch = batch.epoch

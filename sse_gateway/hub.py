@@ -153,6 +153,7 @@ class Hub:
             try:
                 if batch.resumed or self._recatch_needed:
                     self._recatch_needed = True
+                    self.metrics.inc("resumes_total")
                     self._recatch_all()
                     self._recatch_needed = False
                 self.route(batch)

@@ -19,7 +19,9 @@ _HELP = {
     "origin_rejected_total": ("counter", "Stream requests refused with 403 (Origin)."),
     "limit_rejected_total": ("counter", "Stream requests refused with 429 or 503."),
     "revoked_streams_total": ("counter", "Open streams closed by a revocation."),
-    "redis_reconnects_total": ("counter", "Times the fan-out reader reconnected."),
+    "resumes_total": (
+        "counter", "Catch-ups of every client after a Redis reconnect or epoch change."
+    ),
 }
 
 

@@ -1,0 +1,132 @@
+"""Fixtures for the gateway tests: real ``gunicorn -k gevent`` gateway processes.
+
+Every test here talks HTTP to a gateway subprocess and publishes through
+``monitio.publish`` into the real Redis (``MONITIO_TEST_REDIS_URL``). Heavier variants
+of some tests run when ``MONITIO_GATEWAY_HEAVY=1`` (more clients, more messages).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from django.conf import settings
+
+from monitio import stream_token
+from monitio.conf import settings as monitio_settings
+from tests import procs
+
+from .sseclient import Stream
+
+HEAVY = os.environ.get("MONITIO_GATEWAY_HEAVY") == "1"
+SECRET = "stream-secret-for-tests"
+PREFIX = "monitio-test"
+
+
+def gateway_env(redis_url: str | None = None, **extra: str) -> dict[str, str]:
+    env = {
+        "MONITIO_STREAM_SECRET": SECRET,
+        "MONITIO_KEY_PREFIX": PREFIX,
+        "MONITIO_REDIS_URL": redis_url or settings.REDIS_URL,
+    }
+    env.update(extra)
+    return env
+
+
+class GatewayProcess:
+    """``gunicorn -k gevent sse_gateway.wsgi:application`` on a free port."""
+
+    def __init__(self, log: Path, port: int | None = None, **env: str) -> None:
+        self.port = port or procs.free_port()
+        self.log = log
+        self.env = gateway_env(**env)
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> GatewayProcess:
+        self.proc = procs.start(
+            [str(procs.VENV_BIN / "gunicorn"), "-k", "gevent", "-w", "1",
+             "-b", f"127.0.0.1:{self.port}", "--no-control-socket",
+             "--graceful-timeout", "10", "--worker-connections", "3000",
+             "sse_gateway.wsgi:application"],
+            self.log, **self.env,
+        )
+        procs.wait_for_port(self.port, proc=self.proc)
+        # The first request starts the fan-out reader; make it now.
+        deadline = time.monotonic() + 10
+        while self.get("/readyz").status_code != 200:
+            if time.monotonic() > deadline:
+                raise TimeoutError(self.log.read_text()[-2000:])
+            time.sleep(0.05)
+        return self
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc is not None:
+            procs.stop(self.proc, sig)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def get(self, path: str, **kwargs) -> httpx.Response:
+        return httpx.get(self.url + path, timeout=10, **kwargs)
+
+    def metric(self, name: str) -> float:
+        for line in self.get("/metrics").text.splitlines():
+            if line.startswith(f"monitio_gateway_{name}{{"):
+                return float(line.rsplit(" ", 1)[1])
+        raise KeyError(name)
+
+    def stream(self, user_id=None, *, token: str | None = None, query: str = "",
+               headers: dict[str, str] | None = None, **kw) -> Stream:
+        """Open a stream; with ``user_id``, carrying a fresh valid token for it."""
+        if token is None and user_id is not None:
+            token = mint(user_id)
+        cookie = f"monitio_stream={token}" if token is not None else None
+        path = "/sse/" + (f"?{query}" if query else "")
+        return Stream(self.port, path, cookie=cookie, headers=headers, **kw)
+
+
+def mint(user_id, session: str = "session-a", now: float | None = None) -> str:
+    return stream_token.mint(user_id, session, secret=SECRET, now=now)
+
+
+@pytest.fixture
+def redis_db(redis_client):
+    """The events Redis, emptied; monitio's settings pointed at the test prefix."""
+    assert monitio_settings.KEY_PREFIX == PREFIX
+    return redis_client
+
+
+@pytest.fixture
+def start_gateway(tmp_path) -> Iterator:
+    """Start gateways with extra env; all are stopped after the test."""
+    started: list[GatewayProcess] = []
+
+    def start(**env: str) -> GatewayProcess:
+        gw = GatewayProcess(tmp_path / f"gateway-{len(started)}.log", **env)
+        started.append(gw)
+        return gw.start()
+
+    yield start
+    for gw in started:
+        gw.stop(signal.SIGKILL)
+
+
+@pytest.fixture
+def gateway(start_gateway, redis_db) -> GatewayProcess:
+    return start_gateway(MONITIO_HEARTBEAT_SECONDS="1")
+
+
+@pytest.fixture
+def streams() -> Iterator[list[Stream]]:
+    """Streams to close after the test."""
+    opened: list[Stream] = []
+    yield opened
+    for s in opened:
+        s.close()
