@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
@@ -27,7 +28,8 @@ class MessageAdmin(admin.ModelAdmin):
     )
     list_filter = ("level", "read", "email_status", "created", "expires")
     list_select_related = ("user", "from_user")
-    search_fields = ("subject", "message", "user__username", "user__email")
+    # Admin modules load after the app registry, so the user model is known here.
+    search_fields = ("subject", "message", f"user__{get_user_model().USERNAME_FIELD}")
     date_hierarchy = "created"
     raw_id_fields = ("user", "from_user")
     readonly_fields = (

@@ -149,6 +149,7 @@ def message_detail(request: HttpRequest, message_id: UUID) -> HttpResponse:
 @require_POST
 @login_required
 def mark_read(request: HttpRequest, message_id: UUID) -> HttpResponse:
+    """Mark one of the user's messages read."""
     message = get_object_or_404(_own(request), pk=message_id)
     state.mark_read(request.user, [message.pk])
     return _done(request)
@@ -157,6 +158,7 @@ def mark_read(request: HttpRequest, message_id: UUID) -> HttpResponse:
 @require_POST
 @login_required
 def mark_unread(request: HttpRequest, message_id: UUID) -> HttpResponse:
+    """Mark one of the user's messages unread."""
     message = get_object_or_404(_own(request), pk=message_id)
     state.mark_unread(request.user, [message.pk])
     return _done(request)
@@ -165,6 +167,7 @@ def mark_unread(request: HttpRequest, message_id: UUID) -> HttpResponse:
 @require_POST
 @login_required
 def mark_all_read(request: HttpRequest) -> HttpResponse:
+    """Mark all of the user's messages read."""
     state.mark_read(request.user)
     return _done(request)
 
@@ -172,6 +175,7 @@ def mark_all_read(request: HttpRequest) -> HttpResponse:
 @require_POST
 @login_required
 def delete(request: HttpRequest, message_id: UUID) -> HttpResponse:
+    """Delete one of the user's messages."""
     message = get_object_or_404(_own(request), pk=message_id)
     state.delete(request.user, [message.pk])
     return _done(request)
@@ -180,6 +184,7 @@ def delete(request: HttpRequest, message_id: UUID) -> HttpResponse:
 @require_POST
 @login_required
 def delete_all_read(request: HttpRequest) -> HttpResponse:
+    """Delete the messages the user has read."""
     state.delete(request.user, only_read=True)
     return _done(request)
 
@@ -244,4 +249,5 @@ def message_json(request: HttpRequest) -> HttpResponse:
 @require_safe
 @login_required
 def message_unread_count(request: HttpRequest) -> HttpResponse:
+    """Return ``{"unread": n}``, the user's unread persistent messages."""
     return JsonResponse({"unread": state.unread_count(request.user)})

@@ -101,6 +101,9 @@ def test_cursor_pages_have_no_duplicates_or_gaps(alice_client, alice, make_messa
     # Ten messages share one timestamp: the id breaks the tie.
     same = made[20].created
     Message.objects.filter(pk__in=[m.pk for m in made[15:25]]).update(created=same)
+    # Whole seconds are stored without a fraction on SQLite: mix them in.
+    for m in made[30:35]:
+        Message.objects.filter(pk=m.pk).update(created=same.replace(microsecond=0))
     expected = list(
         Message.objects.order_by("-created", "-id").values_list("id", flat=True)
     )
