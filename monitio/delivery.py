@@ -83,7 +83,8 @@ def publish_rows(rows: list[Message]) -> None:
         return
     counts = unread_counts({m.user_id for m in rows})
     publish.publish_many(
-        (m.user_id, wire.MESSAGE, message_dict(m, unread=counts.get(m.user_id, 0))) for m in rows
+        ((m.user_id, wire.MESSAGE, message_dict(m, unread=counts.get(m.user_id, 0))) for m in rows),
+        once_keys=(str(m.pk) for m in rows),
     )
     Message.objects.filter(pk__in=[m.pk for m in rows]).update(published_at=timezone.now())
 

@@ -45,27 +45,42 @@ def _publish_script():
     return _script
 
 
-def publish_many(events: Iterable[tuple[Any, str, Any]]) -> list[str]:
-    """Publish ``(user_id, event, data)`` triples in one pipeline; return their SSE ids."""
+Event = tuple[Any, str, Any]
+
+
+def publish_many(events: Iterable[Event], once_keys: Iterable[str] | None = None) -> list[str | None]:
+    """Publish ``(user_id, event, data)`` triples in one pipeline; return their SSE ids.
+
+    With ``once_keys`` (one per event, e.g. message ids), an event whose key was
+    already published is skipped and its id is ``None``.
+    """
     prefix = settings.KEY_PREFIX
     script = _publish_script()
     pipe = get_client().pipeline(transaction=False)
     candidate = secrets.token_urlsafe(6)
-    args_common = (settings.HISTORY_MAXLEN, settings.HISTORY_TTL, settings.FANOUT_MAXLEN)
+    common = (settings.HISTORY_MAXLEN, settings.HISTORY_TTL, settings.FANOUT_MAXLEN)
+    once = iter(once_keys) if once_keys is not None else None
     count = 0
     for user_id, event, data in events:
         keys = [wire.epoch_key(prefix), wire.user_stream_key(prefix, user_id), wire.fanout_key(prefix)]
+        if once is not None:
+            keys.append(wire.sent_key(prefix, next(once)))
         payload = data if isinstance(data, str) else wire.dumps(data)
-        script(keys=keys, args=[candidate, event, payload, *args_common, user_id], client=pipe)
+        args = [candidate, event, payload, *common, user_id, wire.SENT_TTL]
+        script(keys=keys, args=args, client=pipe)
         count += 1
     if not count:
         return []
-    return [wire.format_event_id(epoch, entry) for epoch, entry in pipe.execute()]
+    return [
+        wire.format_event_id(epoch, entry) if entry else None for epoch, entry in pipe.execute()
+    ]
 
 
 def publish(user_id: Any, event: str, data: Any) -> str:
     """Publish one event to ``user_id``'s streams; return its SSE id."""
-    return publish_many([(user_id, event, data)])[0]
+    event_id = publish_many([(user_id, event, data)])[0]
+    assert event_id is not None
+    return event_id
 
 
 def revoke(user_id: Any, session: str | None, at: int) -> None:

@@ -17,6 +17,9 @@ Keys (``p`` is the configured key prefix, ``"monitio"`` by default)::
                             loses nothing. Fields: ``u`` (user id), ``i`` (the entry
                             id in the user's stream), ``e``, ``d``. Capped at
                             FANOUT_MAXLEN.
+    {p}:sent:{message_id}   marks a message event as published (SET NX, one hour), so
+                            a redelivered or concurrently duplicated task never
+                            publishes the same message twice.
     {p}:revoked:{user_id}   hash of revocations: field ``*`` or a session hash, value
                             the Unix time before which matching stream tokens are void.
 
@@ -66,6 +69,10 @@ def fanout_key(prefix: str) -> str:
     return f"{prefix}:fanout"
 
 
+def sent_key(prefix: str, message_id: str) -> str:
+    return f"{prefix}:sent:{message_id}"
+
+
 def revoked_key(prefix: str, user_id: int | str) -> str:
     return f"{prefix}:revoked:{user_id}"
 
@@ -99,12 +106,18 @@ def dumps(data: Any) -> str:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
 
-# KEYS: epoch, user stream, fan-out stream.
+#: Seconds a published message is remembered, against duplicate publication.
+SENT_TTL = 3600
+
+# KEYS: epoch, user stream, fan-out stream[, sent marker].
 # ARGV: candidate epoch, event, data, history maxlen, history ttl, fanout maxlen, user id.
-# Returns {epoch, entry id}.
+# Returns {epoch, entry id}, or {epoch, false} when the sent marker already existed.
 PUBLISH_SCRIPT = """
 redis.call('SET', KEYS[1], ARGV[1], 'NX')
 local epoch = redis.call('GET', KEYS[1])
+if KEYS[4] and not redis.call('SET', KEYS[4], '1', 'NX', 'EX', ARGV[8]) then
+  return {epoch, false}
+end
 local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'e', ARGV[2], 'd', ARGV[3])
 redis.call('EXPIRE', KEYS[2], ARGV[5])
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[6], '*', 'u', ARGV[7], 'i', id, 'e', ARGV[2], 'd', ARGV[3])

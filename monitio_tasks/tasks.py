@@ -120,7 +120,7 @@ class EmailTask(Task):
     acks_late=True,
     reject_on_worker_lost=True,
     autoretry_for=(*TRANSIENT, *emails.TRANSIENT_ERRORS, emails.EmailBusy),
-    retry_backoff=5,
+    retry_backoff=2,
     retry_backoff_max=RETRY_BACKOFF_MAX,
     retry_jitter=True,
     max_retries=8,

@@ -37,13 +37,14 @@ def add(request):
 
 
 def add_then_fail(request):
-    """Add a message inside a transaction that rolls back."""
-    try:
-        with transaction.atomic():
-            monitio.add_message(request, monitio.WARNING, "never")
-            raise RuntimeError("rollback")
-    except RuntimeError:
-        pass
+    """Add ``n`` messages, each inside a transaction that then rolls back."""
+    for _ in range(int(request.GET.get("n", 1))):
+        try:
+            with transaction.atomic():
+                monitio.add_message(request, monitio.WARNING, "never", email=True)
+                raise RuntimeError("rollback")
+        except RuntimeError:
+            pass
     return JsonResponse({"ok": True})
 
 

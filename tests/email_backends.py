@@ -1,0 +1,30 @@
+"""E-mail backends for tests: real Django backends with injected SMTP failures."""
+
+import smtplib
+import threading
+
+from django.core.mail.backends.locmem import EmailBackend
+
+_lock = threading.Lock()
+failures_left = 0
+attempts = 0
+
+
+def fail_next(count: int) -> None:
+    """Make the next ``count`` sends raise a transient SMTP error."""
+    global failures_left, attempts
+    with _lock:
+        failures_left, attempts = count, 0
+
+
+class FlakyBackend(EmailBackend):
+    """The locmem backend, but the next ``failures_left`` sends fail like a dropped SMTP link."""
+
+    def send_messages(self, messages):
+        global failures_left, attempts
+        with _lock:
+            attempts += 1
+            if failures_left > 0:
+                failures_left -= 1
+                raise smtplib.SMTPServerDisconnected("injected: connection dropped")
+        return super().send_messages(messages)
