@@ -8,9 +8,15 @@ history cannot fill the gap:
 ``epoch``      the cursor belongs to another epoch: Redis lost its data since.
 ``expired``    the user's stream has expired (no event for HISTORY_TTL), but the
                cursor says the client had seen some.
-``retention``  entries after the cursor were trimmed (``XINFO STREAM``'s
-               ``max-deleted-entry-id``, Redis 7), or more than ``limit`` are waiting.
-``cursor``     the cursor is not one of ours, or lies beyond the stream's last id.
+``retention``  entries after the cursor were trimmed, or more than ``limit`` are
+               waiting. Streams are only ever trimmed from the head (``MAXLEN``;
+               monitio never uses ``XDEL``), so the history is complete after the
+               cursor exactly when the cursor's own entry is still there. (Redis
+               does not record trimming in ``max-deleted-entry-id``, only ``XDEL``.)
+               For the cursor ``0-0`` ("seen nothing") a gap means anything was
+               trimmed at all: ``entries-added`` exceeds ``length`` (Redis 7).
+``cursor``     the cursor is not one of ours: absent from a stream whose range
+               covers it (another user's id, say), or beyond its last id.
 
 With a resync the client refetches its list from Django (the database is the source
 of truth) and continues from ``head``, the stream's last id at the time of the check.
@@ -81,7 +87,8 @@ class RedisHistory:
         pipe.get(wire.epoch_key(self._prefix))
         pipe.xinfo_stream(key)
         if cursor:
-            pipe.xrange(key, min=f"({after}", count=limit + 1)
+            # Inclusive start: the cursor's own entry tells whether a gap exists.
+            pipe.xrange(key, min=after, count=limit + 2)
         results = pipe.execute(raise_on_error=False)
         epoch, info = results[1], results[2]
         if isinstance(epoch, Exception):
@@ -94,10 +101,13 @@ class RedisHistory:
         replay = Replay(epoch=epoch, head=head)
         if cursor is None:
             return replay
-        replay.resync = _gap(cursor, epoch, info)
         rows = results[3]
         if isinstance(rows, Exception):
             raise rows
+        found = bool(rows) and rows[0][0] == after
+        if found:
+            rows = rows[1:]
+        replay.resync = _gap(cursor, epoch, info, found)
         if replay.resync is None and len(rows) > limit:
             replay.resync = "retention"
         if replay.resync is None:
@@ -105,8 +115,13 @@ class RedisHistory:
         return replay
 
 
-def _gap(cursor: tuple[str, str], epoch: str, info: dict | None) -> str | None:
-    """Return why history cannot continue from ``cursor``, or ``None``."""
+def _gap(
+    cursor: tuple[str, str], epoch: str, info: dict | None, found: bool
+) -> str | None:
+    """Return why history cannot continue from ``cursor``, or ``None``.
+
+    ``found`` says whether the cursor's own entry is still in the stream.
+    """
     cursor_epoch, after = cursor
     if not cursor_epoch:
         return "cursor"
@@ -114,15 +129,15 @@ def _gap(cursor: tuple[str, str], epoch: str, info: dict | None) -> str | None:
         return "epoch"
     if info is None:
         return None if after == wire.ZERO_ENTRY else "expired"
+    if found:
+        return None
+    if after == wire.ZERO_ENTRY:
+        trimmed = info.get("entries-added", 0) > info["length"]
+        return "retention" if trimmed else None
     position = wire.entry_key(after)
     if position > wire.entry_key(info["last-generated-id"]):
         return "cursor"
-    deleted = info.get("max-deleted-entry-id")
-    if deleted is not None:
-        return "retention" if wire.entry_key(deleted) > position else None
-    # Redis 6.2 has no max-deleted-entry-id: assume a gap when the oldest entry
-    # kept is newer than the cursor (may resync when none was needed, never misses).
     first = info.get("first-entry")
-    if first and wire.entry_key(first[0]) > position and after != wire.ZERO_ENTRY:
+    if not first or wire.entry_key(first[0]) > position:
         return "retention"
-    return None
+    return "cursor"

@@ -59,11 +59,17 @@ class GatewayProcess:
         procs.wait_for_port(self.port, proc=self.proc)
         # The first request starts the fan-out reader; make it now.
         deadline = time.monotonic() + 10
-        while self.get("/readyz").status_code != 200:
-            if time.monotonic() > deadline:
+        while not self._ready():
+            if time.monotonic() > deadline or self.proc.poll() is not None:
                 raise TimeoutError(self.log.read_text()[-2000:])
             time.sleep(0.05)
         return self
+
+    def _ready(self) -> bool:
+        try:
+            return self.get("/readyz").status_code == 200
+        except httpx.TransportError:
+            return False
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.proc is not None:

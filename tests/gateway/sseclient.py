@@ -255,3 +255,64 @@ class _Reader:
             while self._fill():
                 yield self._buf
                 self._buf = b""
+
+
+class Reconnecting:
+    """Behave like a browser's EventSource: on a network error or a closed stream,
+    wait ``retry`` ms and reconnect with ``Last-Event-ID``; stop on a non-200."""
+
+    def __init__(self, port: int, cookie: str, *, last_event_id: str = "") -> None:
+        self.port = port
+        self.cookie = cookie
+        self.last_event_id = last_event_id
+        self.retry_ms = 3000
+        self.events: list[Event] = []
+        self.retries_seen: list[int] = []  # retry values received before each drop
+        self.reconnect_times: list[float] = []
+        self.failed_status: int | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.current: Stream | None = None
+        self._thread.start()
+
+    def _run(self) -> None:
+        dropped_at: float | None = None
+        while not self._stop.is_set():
+            headers = {"Last-Event-ID": self.last_event_id} if self.last_event_id else {}
+            try:
+                stream = Stream(self.port, cookie=self.cookie, headers=headers)
+            except OSError:
+                time.sleep(0.05)
+                continue
+            self.current = stream
+            status = stream.status(30)
+            if status != 200:
+                stream.close()
+                if status == 0:  # the connection broke before a response: retry
+                    time.sleep(0.05)
+                    continue
+                self.failed_status = status
+                return
+            if dropped_at is not None:
+                self.reconnect_times.append(time.monotonic() - dropped_at)
+            while not stream.ended.is_set() and not self._stop.is_set():
+                stream.wait_end(0.1)
+            dropped_at = time.monotonic()
+            stream.close()
+            self.events.extend(stream.events)
+            if stream.parser.retry is not None:
+                self.retry_ms = stream.parser.retry
+                self.retries_seen.append(stream.parser.retry)
+            if stream.last_id:
+                self.last_event_id = stream.last_id
+            self._stop.wait(self.retry_ms / 1000)
+
+    def all_events(self) -> list[Event]:
+        live = self.current.events if self.current and not self.current.ended.is_set() else []
+        return self.events + list(live)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.current is not None:
+            self.current.close()
+        self._thread.join(10)

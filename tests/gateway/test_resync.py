@@ -1,0 +1,99 @@
+"""R13: a gap history cannot fill is announced with ``resync``, never left silent."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from monitio import publish, wire
+from monitio.conf import settings as monitio_settings
+
+from .conftest import PREFIX
+
+
+def _resyncs(events):
+    return [json.loads(e.data)["reason"] for e in events if e.type == wire.RESYNC]
+
+
+def test_reconnect_beyond_retention_gets_resync(gateway, streams):
+    s = gateway.stream(1)
+    streams.append(s)
+    assert s.status() == 200
+    first = publish.publish(1, wire.MESSAGE, {"n": 0})
+    assert [e.id for e in s.wait_events(1)] == [first]
+    s.close()
+    overflow = monitio_settings.HISTORY_MAXLEN + 100
+    publish.publish_many((1, wire.MESSAGE, {"n": n}) for n in range(overflow))
+    again = gateway.stream(1, headers={"Last-Event-ID": first})
+    streams.append(again)
+    events = again.wait_events(1)
+    assert _resyncs(events) == ["retention"]
+    head = events[0].id
+    live = publish.publish(1, wire.MESSAGE, {"n": "live"})
+    assert [e.id for e in again.wait_events(2)][1:] == [live]
+    assert wire.entry_key(live.split(":")[1]) > wire.entry_key(head.split(":")[1])
+    print(f"R13 overflow={overflow} resync_received=1/1 reason=retention")
+
+
+def test_reconnect_after_flushdb_gets_resync_by_epoch(gateway, streams, redis_db):
+    s = gateway.stream(1)
+    streams.append(s)
+    assert s.status() == 200
+    seen = publish.publish(1, wire.MESSAGE, {"n": 0})
+    assert [e.id for e in s.wait_events(1)] == [seen]
+    s.close()
+    redis_db.flushdb()
+    publish.publish(1, wire.MESSAGE, {"n": 1})
+    again = gateway.stream(1, headers={"Last-Event-ID": seen})
+    streams.append(again)
+    assert _resyncs(again.wait_events(1)) == ["epoch"]
+    live = publish.publish(1, wire.MESSAGE, {"n": 2})
+    assert again.wait_events(2)[1].id == live
+    assert live.split(":")[0] != seen.split(":")[0]
+    print("R13 flushdb_reconnect resync_received=1/1 reason=epoch")
+
+
+def test_open_stream_gets_resync_when_redis_loses_its_data(gateway, streams, redis_db):
+    s = gateway.stream(1)
+    streams.append(s)
+    assert s.status() == 200
+    seen = publish.publish(1, wire.MESSAGE, {"n": 0})
+    assert [e.id for e in s.wait_events(1)] == [seen]
+    redis_db.flushdb()
+    publish.publish(1, wire.MESSAGE, {"n": 1})
+    events = s.wait_events(2)
+    assert [e.type for e in events] == [wire.MESSAGE, wire.RESYNC]
+    assert _resyncs(events) == ["epoch"]
+    live = publish.publish(1, wire.MESSAGE, {"n": 2})
+    assert s.wait_events(3)[2].id == live
+    print("R13 flushdb_live_stream resync_received=1/1 reason=epoch")
+
+
+def test_expired_history_with_a_cursor_gets_resync(gateway, streams, redis_db):
+    seen = publish.publish(1, wire.MESSAGE, {"n": 0})
+    redis_db.delete(wire.user_stream_key(PREFIX, 1))  # as if HISTORY_TTL passed
+    s = gateway.stream(1, headers={"Last-Event-ID": seen})
+    streams.append(s)
+    assert _resyncs(s.wait_events(1)) == ["expired"]
+
+
+def test_empty_history_with_zero_cursor_needs_no_resync(gateway, streams):
+    start = publish.current_event_id(1)
+    s = gateway.stream(1, query=f"last_event_id={start}")
+    streams.append(s)
+    assert s.status() == 200
+    live = publish.publish(1, wire.MESSAGE, {"n": 0})
+    assert [e.id for e in s.wait_events(1)] == [live]
+
+
+def test_malformed_or_future_cursor_gets_resync(gateway, streams):
+    current = publish.publish(1, wire.MESSAGE, {"n": 0})
+    epoch = current.split(":")[0]
+    for cursor, reason in [("garbage", "cursor"), ("x" * 500, "cursor"),
+                           (f"{epoch}:99999999999999-0", "cursor"),
+                           ("other-epoch:1-0", "epoch")]:
+        s = gateway.stream(1, headers={"Last-Event-ID": cursor})
+        streams.append(s)
+        assert _resyncs(s.wait_events(1)) == [reason], cursor
+    time.sleep(0.1)
+    assert gateway.metric("resyncs_total") >= 4
