@@ -8,6 +8,7 @@ Redis lookup of the user's revocations.
 
 from __future__ import annotations
 
+import time
 from typing import Any, Protocol
 
 import redis
@@ -19,6 +20,10 @@ from monitio.stream_token import StreamClaims
 #: Query parameters that look like a credential. A request carrying one is refused
 #: whatever it holds: URLs end up in logs, histories and Referer headers (RFC 9700).
 CREDENTIAL_PARAMS = frozenset({"token", "access_token", "stream_token", "auth"})
+
+
+#: Seconds a token's issue time may lie in the future (clocks of Django and gateway).
+_CLOCK_SKEW = 60
 
 
 class Unauthorized(Exception):
@@ -74,6 +79,10 @@ class CookieTokenAuthenticator:
             raise Unauthorized("expired credential") from None
         except (signing.BadSignature, ValueError):
             raise Unauthorized("bad credential") from None
+        # The signer dates the token too; the issue time in the payload must agree.
+        age = time.time() - claims.issued_at
+        if not -_CLOCK_SKEW <= age <= self._max_age:
+            raise Unauthorized("expired credential")
         if self._revoked(claims):
             raise Unauthorized("revoked credential")
         return claims

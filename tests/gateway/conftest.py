@@ -42,21 +42,26 @@ def gateway_env(redis_url: str | None = None, **extra: str) -> dict[str, str]:
 class GatewayProcess:
     """``gunicorn -k gevent sse_gateway.wsgi:application`` on a free port."""
 
-    def __init__(self, log: Path, port: int | None = None, **env: str) -> None:
+    def __init__(
+        self, log: Path, port: int | None = None, args: tuple[str, ...] = (), **env: str
+    ) -> None:
         self.port = port or procs.free_port()
         self.log = log
+        self.args = args
         self.env = gateway_env(**env)
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> GatewayProcess:
+    def start(self, wait_ready: bool = True) -> GatewayProcess:
         self.proc = procs.start(
             [str(procs.VENV_BIN / "gunicorn"), "-k", "gevent", "-w", "1",
              "-b", f"127.0.0.1:{self.port}", "--no-control-socket",
              "--graceful-timeout", "10", "--worker-connections", "3000",
-             "sse_gateway.wsgi:application"],
+             *self.args, "sse_gateway.wsgi:application"],
             self.log, **self.env,
         )
         procs.wait_for_port(self.port, proc=self.proc)
+        if not wait_ready:
+            return self
         # The first request starts the fan-out reader; make it now.
         deadline = time.monotonic() + 10
         while not self._ready():
@@ -114,10 +119,10 @@ def start_gateway(tmp_path) -> Iterator:
     """Start gateways with extra env; all are stopped after the test."""
     started: list[GatewayProcess] = []
 
-    def start(**env: str) -> GatewayProcess:
-        gw = GatewayProcess(tmp_path / f"gateway-{len(started)}.log", **env)
+    def start(*, args: tuple[str, ...] = (), wait_ready: bool = True, **env: str):
+        gw = GatewayProcess(tmp_path / f"gateway-{len(started)}.log", args=args, **env)
         started.append(gw)
-        return gw.start()
+        return gw.start(wait_ready)
 
     yield start
     for gw in started:

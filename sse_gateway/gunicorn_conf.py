@@ -1,0 +1,18 @@
+"""Recommended gunicorn settings: ``gunicorn -c python:sse_gateway.gunicorn_conf
+sse_gateway.wsgi:application``. Any of them can still be overridden on the command
+line (``-b``, ``-w``...)."""
+
+import os
+
+worker_class = "gevent"
+# One process per core is plenty: a gevent worker holds thousands of idle streams.
+workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
+# Above MONITIO_MAX_CONNECTIONS, so the gateway itself answers 503 when full.
+worker_connections = int(os.environ.get("MONITIO_MAX_CONNECTIONS", "10000")) + 100
+# SIGTERM drains streams at once; this only bounds a stuck write.
+graceful_timeout = 15
+timeout = 30
+keepalive = 5
+# Path only (%(U)s), never the query string: no URL parameter reaches the log.
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
+control_socket_disable = True
