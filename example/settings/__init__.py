@@ -1,0 +1,1 @@
+"""Settings of the example project: ``base`` (shared), ``dev`` and ``production``."""
