@@ -38,13 +38,21 @@ class EmailBusy(MonitioError):
     """Another attempt holds this message's e-mail; try again after its lease."""
 
 
-def send(message_id: str) -> str:
-    """Send the e-mail of message ``message_id`` unless it was sent; return its status."""
+def send(message_id: str, attempt: str) -> str:
+    """Send the e-mail of message ``message_id`` unless it was sent; return its status.
+
+    ``attempt`` identifies the task (its id): a task redelivered after its worker
+    died takes its own claim back at once; another task waits for the lease.
+    """
     now = timezone.now()
     claimed = (
         Message.objects.filter(pk=message_id, email_status=Message.EmailStatus.PENDING)
-        .filter(Q(email_claimed_at__isnull=True) | Q(email_claimed_at__lt=now - CLAIM_LEASE))
-        .update(email_claimed_at=now)
+        .filter(
+            Q(email_claimed_at__isnull=True)
+            | Q(email_claimed_at__lt=now - CLAIM_LEASE)
+            | Q(email_claimed_by=attempt)
+        )
+        .update(email_claimed_at=now, email_claimed_by=attempt)
     )
     if not claimed:
         status = Message.objects.filter(pk=message_id).values_list("email_status", flat=True).first()

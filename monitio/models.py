@@ -101,6 +101,7 @@ class Message(models.Model):
         _("e-mail status"), max_length=8, choices=EmailStatus.choices, blank=True, default=""
     )
     email_claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    email_claimed_by = models.CharField(max_length=64, blank=True, default="", editable=False)
     email_sent_at = models.DateTimeField(_("e-mail sent at"), null=True, blank=True)
     email_error = models.TextField(_("e-mail error"), blank=True, default="")
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)

@@ -117,6 +117,7 @@ class EmailTask(Task):
 @shared_task(
     name="monitio_tasks.send_email",
     base=EmailTask,
+    bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
     autoretry_for=(*TRANSIENT, *emails.TRANSIENT_ERRORS, emails.EmailBusy),
@@ -125,9 +126,9 @@ class EmailTask(Task):
     retry_jitter=True,
     max_retries=8,
 )
-def send_email(message_id: str) -> str:
+def send_email(self: Task, message_id: str) -> str:
     """Send a message's e-mail at most once (where the backend allows)."""
-    return emails.send(message_id)
+    return emails.send(message_id, attempt=self.request.id or "")
 
 
 @shared_task(name="monitio_tasks.publish_state", **DELIVERY)

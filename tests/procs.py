@@ -81,14 +81,16 @@ def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 15.
         proc.wait(5)
 
 
-def celery_worker(log: Path, *, concurrency: int = 2, pool: str = "prefork", **env: str) -> subprocess.Popen:
+def celery_worker(
+    log: Path, *, concurrency: int = 2, pool: str = "prefork", beat: bool = False, **env: str
+) -> subprocess.Popen:
     """A real ``celery worker`` for the test project; returns once it is ready."""
-    proc = start(
-        [str(VENV_BIN / "celery"), "-A", "tests.celery_app", "worker", "-l", "INFO",
-         "-P", pool, "-c", str(concurrency), "--without-gossip", "--without-mingle",
-         "--without-heartbeat", "-n", f"test-{os.getpid()}-{time.monotonic_ns()}@%h"],
-        log, **env,
-    )
+    args = [str(VENV_BIN / "celery"), "-A", "tests.celery_app", "worker", "-l", "INFO",
+            "-P", pool, "-c", str(concurrency), "--without-gossip", "--without-mingle",
+            "--without-heartbeat", "-n", f"test-{os.getpid()}-{time.monotonic_ns()}@%h"]
+    if beat:
+        args += ["-B", "-s", str(log.with_suffix(".beat"))]
+    proc = start(args, log, **env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -69,7 +69,8 @@ TEMPLATES = [
 
 STATIC_URL = "/static/"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+EMAIL_BACKEND = os.environ.get("MONITIO_TEST_EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
+EMAIL_FILE_PATH = os.environ.get("MONITIO_TEST_EMAIL_DIR", "/tmp/monitio-test-mail")
 DEFAULT_FROM_EMAIL = "notifications@example.com"
 
 MESSAGE_STORAGE = "monitio.storage.PersistentMessageStorage"
