@@ -24,8 +24,9 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8001)
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    gateway = Gateway(Config.from_env())
+    config = Config.from_env()
+    logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(message)s")
+    gateway = Gateway(config)
     # log=None: the access log would show query strings; keep URLs out of logs.
     server = WSGIServer((args.host, args.port), gateway, log=None)
 

@@ -61,7 +61,10 @@ class Client:
             return Offer.QUEUED
         if key <= self.last:
             return Offer.SKIPPED
-        if len(self.buffer) >= self.queue_size:
+        # Slow means: events pile up while the previous write is still blocked. A
+        # client that merely has not run yet (one batch brought many events) is not
+        # slow; its buffer is bounded by the broker's batch size.
+        if self.writing_since and len(self.buffer) >= self.queue_size:
             return Offer.OVERFLOW
         self.buffer.append(payload)
         self.last = key

@@ -21,12 +21,14 @@ The gateway does not load Django settings. Every variable, its default and meani
 ``MONITIO_MAX_CONNECTIONS``       ``10000`` streams per process; beyond, 503. Run
                                   gunicorn with ``--worker-connections`` above it.
 ``MONITIO_MAX_STREAMS_PER_USER``  ``10`` streams per user per process; beyond, 429.
-``MONITIO_CLIENT_QUEUE_SIZE``     ``256`` events waiting for one slow client; one more
-                                  and that client is disconnected (it resumes through
-                                  ``Last-Event-ID``).
+``MONITIO_CLIENT_QUEUE_SIZE``     ``256`` events waiting for a client whose previous
+                                  write is still blocked; one more and that client is
+                                  disconnected (it resumes through ``Last-Event-ID``).
 ``MONITIO_GATEWAY_PATH``          ``/sse/``: the stream's path.
 ``MONITIO_REDIS_POOL_SIZE``       ``32`` shared connections for connect-time queries
                                   (the fan-out reader has its own single connection).
+``MONITIO_LOG_LEVEL``             ``INFO``. The gateway logs refusals and drops, never
+                                  a credential, a cookie or a query string.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ class Config:
     client_queue_size: int = 256
     path: str = "/sse/"
     redis_pool_size: int = 32
+    log_level: str = "INFO"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -92,6 +95,7 @@ class Config:
             ),
             path=path,
             redis_pool_size=_int(env, "MONITIO_REDIS_POOL_SIZE", cls.redis_pool_size),
+            log_level=env.get("MONITIO_LOG_LEVEL", cls.log_level).upper(),
         )
 
 

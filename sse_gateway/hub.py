@@ -143,6 +143,10 @@ class Hub:
         if client.closed:
             return
         self.metrics.inc("slow_client_drops_total")
+        logger.info(
+            "dropping a slow client (%d queued, writing for %.1fs)",
+            len(client.buffer), client.writing_for(),
+        )
         client.close(abort=True)
         self.remove(client)
 

@@ -12,6 +12,7 @@ worker exits as soon as they are flushed instead of waiting out the graceful tim
 
 from __future__ import annotations
 
+import logging
 import signal
 
 import gevent
@@ -32,4 +33,8 @@ def drain_on_sigterm(gateway: Gateway) -> None:
     signal.signal(signal.SIGTERM, handle)
 
 
-application = Gateway(Config.from_env(), on_start=drain_on_sigterm)
+config = Config.from_env()
+logging.basicConfig(
+    level=config.log_level, format="[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s"
+)
+application = Gateway(config, on_start=drain_on_sigterm)
