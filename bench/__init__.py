@@ -1,0 +1,1 @@
+"""monitio's benchmarks: ``bash bench/run.sh`` (see bench/README.md)."""

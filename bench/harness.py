@@ -1,0 +1,192 @@
+"""Start and stop what the benchmarks measure: Redis, the gateway, nginx+nchan,
+Django under gunicorn and a Celery worker. Every process runs in its own process
+group and is stopped by its PID; everything listens on 127.0.0.1 only."""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+HERE = ROOT / "bench"
+RUN = HERE / "run"  # logs, pid files, the SQLite file (git-ignored)
+VENV_BIN = Path(sys.executable).parent
+SECRET = "bench-stream-secret"
+PREFIX = "bench"
+
+
+def raise_fd_limit() -> int:
+    """Raise this process's (and its children's) open-file limit to the hard limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args[0]} exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
+
+
+class Service:
+    """One started process (group); ``stop()`` signals it by PID."""
+
+    def __init__(self, name: str, args: list[str], env: dict[str, str] | None = None,
+                 port: int | None = None) -> None:
+        RUN.mkdir(exist_ok=True)
+        self.name, self.port = name, port
+        self.log = RUN / f"{name}.log"
+        full_env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1",
+                    "DJANGO_SETTINGS_MODULE": "bench.settings", **(env or {})}
+        self.proc = subprocess.Popen(
+            args, cwd=ROOT, env=full_env, stdout=open(self.log, "wb"),
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        if port is not None:
+            wait_for_port(port, self.proc)
+
+    def worker(self) -> psutil.Process:
+        """The process doing the work: the single child of a master, or the process."""
+        parent = psutil.Process(self.proc.pid)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            children = parent.children()
+            if children:
+                return children[0]
+            time.sleep(0.05)
+        return parent
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.proc.poll() is not None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(5)
+        except ProcessLookupError:
+            pass
+
+    def __enter__(self) -> Service:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def redis_server() -> Service:
+    port = free_port()
+    svc = Service("redis", ["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                            "--save", "", "--appendonly", "no", "--maxclients", "20000"],
+                  port=port)
+    svc.url = f"redis://127.0.0.1:{port}"  # type: ignore[attr-defined]
+    os.environ["BENCH_REDIS_URL"] = svc.url  # type: ignore[attr-defined]
+    return svc
+
+
+def gateway(redis_url: str, *, heartbeat: float = 15.0, name: str = "gateway") -> Service:
+    """``gunicorn -k gevent`` with one worker, as documented in docs/performance.md."""
+    port = free_port()
+    env = {
+        "MONITIO_STREAM_SECRET": SECRET, "MONITIO_KEY_PREFIX": PREFIX,
+        "MONITIO_REDIS_URL": f"{redis_url}/0", "MONITIO_MAX_CONNECTIONS": "12000",
+        "MONITIO_HEARTBEAT_SECONDS": str(heartbeat),
+    }
+    svc = Service(name, [
+        str(VENV_BIN / "gunicorn"), "-k", "gevent", "-w", "1", "--worker-connections",
+        "12100", "--backlog", "4096", "-b", f"127.0.0.1:{port}", "--no-control-socket",
+        "--graceful-timeout", "5", "sse_gateway.wsgi:application",
+    ], env, port)
+    _get(port, "/readyz", tries=100)  # starts the fan-out reader
+    return svc
+
+
+def nchan(*, heartbeat: int = 15) -> Service:
+    """nginx + nchan, one worker process, configured from bench/nchan.conf."""
+    port = free_port()
+    prefix = RUN / "nginx"
+    (prefix / "logs").mkdir(parents=True, exist_ok=True)
+    conf = (HERE / "nchan.conf").read_text()
+    conf = conf.replace("@PORT@", str(port)).replace("@HEARTBEAT@", str(heartbeat))
+    conf = conf.replace("@PREFIX@", str(prefix))
+    (prefix / "nginx.conf").write_text(conf)
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    return Service("nchan", [nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf")],
+                   port=port)
+
+
+def django_server(workers: int = 2) -> Service:
+    port = free_port()
+    return Service("django", [
+        str(VENV_BIN / "gunicorn"), "-w", str(workers), "-k", "sync", "--backlog", "2048",
+        "-b", f"127.0.0.1:{port}", "--no-control-socket", "--access-logfile", "",
+        "--access-logformat", "", "django.core.wsgi:get_wsgi_application()",
+    ], {}, port)
+
+
+def celery_worker(concurrency: int = 2) -> Service:
+    svc = Service("celery", [
+        str(VENV_BIN / "celery"), "-A", "bench.celery_app", "worker", "-l", "WARNING",
+        "-P", "prefork", "-c", str(concurrency), "--without-gossip", "--without-mingle",
+        "--without-heartbeat", "-n", f"bench-{os.getpid()}@%h",
+    ])
+    _wait_celery(svc)
+    return svc
+
+
+def _wait_celery(svc: Service) -> None:
+    from bench.celery_app import app
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if svc.proc.poll() is not None:
+            raise RuntimeError(f"celery exited: {svc.log.read_text()[-2000:]}")
+        if app.control.ping(timeout=0.5):
+            return
+    raise TimeoutError("celery worker not ready")
+
+
+def _get(port: int, path: str, tries: int = 1) -> bytes:
+    for attempt in range(tries):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
+                return r.read()
+        except OSError:
+            if attempt == tries - 1:
+                raise
+            time.sleep(0.1)
+    return b""
+
+
+def cpu_seconds(proc: psutil.Process) -> float:
+    times = proc.cpu_times()
+    return times.user + times.system
+
+
+def rss_mb(proc: psutil.Process) -> float:
+    return proc.memory_info().rss / 2**20

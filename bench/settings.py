@@ -1,0 +1,34 @@
+"""Django settings for the benchmarks: the test project, on a SQLite file of its own.
+
+``BENCH_REDIS_URL`` is the benchmark's own Redis server (events in database 0, the
+Celery broker in database 1). SQLite runs in WAL mode, as a site on SQLite should.
+"""
+
+import os
+from pathlib import Path
+
+from tests.settings import *  # noqa: F403
+
+HERE = Path(__file__).resolve().parent
+_REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6399")
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.environ.get("BENCH_SQLITE", str(HERE / "run" / "bench.sqlite3")),
+        "OPTIONS": {
+            "timeout": 30,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        },
+    }
+}
+ROOT_URLCONF = "bench.urls"
+REDIS_URL = f"{_REDIS}/0"
+CELERY_BROKER_URL = f"{_REDIS}/1"
+MONITIO = {
+    "REDIS_URL": REDIS_URL,
+    "KEY_PREFIX": "bench",
+    "STREAM_SECRET": "bench-stream-secret",
+    "STREAM_COOKIE_SECURE": False,
+}
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
