@@ -11,13 +11,8 @@ from .constants import DEBUG, ERROR, INFO, PERSISTENT_MESSAGE_LEVELS, SUCCESS, W
 
 __version__ = "1.0.0"
 
-__all__ = [
-    "DEBUG",
-    "INFO",
-    "SUCCESS",
-    "WARNING",
-    "ERROR",
-    "PERSISTENT_MESSAGE_LEVELS",
+#: Names loaded from :mod:`monitio.api` on first use.
+_API = (
     "add_message",
     "create_message",
     "create_messages",
@@ -27,22 +22,13 @@ __all__ = [
     "success",
     "warning",
     "error",
-    "MonitioError",
     "MessageFailure",
-]
+)
 
-_API = {
-    "add_message",
-    "create_message",
-    "create_messages",
-    "get_messages",
-    "debug",
-    "info",
-    "success",
-    "warning",
-    "error",
-    "MessageFailure",
-}
+__all__ = [
+    "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "PERSISTENT_MESSAGE_LEVELS",
+    "MonitioError", *_API,
+]
 
 if TYPE_CHECKING:
     from .api import (  # noqa: F401

@@ -20,18 +20,6 @@ from . import constants, payloads
 from .enqueue import enqueue_on_commit
 from .exceptions import AnonymousRecipient, InvalidMessage
 
-__all__ = [
-    "MessageFailure",
-    "add_message",
-    "create_message",
-    "create_messages",
-    "get_messages",
-    "debug",
-    "info",
-    "success",
-    "warning",
-    "error",
-]
 
 
 def add_message(
@@ -105,19 +93,10 @@ def create_message(
     The task is sent when the current transaction commits. From a Celery job, prefer
     ``create_message.delay(user_id, level, message, ...)``, which takes ids only.
     """
-    user_id = _user_id(to_user)
-    payload = payloads.build(
-        user_id=user_id,
-        level=level,
-        message=message,
-        extra_tags=extra_tags,
-        subject=subject,
-        from_user_id=_user_id(from_user) if from_user is not None else None,
-        expires=expires,
-        close_timeout=close_timeout,
-        url=url,
-        email=email,
-        sse=sse,
+    payload = _payload(
+        _user_id(to_user), level, message, from_user, extra_tags=extra_tags,
+        subject=subject, expires=expires, close_timeout=close_timeout, sse=sse,
+        email=email, url=url,
     )
     enqueue_on_commit("monitio_tasks.deliver", [[payload]])
     return uuid.UUID(payload["id"])
@@ -156,22 +135,20 @@ def create_messages(
         user_ids = list(to_users.values_list("pk", flat=True))
     else:
         user_ids = [_user_id(u) for u in to_users]
-    template = payloads.build(
-        user_id=None,
-        level=level,
-        message=message,
-        extra_tags=extra_tags,
-        subject=subject,
-        from_user_id=_user_id(from_user) if from_user is not None else None,
-        expires=expires,
-        close_timeout=close_timeout,
-        url=url,
-        email=email,
-        sse=sse,
+    template = _payload(
+        None, level, message, from_user, extra_tags=extra_tags, subject=subject,
+        expires=expires, close_timeout=close_timeout, sse=sse, email=email, url=url,
     )
     if user_ids:
         enqueue_on_commit("monitio_tasks.deliver_bulk", [user_ids, template])
     return uuid.UUID(template["id"])
+
+
+def _payload(user_id: Any, level: int, message: str, from_user: Any, **options: Any) -> dict:
+    sender = _user_id(from_user) if from_user is not None else None
+    return payloads.build(
+        user_id=user_id, level=level, message=message, from_user_id=sender, **options
+    )
 
 
 def _user_id(user: Any) -> Any:

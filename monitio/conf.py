@@ -1,40 +1,7 @@
 """monitio's settings: one ``MONITIO`` dict, read lazily through :data:`settings`.
 
-Every key, its default and its meaning::
-
-    MONITIO = {
-        # Redis that holds the live-event history and fan-out stream (see monitio.wire).
-        "REDIS_URL": "redis://127.0.0.1:6379/0",
-        # Prefix of every Redis key monitio writes. Must match the gateway's MONITIO_KEY_PREFIX.
-        "KEY_PREFIX": "monitio",
-        # Hide persistent messages the user has read from ``{% for m in messages %}``.
-        # The original project's MONITIO_EXCLUDE_READ setting is honoured when this is unset.
-        "EXCLUDE_READ": True,
-        # Longest accepted message body and subject, in characters.
-        "MAX_MESSAGE_LENGTH": 10_000,
-        "MAX_SUBJECT_LENGTH": 255,
-        # Live-event history kept per user in Redis: entries, and seconds since the last one.
-        "HISTORY_MAXLEN": 500,
-        "HISTORY_TTL": 7 * 24 * 3600,
-        # Entries kept in the stream every gateway process reads.
-        "FANOUT_MAXLEN": 100_000,
-        # Where browsers open the event stream (the gateway), and its credential.
-        "STREAM_URL": "/sse/",
-        "STREAM_SECRET": None,          # None: SECRET_KEY. Same value as the gateway's.
-        "STREAM_TOKEN_MAX_AGE": 300,    # seconds a stream credential opens new streams
-        "STREAM_COOKIE_NAME": "monitio_stream",
-        "STREAM_COOKIE_PATH": "/sse/",
-        "STREAM_COOKIE_DOMAIN": None,
-        "STREAM_COOKIE_SECURE": True,
-        # E-mail: sender address (None: DEFAULT_FROM_EMAIL) and a subject prefix.
-        "EMAIL_FROM": None,
-        "EMAIL_SUBJECT_PREFIX": "",
-        # How long a request keeps showing a message it queued before the worker
-        # has written it (the redirect race), in seconds.
-        "PENDING_CARRY_SECONDS": 600,
-        # Rows written per INSERT, and users per Redis pipeline, when sending in bulk.
-        "BULK_BATCH_SIZE": 1000,
-    }
+Every key, its default and its meaning are in :data:`DEFAULTS` below; set only the
+keys you change, e.g. ``MONITIO = {"REDIS_URL": "redis://redis:6379/1"}``.
 """
 
 from __future__ import annotations
@@ -47,24 +14,39 @@ from django.core.signals import setting_changed
 from .exceptions import MonitioConfigurationError
 
 DEFAULTS: dict[str, Any] = {
+    # Redis holding the live-event history and fan-out stream (see monitio.wire).
     "REDIS_URL": "redis://127.0.0.1:6379/0",
+    # Prefix of every Redis key; the gateway's MONITIO_KEY_PREFIX must match.
     "KEY_PREFIX": "monitio",
+    # Hide read persistent messages when iterating ``messages``. When unset, the
+    # original project's MONITIO_EXCLUDE_READ setting is honoured.
     "EXCLUDE_READ": True,
+    # Longest accepted message body and subject, in characters.
     "MAX_MESSAGE_LENGTH": 10_000,
     "MAX_SUBJECT_LENGTH": 255,
+    # Live events kept per user for replay: entries, and seconds after the last one.
     "HISTORY_MAXLEN": 500,
     "HISTORY_TTL": 7 * 24 * 3600,
+    # Entries kept in the stream every gateway process reads.
     "FANOUT_MAXLEN": 100_000,
+    # Where browsers open the event stream (the gateway).
     "STREAM_URL": "/sse/",
+    # Key signing stream credentials; None means SECRET_KEY. Give the gateway the same
+    # value (MONITIO_STREAM_SECRET).
     "STREAM_SECRET": None,
+    # Seconds a stream credential may open new streams.
     "STREAM_TOKEN_MAX_AGE": 300,
+    # The HttpOnly, SameSite=Strict cookie carrying the credential.
     "STREAM_COOKIE_NAME": "monitio_stream",
     "STREAM_COOKIE_PATH": "/sse/",
     "STREAM_COOKIE_DOMAIN": None,
     "STREAM_COOKIE_SECURE": True,
+    # E-mail sender (None: DEFAULT_FROM_EMAIL) and subject prefix.
     "EMAIL_FROM": None,
     "EMAIL_SUBJECT_PREFIX": "",
+    # Seconds a request's queued message is shown before the worker has stored it.
     "PENDING_CARRY_SECONDS": 600,
+    # Rows per INSERT, and users per Redis pipeline, when sending in bulk.
     "BULK_BATCH_SIZE": 1000,
 }
 

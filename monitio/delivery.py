@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -110,22 +109,7 @@ def publish_state(user_id: Any, event: str, ids: list[str] | None) -> str:
 
 
 def _row(payload: dict[str, Any], existing_users: set[str]) -> Message:
-    sender = payload["from_user"]
-    return Message(
-        id=uuid.UUID(payload["id"]),
-        user_id=payload["user"],
-        from_user_id=sender if sender is not None and str(sender) in existing_users else None,
-        level=payload["level"],
-        subject=payload["subject"],
-        message=payload["message"],
-        safe=payload["safe"],
-        extra_tags=payload["extra_tags"],
-        created=datetime.fromisoformat(payload["created"]),
-        expires=datetime.fromisoformat(payload["expires"]) if payload["expires"] else None,
-        close_timeout=payload["close_timeout"],
-        url=payload["url"],
-        read=payload["read"],
-        read_at=timezone.now() if payload["read"] else None,
-        email=payload["email"],
-        email_status=Message.EmailStatus.PENDING if payload["email"] else "",
-    )
+    row = Message.from_payload(payload)
+    if row.from_user_id is not None and str(row.from_user_id) not in existing_users:
+        row.from_user_id = None  # the sender was deleted meanwhile
+    return row

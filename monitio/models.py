@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.messages.utils import get_level_tags
@@ -124,6 +125,29 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+    @classmethod
+    def from_payload(cls, payload: dict) -> Message:
+        """Build an unsaved row from a task payload (see :mod:`monitio.payloads`)."""
+        text, read = payload["message"], payload["read"]
+        return cls(
+            id=uuid.UUID(payload["id"]),
+            user_id=payload["user"],
+            from_user_id=payload["from_user"],
+            level=payload["level"],
+            subject=payload["subject"],
+            message=mark_safe(text) if payload["safe"] else text,
+            safe=payload["safe"],
+            extra_tags=payload["extra_tags"],
+            created=datetime.fromisoformat(payload["created"]),
+            expires=datetime.fromisoformat(payload["expires"]) if payload["expires"] else None,
+            close_timeout=payload["close_timeout"],
+            url=payload["url"],
+            read=read,
+            read_at=timezone.now() if read else None,
+            email=payload["email"],
+            email_status=cls.EmailStatus.PENDING if payload["email"] else "",
+        )
 
     @property
     def text(self) -> str:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -221,7 +220,7 @@ class PersistentMessageStorage(FallbackStorage):
         if not hasattr(self, "_carry_new"):
             self._carry_new = []
         self._carry_new.append({**payload, "carried_at": time.time()})
-        self._queued_messages.append(_unsaved(payload))
+        self._queued_messages.append(Message.from_payload(payload))
         self.added_new = True
 
     def _carried_not_stored(self) -> list[Message]:
@@ -237,7 +236,7 @@ class PersistentMessageStorage(FallbackStorage):
                 found = Message.objects.filter(pk__in=ids).values_list("pk", flat=True)
                 stored = {str(pk) for pk in found}
             self._carried_payloads = [p for p in fresh if p["id"] not in stored]
-            self._carried_pending = [_unsaved(p) for p in self._carried_payloads]
+            self._carried_pending = [Message.from_payload(p) for p in self._carried_payloads]
         return list(self._carried_pending)
 
     def _save_carried(self) -> None:
@@ -268,25 +267,3 @@ def _pk(user: Any) -> Any:
 
 def _by_created(messages: list[Message]) -> list[Message]:
     return sorted(messages, key=lambda m: m.created)
-
-
-def _unsaved(payload: dict[str, Any]) -> Message:
-    """A not-yet-stored message, built from its task payload, for display."""
-    from django.utils.safestring import mark_safe
-
-    text = payload["message"]
-    return Message(
-        id=uuid.UUID(payload["id"]),
-        user_id=payload["user"],
-        from_user_id=payload["from_user"],
-        level=payload["level"],
-        subject=payload["subject"],
-        message=mark_safe(text) if payload["safe"] else text,
-        safe=payload["safe"],
-        extra_tags=payload["extra_tags"],
-        created=datetime.fromisoformat(payload["created"]),
-        expires=datetime.fromisoformat(payload["expires"]) if payload["expires"] else None,
-        close_timeout=payload["close_timeout"],
-        url=payload["url"],
-        read=payload["read"],
-    )
