@@ -46,7 +46,7 @@ def stream_token(request: HttpRequest) -> HttpResponse:
     """
     user = request.user
     if not user.is_authenticated:
-        return JsonResponse({"error": "login required"}, status=403)
+        return JsonResponse({"ok": False, "error": "login required"}, status=401)
     if request.session.session_key is None:
         request.session.save()
     response = JsonResponse(

@@ -1,0 +1,327 @@
+/*
+ * monitio's live client: toasts, unread badges and cross-tab state from the gateway.
+ *
+ * No dependencies, no inline script, no eval: works under CSP `script-src 'self'`.
+ * Configuration comes from the JSON element `#monitio-config` that
+ * `{% include "monitio/header.html" %}` writes (see templatetags/monitio_live.py).
+ *
+ * Connection: POST to the stream-token view (CSRF-protected) sets the HttpOnly
+ * stream cookie and answers {url, last_event_id}; then
+ * `new EventSource(url + "?last_event_id=...", {withCredentials: true})`. The
+ * browser reconnects by itself after a network error, sending Last-Event-ID. A
+ * non-200 answer (401 once the cookie expired, 5xx during a deploy) closes the
+ * EventSource for good, so then we fetch a fresh token and reopen with the last id
+ * seen, backing off with jitter.
+ *
+ * Message text is inserted with textContent (HTML shows literally) unless the
+ * sender marked it safe (`safe: true`, Django's SafeData).
+ *
+ * Sites can listen to `monitio:message`, `monitio:read`, `monitio:unread`,
+ * `monitio:deleted`, `monitio:resync` and `monitio:unread-count` events on document,
+ * and register a theme (a map of class names) in `window.monitio.themes` from a
+ * deferred script loaded after this one.
+ */
+(function () {
+  "use strict";
+
+  var gettext = typeof window.gettext === "function" ? window.gettext : function (s) { return s; };
+  var LEVELS = {10: "debug", 20: "info", 25: "success", 30: "warning", 40: "error",
+                110: "debug", 120: "info", 125: "success", 130: "warning", 140: "error"};
+  var EVENTS = ["message", "read", "unread", "deleted", "resync"];
+  var PLACEHOLDER = "00000000-0000-0000-0000-000000000000";
+
+  var themes = {
+    "default": {
+      container: "monitio-toasts",
+      toast: "monitio-toast",
+      level: function (tag) { return "monitio-" + tag; },
+      body: "monitio-toast-body",
+      subject: "monitio-subject",
+      text: "monitio-text",
+      link: "monitio-link",
+      actions: "monitio-actions",
+      button: "monitio-button",
+      close: "monitio-close",
+      closeAll: "monitio-close-all"
+    },
+    "bootstrap5": {
+      container: "monitio-toasts toast-container position-fixed bottom-0 end-0 p-3",
+      toast: "monitio-toast alert shadow-sm",
+      level: function (tag) {
+        return "alert-" + ({debug: "secondary", error: "danger"}[tag] || tag);
+      },
+      body: "monitio-toast-body",
+      subject: "monitio-subject d-block",
+      text: "monitio-text",
+      link: "monitio-link alert-link",
+      actions: "monitio-actions mt-2",
+      button: "monitio-button btn btn-sm btn-outline-secondary me-1",
+      close: "monitio-close btn-close",
+      closeAll: "monitio-close-all btn btn-sm btn-light"
+    }
+  };
+  window.monitio = window.monitio || {};
+  window.monitio.themes = Object.assign(themes, window.monitio.themes || {});
+
+  function Client(config) {
+    this.config = config;
+    this.theme = themes[config.theme] || themes["default"];
+    this.lastEventId = config.lastEventId || "";
+    this.seen = Object.create(null);
+    this.toasts = Object.create(null);
+    this.source = null;
+    this.failures = 0;
+    this.timer = null;
+    this.container = null;
+  }
+
+  Client.prototype.start = function () {
+    this.mount();
+    this.connect();
+  };
+
+  // -- the stream ------------------------------------------------------------
+
+  Client.prototype.connect = function () {
+    var self = this;
+    this.timer = null;
+    this.post(this.config.streamTokenUrl).then(function (answer) {
+      if (!answer.ok) {
+        // Logged out (401/403): stop. Anything else: try again later.
+        if (answer.status !== 401 && answer.status !== 403) { self.retryLater(); }
+        return;
+      }
+      if (!self.lastEventId) { self.lastEventId = answer.body.last_event_id || ""; }
+      self.open(answer.body.url);
+    }, function () { self.retryLater(); });
+  };
+
+  Client.prototype.open = function (url) {
+    var self = this;
+    var target = url;
+    if (this.lastEventId) {
+      target += (url.indexOf("?") < 0 ? "?" : "&") +
+        "last_event_id=" + encodeURIComponent(this.lastEventId);
+    }
+    var source = new EventSource(target, {withCredentials: true});
+    this.source = source;
+    source.onopen = function () { self.failures = 0; };
+    source.onerror = function () {
+      if (source.readyState === EventSource.CLOSED) {
+        source.close();
+        if (self.source === source) { self.source = null; self.retryLater(); }
+      }
+      // CONNECTING: the browser retries on its own, with Last-Event-ID.
+    };
+    EVENTS.forEach(function (name) {
+      source.addEventListener(name, function (event) { self.receive(name, event); });
+    });
+  };
+
+  Client.prototype.retryLater = function () {
+    if (this.timer !== null) { return; }
+    var base = Math.min(30000, 1000 * Math.pow(2, this.failures));
+    this.failures += 1;
+    this.timer = window.setTimeout(this.connect.bind(this), base / 2 + Math.random() * base / 2);
+  };
+
+  Client.prototype.receive = function (name, event) {
+    if (event.lastEventId) { this.lastEventId = event.lastEventId; }
+    var data;
+    try { data = JSON.parse(event.data || "{}"); } catch (e) { return; }
+    if (name === "message") { this.onMessage(data); }
+    else if (name === "read" || name === "deleted") { this.onGone(data); }
+    else if (name === "resync") { this.resync(); }
+    if (data && typeof data.unread === "number") { this.setUnread(data.unread); }
+    document.dispatchEvent(new CustomEvent("monitio:" + name, {detail: data}));
+  };
+
+  Client.prototype.onMessage = function (message) {
+    if (!message.id || this.seen[message.id]) { return; }  // replayed twice: once
+    this.seen[message.id] = true;
+    this.show(message);
+  };
+
+  Client.prototype.onGone = function (data) {
+    // Read or deleted in another tab: this tab's toasts go too. ids null = all.
+    var ids = data.ids || Object.keys(this.toasts);
+    for (var i = 0; i < ids.length; i++) { this.remove(ids[i]); }
+  };
+
+  Client.prototype.resync = function () {
+    // History could not fill a gap: the server's list is the truth.
+    var self = this;
+    this.request("GET", this.config.jsonUrl + "?unread=1&limit=100").then(function (answer) {
+      if (!answer.ok) { return; }
+      var unread = Object.create(null);
+      answer.body.messages.forEach(function (message) {
+        unread[message.id] = true;
+        if (message.created >= self.config.renderedAt) { self.onMessage(message); }
+      });
+      Object.keys(self.toasts).forEach(function (id) {
+        if (self.toasts[id].persistent && !unread[id]) { self.remove(id); }
+      });
+      if (typeof answer.body.unread === "number") { self.setUnread(answer.body.unread); }
+    });
+  };
+
+  // -- HTTP ------------------------------------------------------------------
+
+  Client.prototype.csrfToken = function () {
+    var name = this.config.csrfCookieName + "=";
+    var cookies = document.cookie ? document.cookie.split(";") : [];
+    for (var i = 0; i < cookies.length; i++) {
+      var cookie = cookies[i].trim();
+      if (cookie.indexOf(name) === 0) { return decodeURIComponent(cookie.slice(name.length)); }
+    }
+    return this.config.csrfToken;  // CSRF_COOKIE_HTTPONLY: the page's token
+  };
+
+  Client.prototype.request = function (method, url) {
+    var headers = {"Accept": "application/json", "X-Requested-With": "XMLHttpRequest"};
+    if (method !== "GET") { headers[this.config.csrfHeaderName] = this.csrfToken(); }
+    return fetch(url, {method: method, headers: headers, credentials: "same-origin"})
+      .then(function (response) {
+        return response.json().catch(function () { return {}; }).then(function (body) {
+          return {ok: response.ok, status: response.status, body: body};
+        });
+      });
+  };
+
+  Client.prototype.post = function (url) { return this.request("POST", url); };
+
+  Client.prototype.act = function (template, id) {
+    var self = this;
+    return this.post(template.replace(PLACEHOLDER, id)).then(function (answer) {
+      if (answer.ok) {
+        self.remove(id);
+        if (typeof answer.body.unread === "number") { self.setUnread(answer.body.unread); }
+      }
+      return answer;
+    });
+  };
+
+  // -- the page --------------------------------------------------------------
+
+  Client.prototype.setUnread = function (count) {
+    var nodes = document.querySelectorAll("[data-monitio-unread]");
+    for (var i = 0; i < nodes.length; i++) {
+      nodes[i].textContent = String(count);
+      nodes[i].setAttribute("data-monitio-unread", String(count));
+    }
+    document.dispatchEvent(new CustomEvent("monitio:unread-count", {detail: {unread: count}}));
+  };
+
+  Client.prototype.mount = function () {
+    var root = document.getElementById("monitioMessages");
+    if (!root) { return; }
+    this.container = element("div", this.theme.container);
+    this.container.setAttribute("aria-live", "polite");
+    root.appendChild(this.container);
+  };
+
+  Client.prototype.show = function (message) {
+    if (!this.container) { return; }
+    var theme = this.theme;
+    var tag = LEVELS[message.level] || "info";
+    var toast = element("div", theme.toast + " " + theme.level(tag) +
+                        (message.tags ? " " + message.tags : ""));
+    toast.setAttribute("role", tag === "error" || tag === "warning" ? "alert" : "status");
+    toast.setAttribute("data-monitio-id", message.id);
+    var body = element("div", theme.body);
+    if (message.subject) { body.appendChild(element("strong", theme.subject, message.subject)); }
+    var text = element("div", theme.text);
+    if (message.safe) { text.innerHTML = message.message; }  // SafeData only
+    else { text.textContent = message.message; }
+    body.appendChild(text);
+    if (isLocalPath(message.url)) {
+      var link = element("a", theme.link, gettext("Open"));
+      link.href = message.url;
+      body.appendChild(link);
+    }
+    toast.appendChild(body);
+    toast.appendChild(this.actions(message));
+    this.container.appendChild(toast);
+    this.toasts[message.id] = {node: toast, persistent: !!message.persistent};
+    if (message.close_timeout) {
+      window.setTimeout(this.remove.bind(this, message.id), message.close_timeout);
+    }
+    this.updateCloseAll();
+  };
+
+  Client.prototype.actions = function (message) {
+    var self = this;
+    var theme = this.theme;
+    var box = element("div", theme.actions);
+    if (message.persistent) {
+      box.appendChild(button(theme.button, gettext("Mark as read"), function () {
+        self.act(self.config.markReadUrl, message.id);
+      }));
+      box.appendChild(button(theme.button, gettext("Delete"), function () {
+        self.act(self.config.deleteUrl, message.id);
+      }));
+    }
+    var close = button(theme.close, theme.close.indexOf("btn-close") >= 0 ? "" : "\u00d7",
+                       function () { self.remove(message.id); });
+    close.setAttribute("aria-label", gettext("Close"));
+    box.appendChild(close);
+    return box;
+  };
+
+  Client.prototype.updateCloseAll = function () {
+    var count = Object.keys(this.toasts).length;
+    var existing = this.container.querySelector("[data-monitio-close-all]");
+    if (count >= 2 && !existing) {
+      var self = this;
+      var all = button(this.theme.closeAll, gettext("Close all messages"), function () {
+        Object.keys(self.toasts).forEach(self.remove.bind(self));
+      });
+      all.setAttribute("data-monitio-close-all", "");
+      this.container.insertBefore(all, this.container.firstChild);
+    } else if (count < 2 && existing) {
+      existing.parentNode.removeChild(existing);
+    }
+  };
+
+  Client.prototype.remove = function (id) {
+    var toast = this.toasts[id];
+    if (!toast) { return; }
+    delete this.toasts[id];
+    if (toast.node.parentNode) { toast.node.parentNode.removeChild(toast.node); }
+    this.updateCloseAll();
+  };
+
+  function element(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text) { node.textContent = text; }
+    return node;
+  }
+
+  function button(className, label, onClick) {
+    var node = element("button", className, label);
+    node.type = "button";
+    node.addEventListener("click", onClick);
+    return node;
+  }
+
+  function isLocalPath(url) {
+    // A path on this site only: never "javascript:", never another host.
+    return typeof url === "string" && url.charAt(0) === "/" && url.charAt(1) !== "/" &&
+      url.charAt(1) !== "\\";
+  }
+
+  function init() {
+    var node = document.getElementById("monitio-config");
+    if (!node || window.monitio.client) { return; }
+    var client = new Client(JSON.parse(node.textContent));
+    window.monitio.client = client;
+    client.start();
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", init);
+  } else {
+    init();
+  }
+})();
