@@ -144,8 +144,7 @@ def django_server(workers: int = 2) -> Service:
     port = free_port()
     return Service("django", [
         str(VENV_BIN / "gunicorn"), "-w", str(workers), "-k", "sync", "--backlog", "2048",
-        "-b", f"127.0.0.1:{port}", "--no-control-socket", "--access-logfile", "",
-        "--access-logformat", "", "django.core.wsgi:get_wsgi_application()",
+        "-b", f"127.0.0.1:{port}", "--no-control-socket", "django.core.wsgi:get_wsgi_application()",
     ], {}, port)
 
 
@@ -190,3 +189,15 @@ def cpu_seconds(proc: psutil.Process) -> float:
 
 def rss_mb(proc: psutil.Process) -> float:
     return proc.memory_info().rss / 2**20
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process and its live children (a prefork pool)."""
+    root = psutil.Process(pid)
+    total = 0.0
+    for proc in [root, *root.children(recursive=True)]:
+        try:
+            total += cpu_seconds(proc)
+        except psutil.NoSuchProcess:
+            pass
+    return total
