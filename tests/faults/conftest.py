@@ -1,0 +1,39 @@
+"""Fixtures of the fault suite: gateways, private Redis servers and nginx.
+
+The gateway and Redis helpers are the gateway suite's (``tests/gateway/conftest.py``),
+imported so both suites start processes the same way.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from tests.gateway.conftest import (  # noqa: F401 - fixtures used by this suite
+    own_redis,
+    redis_db,
+    start_gateway,
+    streams,
+)
+
+from .nginx import Nginx
+
+#: Set to 1 to run the slow variants (10 minutes idle behind nginx, etc.).
+SLOW = os.environ.get("MONITIO_SLOW_FAULTS") == "1"
+
+
+@pytest.fixture
+def start_nginx(tmp_path) -> Iterator:
+    """Start private nginx processes in front of gateway ports; stop them after."""
+    started: list[Nginx] = []
+
+    def start(upstream: int, extra: str = "") -> Nginx:
+        proxy = Nginx(tmp_path / f"nginx-{len(started)}", upstream, extra)
+        started.append(proxy)
+        return proxy.start()
+
+    yield start
+    for proxy in started:
+        proxy.stop()
