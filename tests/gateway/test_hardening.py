@@ -289,3 +289,41 @@ def test_error_bodies_leak_nothing(start_gateway, redis_db):
     print(f"S15 error_bodies={len(bodies)} leaks={len(leaks)}")
     assert leaks == []
     assert "stream-secret" not in dead.log.read_text()
+
+
+#: The least a gateway needs in Redis (documented in docs/gateway.md).
+GATEWAY_ACL = (
+    "on >gw-password resetkeys resetchannels -@all +ping +select +client|setname "
+    "+get +set +hmget +xread +xrange +xrevrange +xinfo|stream +multi +exec "
+    "%R~{p}:* %RW~{p}:epoch"
+)
+
+
+def test_gateway_runs_with_read_only_redis_acl_and_cannot_write(own_redis, start_gateway,
+                                                                streams):
+    """S14: the documented ACL is enough to serve streams, and forbids writes."""
+    import redis as redis_py
+
+    from .conftest import PREFIX
+
+    admin = redis_py.Redis.from_url(own_redis.url)
+    admin.execute_command("ACL", "SETUSER", "monitio-gateway",
+                          *GATEWAY_ACL.format(p=PREFIX).split())
+    acl_url = f"redis://monitio-gateway:gw-password@127.0.0.1:{own_redis.port}/0"
+    gw = start_gateway(MONITIO_REDIS_URL=acl_url)
+    s = gw.stream(1)
+    streams.append(s)
+    assert s.status() == 200
+    sent = publish.publish(1, wire.MESSAGE, {"n": 1})
+    assert [e.id for e in s.wait_events(1)] == [sent]
+    gateway_side = redis_py.Redis.from_url(acl_url)
+    refused = 0
+    for command in (("XADD", f"{PREFIX}:fanout", "*", "u", "1"), ("PUBLISH", "c", "x"),
+                    ("SET", f"{PREFIX}:u:1", "x"), ("HSET", f"{PREFIX}:revoked:1", "*", "0"),
+                    ("DEL", f"{PREFIX}:epoch"), ("FLUSHDB",)):
+        try:
+            gateway_side.execute_command(*command)
+        except redis_py.exceptions.NoPermissionError:
+            refused += 1
+    print(f"S14 redis_acl_writes_refused_noperm={refused}/6 streams_work=yes")
+    assert refused == 6
