@@ -24,9 +24,8 @@ def stream_origin() -> str:
 class ContentSecurityPolicyMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        self.policy = " ".join(
-            settings.CONTENT_SECURITY_POLICY.format(stream_origin=stream_origin()).split()
-        )
+        policy = settings.CONTENT_SECURITY_POLICY.format(stream_origin=stream_origin())
+        self.policy = " ".join(policy.split())
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)

@@ -20,7 +20,8 @@ def crunch_numbers(user_id: int, steps: int = 5, pause: float = 1.0) -> None:
         time.sleep(pause)
         monitio.create_message.delay(
             user_id, monitio.INFO, f"Step {step} of {steps} done.",
-            subject="Report job", close_timeout=8000,  # ms: steps fade, the result stays
+            # close_timeout is in ms: the steps fade away, the result stays.
+            subject="Report job", close_timeout=8000,
         )
     monitio.create_message.delay(
         user_id, monitio.SUCCESS, f"Your report is ready ({steps} steps).",

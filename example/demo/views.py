@@ -26,10 +26,14 @@ def send(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         options = {
-            "subject": data["subject"], "email": data["email"], "from_user": request.user,
+            "subject": data["subject"],
+            "email": data["email"],
+            "from_user": request.user,
         }
         if data["recipient"] == EVERYONE:
-            monitio.create_messages(form.recipients, data["level"], data["body"], **options)
+            monitio.create_messages(
+                form.recipients, data["level"], data["body"], **options
+            )
             sent_to = "everyone"
         else:
             recipient = form.recipients.get(pk=data["recipient"])

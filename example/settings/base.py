@@ -7,7 +7,7 @@ Everything that differs between machines comes from the environment:
 ``EXAMPLE_DB``            ``$EXAMPLE_VAR_DIR/example.sqlite3``: the SQLite file.
 ``MONITIO_REDIS_URL``     ``redis://127.0.0.1:6379/0``: monitio's live-event Redis
                           (the gateway reads the same variable).
-``MONITIO_KEY_PREFIX``    ``monitio``: prefix of monitio's Redis keys (same for the gateway).
+``MONITIO_KEY_PREFIX``    ``monitio``: prefix of monitio's Redis keys (gateway: same).
 ``MONITIO_STREAM_URL``    ``/sse/``: where browsers open the event stream.
 ``MONITIO_STREAM_SECRET`` the key stream tokens are signed with; the gateway needs
                           the same value. Unset: ``SECRET_KEY``.
@@ -71,10 +71,13 @@ DATABASES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": f"django.contrib.auth.password_validation.{name}"}
+    for name in (
+        "UserAttributeSimilarityValidator",
+        "MinimumLengthValidator",
+        "CommonPasswordValidator",
+        "NumericPasswordValidator",
+    )
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

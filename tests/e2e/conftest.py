@@ -24,6 +24,7 @@ import httpx
 import pytest
 import redis
 from django.conf import settings
+from playwright.sync_api import Browser, sync_playwright
 
 from tests import procs
 
@@ -32,17 +33,26 @@ PASSWORD = "monitio-demo"
 PROCFILE = procs.ROOT / "Procfile"
 
 
-@pytest.fixture(scope="session")
-def browser_type_launch_args() -> dict:
-    """Launch Debian's Chromium headless instead of a downloaded browser."""
-    return {
-        "executable_path": CHROMIUM,
-        "args": [
-            "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-            "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run",
-        ],
-    }
+#: Debian's Chromium, headless. The sync API is used directly, not pytest-playwright's
+#: session-wide ``browser`` fixture: its event loop would outlive this package and make
+#: Django refuse database access in the tests that run after it.
+LAUNCH = {
+    "executable_path": CHROMIUM,
+    "headless": True,
+    "args": [
+        "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+        "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run",
+    ],
+}
+
+
+@pytest.fixture(scope="package")
+def chromium() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(**LAUNCH)
+        yield browser
+        browser.close()
 
 
 def procfile() -> dict[str, str]:
@@ -103,7 +113,9 @@ def stack_env(var_dir: Path, web_port: int, gateway_port: int) -> dict[str, str]
     )
 
 
-def _wait_for_log(proc: subprocess.Popen, log: Path, marker: bytes, timeout: float) -> None:
+def _wait_for_log(
+    proc: subprocess.Popen, log: Path, marker: bytes, timeout: float
+) -> None:
     deadline = time.monotonic() + timeout
     while marker not in log.read_bytes():
         if proc.poll() is not None or time.monotonic() > deadline:
@@ -124,10 +136,10 @@ def _wait_ready(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:
         time.sleep(0.1)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def stack(tmp_path_factory) -> Iterator[Stack]:
     """The example project's web, worker and gateway processes, started from the
-    Procfile, and stopped (SIGTERM to each process group) after the session."""
+    Procfile, and stopped (SIGTERM to each process group) after this package."""
     for url in (settings.REDIS_URL, settings.CELERY_BROKER_URL):
         redis.Redis.from_url(url).flushdb()
     var_dir = tmp_path_factory.mktemp("example")
@@ -142,7 +154,8 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
             log = var_dir / f"{name}.log"
             stack.procs[name] = subprocess.Popen(
                 ["bash", "-c", f"exec {command}"], cwd=procs.ROOT, env=env,
-                stdout=open(log, "ab"), stderr=subprocess.STDOUT, start_new_session=True,
+                stdout=open(log, "ab"), stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         _wait_for_log(stack.procs["worker"], var_dir / "worker.log", b"ready.", 60)
         _wait_ready(f"{stack.url}/login/", stack.procs["web"])
@@ -154,12 +167,12 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
 
 
 @pytest.fixture
-def login(stack, browser):
+def login(stack, chromium):
     """Open a fresh browser context logged in as ``username``; return its page."""
     contexts = []
 
     def open_as(username: str, **context_options):
-        context = browser.new_context(**context_options)
+        context = chromium.new_context(**context_options)
         contexts.append(context)
         page = context.new_page()
         page.goto(f"{stack.url}/login/")

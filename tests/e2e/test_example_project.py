@@ -39,7 +39,8 @@ def test_production_settings_pass_check_deploy(tmp_path):
         CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
         EXAMPLE_VAR_DIR=str(tmp_path),
     )
-    warnings = len(re.findall(r"\(\w+(?:\.\w+)*\.W\d+\)", result.stdout + result.stderr))
+    output = result.stdout + result.stderr
+    warnings = len(re.findall(r"\(\w+(?:\.\w+)*\.W\d+\)", output))
     print(f"S16 deploy_warnings={warnings}")
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues" in result.stdout
@@ -47,8 +48,10 @@ def test_production_settings_pass_check_deploy(tmp_path):
 
 def test_production_settings_refuse_to_start_without_secrets():
     result = run(
-        "example/manage.py", "check", DJANGO_SETTINGS_MODULE="example.settings.production",
-        DJANGO_SECRET_KEY="", MONITIO_STREAM_SECRET="",
+        "example/manage.py", "check",
+        DJANGO_SETTINGS_MODULE="example.settings.production",
+        DJANGO_SECRET_KEY="",
+        MONITIO_STREAM_SECRET="",
     )
     assert result.returncode != 0
     assert "Set the DJANGO_SECRET_KEY environment variable." in result.stderr
@@ -76,4 +79,6 @@ def test_procfile_runs_web_worker_and_gateway():
     assert list(entries) == ["web", "worker", "gateway"]
     assert entries["web"].startswith("gunicorn example.wsgi:application ")
     assert entries["worker"].startswith("celery -A example worker -B ")
-    assert entries["gateway"].startswith("gunicorn -k gevent sse_gateway.wsgi:application ")
+    assert entries["gateway"].startswith(
+        "gunicorn -k gevent sse_gateway.wsgi:application "
+    )
