@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
+from kombu.exceptions import OperationalError
 
 import monitio
 
@@ -51,6 +52,12 @@ def send(request: HttpRequest) -> HttpResponse:
 @require_POST
 def start_job(request: HttpRequest) -> HttpResponse:
     """Start the background job; it reports each step as a live message."""
-    crunch_numbers.delay(request.user.pk, steps=5)
-    messages.info(request, "Report job started: watch its progress arrive.")
+    try:
+        crunch_numbers.delay(request.user.pk, steps=5)
+    except OperationalError:
+        # monitio keeps its own tasks in an outbox when the broker is down; a job
+        # the user is waiting for is better refused at once.
+        messages.error(request, "The job queue is unreachable; try again shortly.")
+    else:
+        messages.info(request, "Report job started: watch its progress arrive.")
     return redirect("home")

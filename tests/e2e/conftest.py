@@ -90,8 +90,19 @@ class Stack:
         assert result.returncode == 0, result.stderr[-3000:]
         return result.stdout
 
-    def log(self, name: str) -> str:
-        return (self.var_dir / f"{name}.log").read_text(errors="replace")
+    def start(self, name: str) -> None:
+        """Start the Procfile's process ``name`` in a process group of its own."""
+        log = open(self.var_dir / f"{name}.log", "ab")
+        self.procs[name] = subprocess.Popen(
+            ["bash", "-c", f"exec {procfile()[name]}"], cwd=procs.ROOT, env=self.env,
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        log.close()
+        if name == "gateway":
+            _wait_ready(f"{self.gateway_url}/readyz", self.procs[name])
+
+    def stop(self, name: str) -> None:
+        procs.stop(self.procs[name])
 
 
 def stack_env(var_dir: Path, web_port: int, gateway_port: int) -> dict[str, str]:
@@ -150,16 +161,10 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     stack.manage("demo_users")
     assert stack.manage("demo_users").count("exists") == 3  # idempotent
     try:
-        for name, command in procfile().items():
-            log = var_dir / f"{name}.log"
-            stack.procs[name] = subprocess.Popen(
-                ["bash", "-c", f"exec {command}"], cwd=procs.ROOT, env=env,
-                stdout=open(log, "ab"), stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        for name in procfile():
+            stack.start(name)
         _wait_for_log(stack.procs["worker"], var_dir / "worker.log", b"ready.", 60)
         _wait_ready(f"{stack.url}/login/", stack.procs["web"])
-        _wait_ready(f"{stack.gateway_url}/readyz", stack.procs["gateway"])
         yield stack
     finally:
         for proc in stack.procs.values():
