@@ -1,0 +1,107 @@
+"""Many SSE streams read by one thread with ``selectors``, for latency figures.
+
+A thread per stream would make a thousand readers fight for the GIL and measure
+the scheduler; one ``select`` loop measures the gateway. Each stream is parsed by
+the gateway suite's WHATWG :class:`~tests.gateway.sseclient.Parser` behind a small
+incremental HTTP/1.1 chunked decoder. An event whose JSON data has ``"t"`` (a
+``time.monotonic()`` taken just before publishing) records ``(t, latency)``; events
+published together share ``t``, so latencies can be grouped by round.
+"""
+
+from __future__ import annotations
+
+import json
+import selectors
+import socket
+import threading
+import time
+
+from tests.gateway.sseclient import Parser
+
+
+class _Conn:
+    __slots__ = ("sock", "user", "head", "status", "buf", "want", "parser", "ids", "closed")
+
+    def __init__(self, sock: socket.socket, user: int) -> None:
+        self.sock, self.user = sock, user
+        self.head = b""
+        self.status = 0
+        self.buf = b""
+        self.want: int | None = None  # bytes left in the current chunk, +2 for CRLF
+        self.parser = Parser()
+        self.ids: list[str] = []
+        self.closed = False
+
+    def feed(self, data: bytes) -> list:
+        if not self.status:
+            self.head += data
+            if b"\r\n\r\n" not in self.head:
+                return []
+            head, _, data = self.head.partition(b"\r\n\r\n")
+            self.status = int(head.split(b" ", 2)[1])
+        self.buf += data
+        payload = b""
+        while True:
+            if self.want is None:
+                line, sep, rest = self.buf.partition(b"\r\n")
+                if not sep:
+                    break
+                self.want, self.buf = int(line.split(b";")[0], 16) + 2, rest
+                if self.want == 2:
+                    self.closed = True
+                    break
+            if len(self.buf) < self.want:
+                break
+            payload += self.buf[: self.want - 2]
+            self.buf, self.want = self.buf[self.want:], None
+        return self.parser.feed(payload) if payload else []
+
+
+class MultiReader(threading.Thread):
+    """Open one stream per ``(user, cookie)`` on ``port`` and read them all."""
+
+    def __init__(self, port: int, cookies: list[tuple[int, str]]) -> None:
+        super().__init__(daemon=True)
+        self.selector = selectors.DefaultSelector()
+        self.conns: list[_Conn] = []
+        self.latencies: list[tuple[float, float]] = []
+        self._halt = threading.Event()
+        for user, cookie in cookies:
+            sock = socket.create_connection(("127.0.0.1", port))
+            sock.sendall((f"GET /sse/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                          f"Accept: text/event-stream\r\nCookie: {cookie}\r\n\r\n").encode())
+            sock.setblocking(False)
+            conn = _Conn(sock, user)
+            self.conns.append(conn)
+            self.selector.register(sock, selectors.EVENT_READ, conn)
+
+    def run(self) -> None:
+        while not self._halt.is_set():
+            for key, _ in self.selector.select(0.1):
+                conn: _Conn = key.data
+                try:
+                    data = conn.sock.recv(262144)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    data = b""
+                now = time.monotonic()
+                if not data:
+                    conn.closed = True
+                    self.selector.unregister(conn.sock)
+                    continue
+                for event in conn.feed(data):
+                    conn.ids.append(event.id)
+                    if '"t":' in event.data:
+                        sent_at = json.loads(event.data)["t"]
+                        self.latencies.append((sent_at, now - sent_at))
+
+    def connected(self) -> int:
+        return sum(c.status == 200 for c in self.conns)
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join(10)
+        for conn in self.conns:
+            conn.sock.close()
+        self.selector.close()
