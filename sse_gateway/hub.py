@@ -100,7 +100,12 @@ class Hub:
     def catch_up(self, client: Client, cursor: tuple[str, str] | None) -> None:
         """Queue what ``client`` missed after ``cursor``, then its pending events."""
         client.catching_up = True
-        self._apply(client, self.history.since(client.user_id, cursor, _REPLAY_LIMIT))
+        replay = self.history.since(client.user_id, cursor, _REPLAY_LIMIT)
+        if cursor is not None and replay.resync is None:
+            # The client has the cursor's event and all before it: a late live copy
+            # of one of them (the reader may lag) must not be sent again.
+            client.last = max(client.last, wire.entry_key(cursor[1]))
+        self._apply(client, replay)
 
     def _apply(self, client: Client, replay: Replay) -> None:
         # No greenlet switch in here, so no live event can slip in between.

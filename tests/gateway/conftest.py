@@ -107,6 +107,15 @@ def mint(user_id, session: str = "session-a", now: float | None = None) -> str:
     return stream_token.mint(user_id, session, secret=SECRET, now=now)
 
 
+@pytest.fixture(autouse=True)
+def _orm_beside_playwright(monkeypatch):
+    # Once the (session-wide) browser of test_browser.py has started, Playwright's
+    # sync API keeps an event loop running in this thread, and Django would take
+    # every later ORM call for one made from async code. They are ordinary
+    # synchronous calls all the same.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
 @pytest.fixture
 def redis_db(redis_client):
     """The events Redis, emptied; monitio's settings pointed at the test prefix."""

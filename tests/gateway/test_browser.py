@@ -39,13 +39,6 @@ new MutationObserver(records => { for (const r of records) for (const n of r.add
 """
 
 
-@pytest.fixture(autouse=True)
-def _orm_beside_playwright(monkeypatch):
-    # Playwright's sync API keeps an event loop running in this thread; the ORM calls
-    # made here are ordinary synchronous ones all the same.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
 @pytest.fixture(scope="session")
 def browser_type_launch_args() -> dict:
     return {"executable_path": "/usr/bin/chromium",
