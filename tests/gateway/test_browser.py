@@ -233,3 +233,24 @@ def test_resync_refetches_the_list_and_badge(open_page, user, redis_db):
     shown = wait_toasts(page, 2, timeout=20_000)
     assert shown[1]["id"] == str(row.id)
     page.wait_for_function("() => document.querySelector('#badge').textContent === '1'")
+
+
+def test_mark_read_in_one_tab_updates_the_other(open_page, user, worker_process):
+    """R22: tab A's "Mark as read" -> Django -> Celery worker -> gateway -> tab B."""
+    import monitio
+
+    tab_a, tab_b = open_page(), open_page()
+    message_id = str(monitio.create_message(user, monitio.INFO, "read me in tab A"))
+    for tab in (tab_a, tab_b):
+        assert wait_toasts(tab, 1, timeout=30_000)[0]["id"] == message_id
+        tab.wait_for_function("() => document.querySelector('#badge').textContent === '1'")
+    clicked_at = tab_a.evaluate("() => Date.now()")
+    tab_a.locator(f"[data-monitio-id='{message_id}']").get_by_role(
+        "button", name="Mark as read").click()
+    tab_b.wait_for_function(
+        "() => !document.querySelector('[data-monitio-id]') && "
+        "document.querySelector('#badge').textContent === '0'", timeout=10_000)
+    synced_at = tab_b.evaluate("() => Date.now()")
+    assert Message.objects.get(pk=message_id).read
+    print(f"R22 tab_sync_ms={synced_at - clicked_at} (mark read in A -> toast and badge "
+          f"updated in B)")
