@@ -40,7 +40,13 @@ for port in "$WEB_PORT" "$GATEWAY_PORT"; do
 done
 
 say "Python environment (.venv)"
-[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+if [ ! -x .venv/bin/python ]; then
+  if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))'; then
+    echo "monitio needs Python 3.10 or newer; try: PYTHON=python3.12 bash $0" >&2
+    exit 1
+  fi
+  "$PYTHON" -m venv .venv
+fi
 stamp=.venv/.monitio-demo-installed
 if [ ! -f "$stamp" ] || [ setup.cfg -nt "$stamp" ]; then
   mkdir -p "$EXAMPLE_VAR_DIR"
@@ -96,7 +102,7 @@ if [ -n "$silent_redis" ]; then
   redis_pid=$!
   for _ in $(seq 50); do
     python -c "import redis,sys; redis.Redis.from_url(sys.argv[1]).ping()" \
-      "$MONITIO_REDIS_URL" 2>/dev/null && break
+      "redis://$host:$port/0" 2>/dev/null && break
     sleep 0.1
   done
 else
