@@ -81,8 +81,12 @@ def connect_revocation_signals() -> None:
     password change)."""
     user_model = get_user_model()
     user_logged_out.connect(_on_logout, dispatch_uid="monitio.stream.logout")
-    pre_save.connect(_remember_access, sender=user_model, dispatch_uid="monitio.stream.pre")
-    post_save.connect(_on_user_saved, sender=user_model, dispatch_uid="monitio.stream.post")
+    pre_save.connect(
+        _remember_access, sender=user_model, dispatch_uid="monitio.stream.pre"
+    )
+    post_save.connect(
+        _on_user_saved, sender=user_model, dispatch_uid="monitio.stream.post"
+    )
 
 
 def _on_logout(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
@@ -91,7 +95,9 @@ def _on_logout(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> N
     _revoke(user.pk, tokens.session_hash(request.session.session_key))
 
 
-def _remember_access(sender: Any, instance: Any, update_fields=None, **kwargs: Any) -> None:
+def _remember_access(
+    sender: Any, instance: Any, update_fields=None, **kwargs: Any
+) -> None:
     """Note whether this save takes access away, for :func:`_on_user_saved`."""
     instance._monitio_revoke = False
     if instance.pk is None or kwargs.get("raw"):

@@ -8,15 +8,15 @@ from gevent import monkey
 
 monkey.patch_all()
 
-import argparse  # noqa: E402
-import logging  # noqa: E402
-import signal  # noqa: E402
+import argparse
+import logging
+import signal
 
-import gevent  # noqa: E402
-from gevent.pywsgi import WSGIServer  # noqa: E402
+import gevent
+from gevent.pywsgi import WSGIServer
 
-from .app import Gateway  # noqa: E402
-from .config import Config  # noqa: E402
+from .app import Gateway
+from .config import Config
 
 
 def main() -> None:
@@ -25,7 +25,9 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8001)
     args = parser.parse_args()
     config = Config.from_env()
-    logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=config.log_level, format="%(asctime)s %(levelname)s %(message)s"
+    )
     gateway = Gateway(config)
     # log=None: the access log would show query strings; keep URLs out of logs.
     server = WSGIServer((args.host, args.port), gateway, log=None)

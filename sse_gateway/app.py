@@ -22,7 +22,12 @@ from gevent.lock import Semaphore
 
 from monitio import wire
 
-from .auth import CREDENTIAL_PARAMS, Authenticator, CookieTokenAuthenticator, Unauthorized
+from .auth import (
+    CREDENTIAL_PARAMS,
+    Authenticator,
+    CookieTokenAuthenticator,
+    Unauthorized,
+)
 from .broker import Broker, RedisFanoutBroker
 from .client import Client
 from .config import Config
@@ -57,13 +62,19 @@ class Gateway:
     ) -> None:
         self.config = config
         pool = redis.BlockingConnectionPool.from_url(
-            config.redis_url, max_connections=config.redis_pool_size, timeout=5,
-            decode_responses=True, socket_connect_timeout=2, socket_timeout=5,
+            config.redis_url,
+            max_connections=config.redis_pool_size,
+            timeout=5,
+            decode_responses=True,
+            socket_connect_timeout=2,
+            socket_timeout=5,
         )
         shared = redis.Redis(connection_pool=pool)
         self.authenticator = authenticator or CookieTokenAuthenticator(
-            secret=config.stream_secret, max_age=config.token_max_age,
-            cookie_name=config.cookie_name, redis_client=shared,
+            secret=config.stream_secret,
+            max_age=config.token_max_age,
+            cookie_name=config.cookie_name,
+            redis_client=shared,
             key_prefix=config.key_prefix,
         )
         self.metrics = Metrics()
@@ -89,7 +100,9 @@ class Gateway:
             return self._simple(start_response, method, b"ready\n")
         if path == "/metrics":
             return self._simple(
-                start_response, method, self.metrics.render(),
+                start_response,
+                method,
+                self.metrics.render(),
                 "text/plain; version=0.0.4; charset=utf-8",
             )
         if path != self.config.path:
@@ -153,7 +166,9 @@ class Gateway:
         return StreamBody(self.hub, client, self.config)
 
 
-def _cursor(environ: dict[str, Any], query: dict[str, list[str]]) -> tuple[str, str] | None:
+def _cursor(
+    environ: dict[str, Any], query: dict[str, list[str]]
+) -> tuple[str, str] | None:
     """The client's position: ``Last-Event-ID`` wins over ``?last_event_id=``.
 
     ``None`` when neither is given; ``("", "0-0")`` (answered with a resync) when the

@@ -138,7 +138,9 @@ class RedisFanoutBroker:
         # One round trip: GET runs after XREAD returns, so the epoch it reads is
         # that of the entries (or newer).
         pipe = self._redis.pipeline(transaction=False)
-        pipe.xread({self._fanout: self._last_id}, count=self._count, block=self._block_ms)
+        pipe.xread(
+            {self._fanout: self._last_id}, count=self._count, block=self._block_ms
+        )
         pipe.set(wire.epoch_key(self._prefix), secrets.token_urlsafe(6), nx=True)
         pipe.get(wire.epoch_key(self._prefix))
         result, _, epoch = pipe.execute()

@@ -29,8 +29,18 @@ class Client:
     """One open stream of ``user_id``, authenticated for login ``session``."""
 
     __slots__ = (
-        "user_id", "session", "epoch", "last", "catching_up", "pending",
-        "buffer", "closed", "wakeup", "greenlet", "writing_since", "queue_size",
+        "buffer",
+        "catching_up",
+        "closed",
+        "epoch",
+        "greenlet",
+        "last",
+        "pending",
+        "queue_size",
+        "session",
+        "user_id",
+        "wakeup",
+        "writing_since",
     )
 
     def __init__(self, user_id: str, session: str, queue_size: int) -> None:

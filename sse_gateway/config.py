@@ -10,11 +10,11 @@ The gateway does not load Django settings. Every variable, its default and meani
 ``MONITIO_STREAM_TOKEN_MAX_AGE``  ``300`` seconds a stream credential may open streams.
 ``MONITIO_STREAM_COOKIE_NAME``    ``monitio_stream``.
 ``MONITIO_ALLOWED_ORIGINS``       empty: same origin only. Comma- or space-separated
-                                  origins (``https://app.example.com``) allowed to open a
-                                  stream from another origin, with credentials.
+                                  origins (``https://app.example.com``) allowed to open
+                                  a stream from another origin, with credentials.
 ``MONITIO_HEARTBEAT_SECONDS``     ``15``: a comment is written to an idle stream this
                                   often, below every proxy's idle timeout.
-``MONITIO_RETRY_MS``              ``2000``: the ``retry:`` sent at the start of a stream.
+``MONITIO_RETRY_MS``              ``2000``: the ``retry:`` sent when a stream opens.
 ``MONITIO_DRAIN_WINDOW_MS``       ``5000``: on SIGTERM each stream is told to come back
                                   after ``RETRY_MS`` plus a random share of this window,
                                   so reconnects spread out.

@@ -24,7 +24,7 @@ _UNSAFE_IN_FIELD = re.compile(r"[\r\n\0]")
 class ServerSentEvent:
     """One event (or a bare comment or ``retry:``), encoded with :meth:`encode`."""
 
-    __slots__ = ("data", "event", "id", "retry", "comment")
+    __slots__ = ("comment", "data", "event", "id", "retry")
 
     def __init__(
         self,

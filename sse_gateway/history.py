@@ -54,9 +54,7 @@ class Replay:
 class History(Protocol):
     """Read a user's missed events."""
 
-    def since(
-        self, user_id: str, cursor: tuple[str, str] | None, limit: int
-    ) -> Replay:
+    def since(self, user_id: str, cursor: tuple[str, str] | None, limit: int) -> Replay:
         """Return the events of ``user_id`` after ``cursor`` (``(epoch, entry_id)``,
         or ``None`` for "nothing to replay"), oldest first, or a resync.
 
@@ -76,9 +74,7 @@ class RedisHistory:
         self._redis = redis_client
         self._prefix = key_prefix
 
-    def since(
-        self, user_id: str, cursor: tuple[str, str] | None, limit: int
-    ) -> Replay:
+    def since(self, user_id: str, cursor: tuple[str, str] | None, limit: int) -> Replay:
         key = wire.user_stream_key(self._prefix, user_id)
         after = cursor[1] if cursor else wire.ZERO_ENTRY
         # MULTI/EXEC: no trimming can slip between the retention check and the read.

@@ -17,8 +17,13 @@ StartResponse = Callable[..., Any]
 Headers = list[tuple[str, str]]
 
 _REASONS = {
-    200: "OK", 204: "No Content", 401: "Unauthorized", 403: "Forbidden",
-    404: "Not Found", 405: "Method Not Allowed", 429: "Too Many Requests",
+    200: "OK",
+    204: "No Content",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    429: "Too Many Requests",
     503: "Service Unavailable",
 }
 

@@ -56,7 +56,8 @@ class Hub:
         metrics.gauge("connections", "Open streams.", lambda: self.count)
         metrics.gauge("users", "Users with an open stream.", lambda: len(self.by_user))
         metrics.gauge(
-            "redis_connected", "1 if the fan-out reader reached Redis.",
+            "redis_connected",
+            "1 if the fan-out reader reached Redis.",
             lambda: 1 if self.broker.connected else 0,
         )
 
@@ -118,8 +119,11 @@ class Hub:
         elif replay.entries:
             # One chunk, outside the live queue's bound (the replay has its own).
             chunk = [
-                encode(e.data, event=e.event,
-                       id=wire.format_event_id(replay.epoch, e.entry_id))
+                encode(
+                    e.data,
+                    event=e.event,
+                    id=wire.format_event_id(replay.epoch, e.entry_id),
+                )
                 for e in replay.entries
                 if wire.entry_key(e.entry_id) > client.last
             ]
@@ -150,7 +154,8 @@ class Hub:
         self.metrics.inc("slow_client_drops_total")
         logger.info(
             "dropping a slow client (%d queued, writing for %.1fs)",
-            len(client.buffer), client.writing_for(),
+            len(client.buffer),
+            client.writing_for(),
         )
         client.close(abort=True)
         self.remove(client)
@@ -181,7 +186,8 @@ class Hub:
                 continue
             key = wire.entry_key(entry.entry_id)
             payload = encode(
-                entry.data, event=entry.event,
+                entry.data,
+                event=entry.event,
                 id=wire.format_event_id(batch.epoch, entry.entry_id),
             )  # once, shared by every tab of the user
             for client in list(clients):
@@ -210,8 +216,9 @@ class Hub:
             if client.closed or client.catching_up:
                 return  # a connect in progress does its own catch-up
             try:
-                self.catch_up(client, (client.epoch, "%d-%d" % client.last))
-            except Exception:
+                ms, seq = client.last
+                self.catch_up(client, (client.epoch, f"{ms}-{seq}"))
+            except Exception:  # noqa: BLE001 - any failure: let the browser resume
                 # Let the browser reconnect with its Last-Event-ID instead.
                 logger.warning("catch-up after reconnect failed; closing a stream")
                 client.close()

@@ -11,16 +11,23 @@ from collections.abc import Callable
 
 _HELP = {
     "connections_total": ("counter", "Streams accepted."),
-    "events_delivered_total": ("counter", "Events queued to clients (live and replay)."),
+    "events_delivered_total": (
+        "counter",
+        "Events queued to clients (live and replay).",
+    ),
     "events_replayed_total": ("counter", "Events sent from history on (re)connect."),
     "resyncs_total": ("counter", "Resync events sent instead of a gap."),
-    "slow_client_drops_total": ("counter", "Clients disconnected for reading too slowly."),
+    "slow_client_drops_total": (
+        "counter",
+        "Clients disconnected for reading too slowly.",
+    ),
     "auth_rejected_total": ("counter", "Stream requests refused with 401."),
     "origin_rejected_total": ("counter", "Stream requests refused with 403 (Origin)."),
     "limit_rejected_total": ("counter", "Stream requests refused with 429 or 503."),
     "revoked_streams_total": ("counter", "Open streams closed by a revocation."),
     "resumes_total": (
-        "counter", "Catch-ups of every client after a Redis reconnect or epoch change."
+        "counter",
+        "Catch-ups of every client after a Redis reconnect or epoch change.",
     ),
 }
 

@@ -25,7 +25,7 @@ def drain_on_sigterm(gateway: Gateway) -> None:
     """Make SIGTERM drain ``gateway``'s streams, then run the previous handler."""
     previous = signal.getsignal(signal.SIGTERM)
 
-    def handle(signum, frame):  # noqa: ANN001 - signal handler signature
+    def handle(signum, frame):
         gevent.spawn(gateway.hub.drain)
         if callable(previous):
             previous(signum, frame)
@@ -35,6 +35,7 @@ def drain_on_sigterm(gateway: Gateway) -> None:
 
 config = Config.from_env()
 logging.basicConfig(
-    level=config.log_level, format="[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s"
+    level=config.log_level,
+    format="[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s",
 )
 application = Gateway(config, on_start=drain_on_sigterm)

@@ -3,12 +3,13 @@ includes monitio's header, served behind docs/nginx.conf with the gateway."""
 
 import os
 
-from tests.settings import *  # noqa: F401,F403
+from tests.settings import *
 from tests.settings import MONITIO, TEMPLATES
 
 ROOT_URLCONF = "tests.gateway.browser_urls"
 TEMPLATES[0]["DIRS"] = [
-    *TEMPLATES[0]["DIRS"], os.path.join(os.path.dirname(__file__), "templates")
+    *TEMPLATES[0]["DIRS"],
+    os.path.join(os.path.dirname(__file__), "templates"),
 ]
 MONITIO = {
     **MONITIO,

@@ -1,8 +1,8 @@
 """The browser tests' site: monitio's URLs and one page with the live client."""
 
+from django.contrib.staticfiles.views import serve
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.contrib.staticfiles.views import serve
 from django.urls import include, path, re_path
 
 

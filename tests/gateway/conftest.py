@@ -53,11 +53,24 @@ class GatewayProcess:
 
     def start(self, wait_ready: bool = True) -> GatewayProcess:
         self.proc = procs.start(
-            [str(procs.VENV_BIN / "gunicorn"), "-k", "gevent", "-w", "1",
-             "-b", f"127.0.0.1:{self.port}", "--no-control-socket",
-             "--graceful-timeout", "10", "--worker-connections", "3000",
-             *self.args, "sse_gateway.wsgi:application"],
-            self.log, **self.env,
+            [
+                str(procs.VENV_BIN / "gunicorn"),
+                "-k",
+                "gevent",
+                "-w",
+                "1",
+                "-b",
+                f"127.0.0.1:{self.port}",
+                "--no-control-socket",
+                "--graceful-timeout",
+                "10",
+                "--worker-connections",
+                "3000",
+                *self.args,
+                "sse_gateway.wsgi:application",
+            ],
+            self.log,
+            **self.env,
         )
         procs.wait_for_port(self.port, proc=self.proc)
         if not wait_ready:
@@ -93,8 +106,15 @@ class GatewayProcess:
                 return float(line.rsplit(" ", 1)[1])
         raise KeyError(name)
 
-    def stream(self, user_id=None, *, token: str | None = None, query: str = "",
-               headers: dict[str, str] | None = None, **kw) -> Stream:
+    def stream(
+        self,
+        user_id=None,
+        *,
+        token: str | None = None,
+        query: str = "",
+        headers: dict[str, str] | None = None,
+        **kw,
+    ) -> Stream:
         """Open a stream; with ``user_id``, carrying a fresh valid token for it."""
         if token is None and user_id is not None:
             token = mint(user_id)
@@ -166,8 +186,18 @@ class RedisServer:
 
     def start(self) -> None:
         self.proc = procs.start(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no"], self.log,
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            self.log,
         )
         procs.wait_for_port(self.port, proc=self.proc)
 

@@ -18,7 +18,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-
 _EOL = re.compile(r"\r\n|\r|\n")
 
 
@@ -75,12 +74,10 @@ class Parser:
             self._type = value
         elif name == "data":
             self._data.append(value)
-        elif name == "id":
-            if "\0" not in value:
-                self.last_event_id = value
-        elif name == "retry":
-            if value.isascii() and value.isdigit():
-                self.retry = int(value)
+        elif name == "id" and "\0" not in value:
+            self.last_event_id = value
+        elif name == "retry" and value.isascii() and value.isdigit():
+            self.retry = int(value)
         return None
 
     def _dispatch(self) -> Event | None:
@@ -135,8 +132,11 @@ class Stream:
         self.headers_seen = threading.Event()
         self._changed = threading.Condition()
         self._sock = socket.create_connection(("127.0.0.1", port), timeout=60)
-        lines = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{port}",
-                 "Accept: text/event-stream"]
+        lines = [
+            f"{method} {path} HTTP/1.1",
+            f"Host: 127.0.0.1:{port}",
+            "Accept: text/event-stream",
+        ]
         if cookie is not None:
             lines.append(f"Cookie: {cookie}")
         lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
@@ -278,7 +278,9 @@ class Reconnecting:
     def _run(self) -> None:
         dropped_at: float | None = None
         while not self._stop.is_set():
-            headers = {"Last-Event-ID": self.last_event_id} if self.last_event_id else {}
+            headers = (
+                {"Last-Event-ID": self.last_event_id} if self.last_event_id else {}
+            )
             try:
                 stream = Stream(self.port, cookie=self.cookie, headers=headers)
             except OSError:
@@ -308,7 +310,11 @@ class Reconnecting:
             self._stop.wait(self.retry_ms / 1000)
 
     def all_events(self) -> list[Event]:
-        live = self.current.events if self.current and not self.current.ended.is_set() else []
+        live = (
+            self.current.events
+            if self.current and not self.current.ended.is_set()
+            else []
+        )
         return self.events + list(live)
 
     def stop(self) -> None:

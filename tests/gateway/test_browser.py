@@ -30,7 +30,8 @@ TOKEN_MAX_AGE = "3"
 #: Records toasts as they are inserted, and CSP violations.
 RECORDER = """
 window.__xss = 0; window.__toasts = []; window.__csp = [];
-document.addEventListener('securitypolicyviolation', e => window.__csp.push(e.violatedDirective));
+document.addEventListener('securitypolicyviolation',
+  e => window.__csp.push(e.violatedDirective));
 new MutationObserver(records => { for (const r of records) for (const n of r.addedNodes)
   if (n.nodeType === 1 && n.matches('[data-monitio-id]')) window.__toasts.push(
     {id: n.dataset.monitioId, text: n.textContent,
@@ -41,8 +42,10 @@ new MutationObserver(records => { for (const r of records) for (const n of r.add
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args() -> dict:
-    return {"executable_path": "/usr/bin/chromium",
-            "args": ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]}
+    return {
+        "executable_path": "/usr/bin/chromium",
+        "args": ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+    }
 
 
 class Site:
@@ -50,9 +53,11 @@ class Site:
         self.dir = tmp_path
         self.port = procs.free_port()
         self.web_port = procs.free_port()
-        self.gateway = GatewayProcess(tmp_path / "gateway.log",
-                                      MONITIO_STREAM_TOKEN_MAX_AGE=TOKEN_MAX_AGE,
-                                      MONITIO_HEARTBEAT_SECONDS="2")
+        self.gateway = GatewayProcess(
+            tmp_path / "gateway.log",
+            MONITIO_STREAM_TOKEN_MAX_AGE=TOKEN_MAX_AGE,
+            MONITIO_HEARTBEAT_SECONDS="2",
+        )
         self.web = self.nginx = None
 
     @property
@@ -62,21 +67,35 @@ class Site:
     def start(self) -> Site:
         self.gateway.start()
         self.web = procs.start(
-            [str(procs.VENV_BIN / "gunicorn"), "-w", "2", "--no-control-socket",
-             "-b", f"127.0.0.1:{self.web_port}", "tests.wsgi:application"],
-            self.dir / "web.log", DJANGO_SETTINGS_MODULE="tests.gateway.browser_settings",
+            [
+                str(procs.VENV_BIN / "gunicorn"),
+                "-w",
+                "2",
+                "--no-control-socket",
+                "-b",
+                f"127.0.0.1:{self.web_port}",
+                "tests.wsgi:application",
+            ],
+            self.dir / "web.log",
+            DJANGO_SETTINGS_MODULE="tests.gateway.browser_settings",
             MONITIO_STREAM_TOKEN_MAX_AGE=TOKEN_MAX_AGE,
         )
         procs.wait_for_port(self.web_port, proc=self.web)
-        self.nginx = procs.start(["/usr/sbin/nginx", "-p", str(self.dir), "-c",
-                                  str(self._nginx_conf())], self.dir / "nginx.out")
+        self.nginx = procs.start(
+            ["/usr/sbin/nginx", "-p", str(self.dir), "-c", str(self._nginx_conf())],
+            self.dir / "nginx.out",
+        )
         procs.wait_for_port(self.port, proc=self.nginx)
         return self
 
     def _nginx_conf(self):
         site = (procs.ROOT / "docs" / "nginx.conf").read_text()
-        site = site.replace("server 127.0.0.1:8001;", f"server 127.0.0.1:{self.gateway.port};")
-        site = site.replace("server 127.0.0.1:8000;", f"server 127.0.0.1:{self.web_port};")
+        site = site.replace(
+            "server 127.0.0.1:8001;", f"server 127.0.0.1:{self.gateway.port};"
+        )
+        site = site.replace(
+            "server 127.0.0.1:8000;", f"server 127.0.0.1:{self.web_port};"
+        )
         site = re.sub(r"listen 80;", f"listen 127.0.0.1:{self.port};", site)
         d = self.dir
         conf = d / "nginx.conf"
@@ -85,7 +104,8 @@ class Site:
             "events { worker_connections 256; }\n"
             f"http {{ access_log {d}/access.log; client_body_temp_path {d}/b; "
             f"proxy_temp_path {d}/p; fastcgi_temp_path {d}/f; uwsgi_temp_path {d}/u; "
-            f"scgi_temp_path {d}/s;\n{site}\n}}\n")
+            f"scgi_temp_path {d}/s;\n{site}\n}}\n"
+        )
         return conf
 
     def stop(self) -> None:
@@ -116,14 +136,23 @@ def open_page(site, user, browser):
         client.force_login(user)
         context = browser.new_context()
         contexts.append(context)
-        context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
-                              "url": site.url}])
+        context.add_cookies(
+            [
+                {
+                    "name": "sessionid",
+                    "value": client.cookies["sessionid"].value,
+                    "url": site.url,
+                }
+            ]
+        )
         context.add_init_script(RECORDER)
         page = context.new_page()
         page.goto(f"{site.url}/page/?theme={theme}")
-        page.wait_for_function("() => window.monitio && window.monitio.client && "
-                               "window.monitio.client.source && "
-                               "window.monitio.client.source.readyState === 1")
+        page.wait_for_function(
+            "() => window.monitio && window.monitio.client && "
+            "window.monitio.client.source && "
+            "window.monitio.client.source.readyState === 1"
+        )
         return page
 
     yield open_
@@ -133,10 +162,19 @@ def open_page(site, user, browser):
 
 def message(user, text: str, **extra) -> dict:
     data = wire.message_data(
-        id=str(extra.pop("id", uuid.uuid4())), level=120, tags="info", message=text,
-        subject=extra.pop("subject", ""), safe=extra.pop("safe", False), persistent=True,
-        from_user=None, url=None, close_timeout=extra.pop("close_timeout", None),
-        created=timezone.now().isoformat(), expires=None, unread=extra.pop("unread", None),
+        id=str(extra.pop("id", uuid.uuid4())),
+        level=120,
+        tags="info",
+        message=text,
+        subject=extra.pop("subject", ""),
+        safe=extra.pop("safe", False),
+        persistent=True,
+        from_user=None,
+        url=None,
+        close_timeout=extra.pop("close_timeout", None),
+        created=timezone.now().isoformat(),
+        expires=None,
+        unread=extra.pop("unread", None),
     )
     publish.publish(user.pk, wire.MESSAGE, data)
     return data
@@ -153,8 +191,12 @@ def wait_toasts(page, count: int, timeout: float = 15_000) -> list[dict]:
 
 def test_toast_badge_dedupe_and_text_rendering(open_page, user):
     page = open_page()
-    first = message(user, '<img src=x onerror="window.__xss++"> & <b>literal</b>',
-                    subject="<i>S</i>", unread=1)
+    first = message(
+        user,
+        '<img src=x onerror="window.__xss++"> & <b>literal</b>',
+        subject="<i>S</i>",
+        unread=1,
+    )
     message(user, "again", id=first["id"], unread=1)  # the same message id, replayed
     message(user, "<b>bold</b>", safe=True, unread=2)
     shown = wait_toasts(page, 2)
@@ -165,9 +207,14 @@ def test_toast_badge_dedupe_and_text_rendering(open_page, user):
     assert not {"img", "i"} & set(shown[0]["tags"])
     assert "b" in shown[1]["tags"]  # safe: true is inserted as HTML
     assert page.inner_text("#badge") == "2"
-    assert page.evaluate("() => window.__xss") == 0 and page.evaluate("() => window.__csp") == []
-    print("S10 live_insert literal=yes safe_true_as_html=yes executed=0 csp_violations=0 "
-          "dedupe_by_uuid=yes")
+    assert (
+        page.evaluate("() => window.__xss") == 0
+        and page.evaluate("() => window.__csp") == []
+    )
+    print(
+        "S10 live_insert literal=yes safe_true_as_html=yes executed=0 csp_violations=0 "
+        "dedupe_by_uuid=yes"
+    )
 
 
 def test_read_and_deleted_events_close_toasts_in_every_tab(open_page, user):
@@ -178,11 +225,15 @@ def test_read_and_deleted_events_close_toasts_in_every_tab(open_page, user):
     publish.publish(user.pk, wire.READ, {"ids": [sent[0]["id"]], "unread": 2})
     publish.publish(user.pk, wire.DELETED, {"ids": [sent[1]["id"]], "unread": 1})
     for tab in tabs:
-        tab.wait_for_function("() => document.querySelectorAll('[data-monitio-id]').length === 1")
+        tab.wait_for_function(
+            "() => document.querySelectorAll('[data-monitio-id]').length === 1"
+        )
         assert tab.inner_text("#badge") == "1"
     publish.publish(user.pk, wire.READ, {"ids": None, "unread": 0})
     for tab in tabs:
-        tab.wait_for_function("() => document.querySelectorAll('[data-monitio-id]').length === 0")
+        tab.wait_for_function(
+            "() => document.querySelectorAll('[data-monitio-id]').length === 0"
+        )
         assert tab.inner_text("#badge") == "0"
 
 
@@ -191,14 +242,20 @@ def test_close_timeout_and_close_button(open_page, user):
     message(user, "short-lived", close_timeout=300)
     kept = message(user, "kept")
     wait_toasts(page, 2)
-    page.wait_for_function("() => document.querySelectorAll('[data-monitio-id]').length === 1")
+    page.wait_for_function(
+        "() => document.querySelectorAll('[data-monitio-id]').length === 1"
+    )
     toast = page.locator(f"[data-monitio-id='{kept['id']}']")
     assert "alert-info" in toast.get_attribute("class")
     toast.get_by_role("button", name="Close").click()
-    page.wait_for_function("() => document.querySelectorAll('[data-monitio-id]').length === 0")
+    page.wait_for_function(
+        "() => document.querySelectorAll('[data-monitio-id]').length === 0"
+    )
 
 
-def test_token_expiry_then_drop_refreshes_token_and_misses_nothing(open_page, user, site):
+def test_token_expiry_then_drop_refreshes_token_and_misses_nothing(
+    open_page, user, site
+):
     """R23: the cookie has expired when the connection drops; the browser's own
     retry gets 401 and closes; monitio.js fetches a new token and reopens."""
     page = open_page()
@@ -215,8 +272,10 @@ def test_token_expiry_then_drop_refreshes_token_and_misses_nothing(open_page, us
     ids = [t["id"] for t in shown]
     expected = [m["id"] for m in [*missed_while_down, after]]
     missed = len(set(expected) - set(ids))
-    print(f"R23 token_expired_then_drop got_401=yes token_refreshed=yes reopened=yes "
-          f"missed={missed} duplicates={len(ids) - len(set(ids))}")
+    print(
+        f"R23 token_expired_then_drop got_401=yes token_refreshed=yes reopened=yes "
+        f"missed={missed} duplicates={len(ids) - len(set(ids))}"
+    )
     assert missed == 0 and len(ids) == len(set(ids))
     log = (site.dir / "access.log").read_text()
     assert re.search(r'"GET /sse/\?last_event_id=\S+ HTTP/1.1" 401', log)
@@ -243,14 +302,21 @@ def test_mark_read_in_one_tab_updates_the_other(open_page, user, worker_process)
     message_id = str(monitio.create_message(user, monitio.INFO, "read me in tab A"))
     for tab in (tab_a, tab_b):
         assert wait_toasts(tab, 1, timeout=30_000)[0]["id"] == message_id
-        tab.wait_for_function("() => document.querySelector('#badge').textContent === '1'")
+        tab.wait_for_function(
+            "() => document.querySelector('#badge').textContent === '1'"
+        )
     clicked_at = tab_a.evaluate("() => Date.now()")
     tab_a.locator(f"[data-monitio-id='{message_id}']").get_by_role(
-        "button", name="Mark as read").click()
+        "button", name="Mark as read"
+    ).click()
     tab_b.wait_for_function(
         "() => !document.querySelector('[data-monitio-id]') && "
-        "document.querySelector('#badge').textContent === '0'", timeout=10_000)
+        "document.querySelector('#badge').textContent === '0'",
+        timeout=10_000,
+    )
     synced_at = tab_b.evaluate("() => Date.now()")
     assert Message.objects.get(pk=message_id).read
-    print(f"R22 tab_sync_ms={synced_at - clicked_at} (mark read in A -> toast and badge "
-          f"updated in B)")
+    print(
+        f"R22 tab_sync_ms={synced_at - clicked_at} (mark read in A -> toast and badge "
+        f"updated in B)"
+    )

@@ -11,10 +11,17 @@ from sse_gateway.http import origin_verdict
 
 def test_defaults_are_documented_values():
     config = Config.from_env({"MONITIO_STREAM_SECRET": "s"})
-    assert (config.heartbeat_seconds, config.path, config.cookie_name) == (15, "/sse/",
-                                                                           "monitio_stream")
-    assert (config.max_connections, config.max_streams_per_user,
-            config.client_queue_size, config.token_max_age) == (10_000, 10, 256, 300)
+    assert (config.heartbeat_seconds, config.path, config.cookie_name) == (
+        15,
+        "/sse/",
+        "monitio_stream",
+    )
+    assert (
+        config.max_connections,
+        config.max_streams_per_user,
+        config.client_queue_size,
+        config.token_max_age,
+    ) == (10_000, 10, 256, 300)
     assert config.allowed_origins == frozenset()
 
 
@@ -23,18 +30,27 @@ def test_missing_secret_names_the_variable():
         Config.from_env({})
 
 
-@pytest.mark.parametrize("name, value", [
-    ("MONITIO_HEARTBEAT_SECONDS", "soon"), ("MONITIO_MAX_CONNECTIONS", "0"),
-    ("MONITIO_MAX_CONNECTIONS", "1.5"), ("MONITIO_GATEWAY_PATH", "sse/"),
-])
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("MONITIO_HEARTBEAT_SECONDS", "soon"),
+        ("MONITIO_MAX_CONNECTIONS", "0"),
+        ("MONITIO_MAX_CONNECTIONS", "1.5"),
+        ("MONITIO_GATEWAY_PATH", "sse/"),
+    ],
+)
 def test_bad_values_name_the_variable(name, value):
     with pytest.raises(ConfigurationError, match=name):
         Config.from_env({"MONITIO_STREAM_SECRET": "s", name: value})
 
 
 def test_origins_are_normalised():
-    config = Config.from_env({"MONITIO_STREAM_SECRET": "s",
-                              "MONITIO_ALLOWED_ORIGINS": "https://A.example/, http://b:8080"})
+    config = Config.from_env(
+        {
+            "MONITIO_STREAM_SECRET": "s",
+            "MONITIO_ALLOWED_ORIGINS": "https://A.example/, http://b:8080",
+        }
+    )
     assert config.allowed_origins == {"https://a.example", "http://b:8080"}
 
 
@@ -45,16 +61,19 @@ def test_cookie_parser_survives_malformed_neighbours():
     assert cookie_value("monitio_streamer=x", "monitio_stream") is None
 
 
-@pytest.mark.parametrize("origin, host, allowed", [
-    (None, "a.example", True),
-    ("https://a.example", "a.example", True),
-    ("https://a.example:443", "a.example", True),
-    ("http://a.example:8000", "a.example:8000", True),
-    ("http://a.example:8000", "a.example:8001", False),
-    ("https://a.example.evil", "a.example", False),
-    ("null", "a.example", False),
-    ("https://listed.example", "a.example", True),
-])
+@pytest.mark.parametrize(
+    "origin, host, allowed",
+    [
+        (None, "a.example", True),
+        ("https://a.example", "a.example", True),
+        ("https://a.example:443", "a.example", True),
+        ("http://a.example:8000", "a.example:8000", True),
+        ("http://a.example:8000", "a.example:8001", False),
+        ("https://a.example.evil", "a.example", False),
+        ("null", "a.example", False),
+        ("https://listed.example", "a.example", True),
+    ],
+)
 def test_origin_verdict(origin, host, allowed):
     environ = {"HTTP_HOST": host}
     if origin is not None:
@@ -63,4 +82,6 @@ def test_origin_verdict(origin, host, allowed):
     assert ok is allowed
     assert ("Vary", "Origin") in headers
     acao = dict(headers).get("Access-Control-Allow-Origin")
-    assert acao == ("https://listed.example" if origin == "https://listed.example" else None)
+    assert acao == (
+        "https://listed.example" if origin == "https://listed.example" else None
+    )

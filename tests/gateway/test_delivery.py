@@ -23,15 +23,20 @@ def test_delivers_events_with_ids_names_and_headers(gateway, streams):
     assert headers["cache-control"] == "no-cache"
     assert headers["x-accel-buffering"] == "no"
     assert s.wait(lambda s: s.parser.retry is not None)
-    sent = [publish.publish(1, wire.MESSAGE, {"id": "m1", "message": "hi"}),
-            publish.publish(1, wire.READ, {"ids": ["m1"], "unread": 0}),
-            publish.publish(1, wire.UNREAD, {"ids": ["m1"], "unread": 1}),
-            publish.publish(1, wire.DELETED, {"ids": ["m1"], "unread": 0})]
+    sent = [
+        publish.publish(1, wire.MESSAGE, {"id": "m1", "message": "hi"}),
+        publish.publish(1, wire.READ, {"ids": ["m1"], "unread": 0}),
+        publish.publish(1, wire.UNREAD, {"ids": ["m1"], "unread": 1}),
+        publish.publish(1, wire.DELETED, {"ids": ["m1"], "unread": 0}),
+    ]
     events = s.wait_events(4)
     assert _ids(events) == sent
     assert [e.type for e in events] == ["message", "read", "unread", "deleted"]
     assert '"message":"hi"' in events[0].data
-    print(f"R17 headers x_accel_buffering=no cache_control=no-cache parser_retry={s.parser.retry}")
+    print(
+        "R17 headers x_accel_buffering=no cache_control=no-cache "
+        f"parser_retry={s.parser.retry}"
+    )
 
 
 def test_only_the_users_own_events_reach_a_stream(gateway, streams):
@@ -63,7 +68,7 @@ def test_two_gateway_processes_both_deliver(start_gateway, redis_db, streams):
     sent2 = [publish.publish(2, wire.MESSAGE, {"n": n}) for n in range(20)]
     got = [_ids(c.wait_events(20)) for c in clients]
     assert got == [sent1, sent1, sent2, sent2]
-    print(f"R10 processes=2 clients=4 events_each=20 missed=0")
+    print("R10 processes=2 clients=4 events_each=20 missed=0")
 
 
 def test_replay_after_client_drop_with_last_event_id(gateway, streams):
@@ -99,8 +104,9 @@ def test_query_last_event_id_closes_the_render_to_connect_gap(gateway, streams):
 
 def test_last_event_id_header_beats_query(gateway, streams):
     ids = [publish.publish(3, wire.MESSAGE, {"n": n}) for n in range(4)]
-    s = gateway.stream(3, query=f"last_event_id={ids[0]}",
-                       headers={"Last-Event-ID": ids[2]})
+    s = gateway.stream(
+        3, query=f"last_event_id={ids[0]}", headers={"Last-Event-ID": ids[2]}
+    )
     streams.append(s)
     assert _ids(s.wait_events(1)) == [ids[3]]
     time.sleep(0.3)
@@ -138,7 +144,7 @@ def test_no_gap_between_subscribe_and_catch_up(gateway, streams):
     gaps = 0
     for cursor, got in seen:
         start = published.index(cursor) + 1
-        gaps += got != published[start:start + len(got)]
+        gaps += got != published[start : start + len(got)]
     print(f"R11 connects={connects} published={len(published)} gaps={gaps}")
     assert gaps == 0
 
@@ -147,7 +153,10 @@ def test_heartbeat_comments_on_idle_stream(gateway, streams):
     s = gateway.stream(1)
     streams.append(s)
     assert s.wait(lambda s: s.parser.comments >= 3, timeout=10)
-    print(f"R15 heartbeat_interval_s=1 (configured; default 15) comments={s.parser.comments}")
+    print(
+        "R15 heartbeat_interval_s=1 (configured; default 15) "
+        f"comments={s.parser.comments}"
+    )
 
 
 def test_healthz_readyz_and_metrics(gateway, streams):
@@ -160,9 +169,15 @@ def test_healthz_readyz_and_metrics(gateway, streams):
     s.wait_events(1)
     response = gateway.get("/metrics")
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
-    for name in ("connections", "connections_total", "events_delivered_total",
-                 "events_replayed_total", "resyncs_total", "slow_client_drops_total",
-                 "auth_rejected_total"):
+    for name in (
+        "connections",
+        "connections_total",
+        "events_delivered_total",
+        "events_replayed_total",
+        "resyncs_total",
+        "slow_client_drops_total",
+        "auth_rejected_total",
+    ):
         assert f"# TYPE monitio_gateway_{name} " in response.text
     assert gateway.metric("connections") == 1
     assert gateway.metric("events_delivered_total") >= 1

@@ -5,7 +5,8 @@ from __future__ import annotations
 import random
 import re
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sse_gateway.event import HEARTBEAT, ServerSentEvent, encode
 
@@ -14,15 +15,31 @@ from .sseclient import parse
 _BREAKS = re.compile(r"\r\n|\r")
 text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60)
 nasty = st.lists(
-    st.sampled_from(["\r", "\n", "\r\n", "\0", "\nid: 9", "\nevent: x", "\ndata: y",
-                     "\n\n", "retry: 1", ":", " ", "a", "é", "\u2028"]),
+    st.sampled_from(
+        [
+            "\r",
+            "\n",
+            "\r\n",
+            "\0",
+            "\nid: 9",
+            "\nevent: x",
+            "\ndata: y",
+            "\n\n",
+            "retry: 1",
+            ":",
+            " ",
+            "a",
+            "é",
+            "\u2028",
+        ]
+    ),
     max_size=8,
 ).map("".join)
 field = st.one_of(text, nasty)
 
 
 def _expect(data: str, event: str, id: str) -> tuple[str, str, str]:
-    clean = lambda s: re.sub(r"[\r\n\0]", "", s)  # noqa: E731
+    clean = lambda s: re.sub(r"[\r\n\0]", "", s)
     return _BREAKS.sub("\n", data), clean(event) or "message", clean(id)
 
 
@@ -92,8 +109,22 @@ def test_fuzz_round_trip_hypothesis(data, event, id):
 def test_fuzz_round_trip_10000_payloads():
     """S11: 10,000 random payloads/ids/event names full of CR, LF, NUL and fields."""
     rng = random.Random(1234)
-    pieces = ["\r", "\n", "\r\n", "\0", "\nid: 9", "\nevent: x", "\ndata: z", ":",
-              "retry: 5", "a", "ü", "\U0001f600", " ", "\n\n"]
+    pieces = [
+        "\r",
+        "\n",
+        "\r\n",
+        "\0",
+        "\nid: 9",
+        "\nevent: x",
+        "\ndata: z",
+        ":",
+        "retry: 5",
+        "a",
+        "ü",
+        "\U0001f600",
+        " ",
+        "\n\n",
+    ]
 
     def make() -> str:
         return "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
@@ -102,9 +133,13 @@ def test_fuzz_round_trip_10000_payloads():
     for _ in range(10_000):
         data, event, id = make(), make(), make()
         events, parser = parse(encode(data, event=event, id=id))
-        ok = len(events) == 1 and (events[0].data, events[0].type, events[0].id) == (
-            _expect(data, event, id)
-        ) and set(parser.fields) <= {"id", "event", "data"} and parser.retry is None
+        ok = (
+            len(events) == 1
+            and (events[0].data, events[0].type, events[0].id)
+            == (_expect(data, event, id))
+            and set(parser.fields) <= {"id", "event", "data"}
+            and parser.retry is None
+        )
         injected += not ok
     print(f"S11 payloads=10000 round_trip_equal={10000 - injected} injected={injected}")
     assert injected == 0

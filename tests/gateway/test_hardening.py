@@ -18,9 +18,12 @@ from tests import procs
 from .conftest import HEAVY, SECRET, mint
 from .sseclient import Stream
 
-_EVENT_BYTES = re.compile(rb"^(id|event|data|retry):", re.M)
-_LEAKS = re.compile(r"Traceback|File \"|/work|site-packages|redis://|\.py\b|Error|"
-                    r"127\.0\.0\.1|monitio-test|stream-secret", re.I)
+_EVENT_BYTES = re.compile(rb"^(id|event|data|retry):", re.MULTILINE)
+_LEAKS = re.compile(
+    r"Traceback|File \"|/work|site-packages|redis://|\.py\b|Error|"
+    r"127\.0\.0\.1|monitio-test|stream-secret",
+    re.IGNORECASE,
+)
 
 
 def _minted_in_the_past(seconds: float) -> str:
@@ -32,13 +35,23 @@ def _minted_in_the_past(seconds: float) -> str:
 def _forged_tokens() -> list[str]:
     good = mint(1)
     payload = {"u": "1", "s": "session-a", "t": int(time.time())}
-    alg_none = ".".join(
-        base64.urlsafe_b64encode(json.dumps(part).encode()).decode().rstrip("=")
-        for part in ({"alg": "none", "typ": "JWT"}, {"sub": "1", "u": "1"})
-    ) + "."
+    alg_none = (
+        ".".join(
+            base64.urlsafe_b64encode(json.dumps(part).encode()).decode().rstrip("=")
+            for part in ({"alg": "none", "typ": "JWT"}, {"sub": "1", "u": "1"})
+        )
+        + "."
+    )
     value, _, signature = good.rpartition(":")
     forged = [
-        "", " ", "x", good[:-1], good[:10], good + "x", good.upper(), alg_none,
+        "",
+        " ",
+        "x",
+        good[:-1],
+        good[:10],
+        good + "x",
+        good.upper(),
+        alg_none,
         signing.dumps(payload, key="wrong-secret", salt=stream_token.SALT),
         signing.dumps(payload, key=SECRET, salt="another.salt"),
         signing.dumps(payload, key="monitio-tests-not-secret"),  # Django's SECRET_KEY
@@ -46,7 +59,8 @@ def _forged_tokens() -> list[str]:
         signing.dumps("1", key=SECRET, salt=stream_token.SALT),
         signing.dumps({"u": "", "s": "x", "t": 1}, key=SECRET, salt=stream_token.SALT),
         stream_token.mint(1, "s", secret=SECRET, now=time.time() - 3600),  # old "t"
-        _minted_in_the_past(3600), _minted_in_the_past(301),  # expired signatures
+        _minted_in_the_past(3600),
+        _minted_in_the_past(301),  # expired signatures
         value.replace(value[2], "Z" if value[2] != "Z" else "Y") + ":" + signature,
         base64.urlsafe_b64encode(b'{"u":"2","s":"a","t":1}').decode() + ":" + signature,
     ]
@@ -54,7 +68,7 @@ def _forged_tokens() -> list[str]:
     while len(forged) < 100:
         i = len(forged) % len(value)
         swapped = "A" if value[i] != "A" else "B"
-        forged.append(value[:i] + swapped + value[i + 1:] + ":" + signature)
+        forged.append(value[:i] + swapped + value[i + 1 :] + ":" + signature)
     return forged
 
 
@@ -63,14 +77,19 @@ def test_forged_tampered_expired_tokens_rejected_401_with_no_event_bytes(gateway
     tokens = _forged_tokens()
     rejected = leaked = 0
     for token in tokens:
-        r = Stream(gateway.port, cookie=f"monitio_stream={token}",
-                   headers={"Last-Event-ID": "x:0-0"})
+        r = Stream(
+            gateway.port,
+            cookie=f"monitio_stream={token}",
+            headers={"Last-Event-ID": "x:0-0"},
+        )
         rejected += r.status() == 401
         r.wait_end(5)
         r.close()
         leaked += bool(_EVENT_BYTES.search(bytes(r.raw))) or b"of user 1" in r.raw
-    print(f"S1 forged={len(tokens)} rejected_401={rejected}/{len(tokens)} "
-          f"event_bytes={leaked}")
+    print(
+        f"S1 forged={len(tokens)} rejected_401={rejected}/{len(tokens)} "
+        f"event_bytes={leaked}"
+    )
     assert rejected == len(tokens) and leaked == 0
     assert gateway.metric("auth_rejected_total") == len(tokens)
 
@@ -81,15 +100,19 @@ def test_missing_cookie_rejected_401(gateway):
 
 
 def test_token_in_query_string_rejected_401_and_never_logged(start_gateway, redis_db):
-    gw = start_gateway(args=("--access-logfile", "-", "-c",
-                             "python:sse_gateway.gunicorn_conf"))
+    gw = start_gateway(
+        args=("--access-logfile", "-", "-c", "python:sse_gateway.gunicorn_conf")
+    )
     token = mint(1)
     for name in ("token", "access_token", "stream_token", "monitio_stream"):
         r = httpx.get(f"{gw.url}/sse/?{name}={token}", timeout=5)
         assert r.status_code == 401, name
         # Even with a valid cookie alongside, a credential in the URL is refused.
-        r = httpx.get(f"{gw.url}/sse/?{name}={token}", timeout=5,
-                      cookies={"monitio_stream": token})
+        r = httpx.get(
+            f"{gw.url}/sse/?{name}={token}",
+            timeout=5,
+            cookies={"monitio_stream": token},
+        )
         assert r.status_code == 401, name
     s = gw.stream(1)
     assert s.status() == 200
@@ -105,8 +128,16 @@ def test_user_id_in_url_ignored_no_cross_user_events(start_gateway, redis_db, st
     """S2: A's valid token plus ?user=B, ?channel=B, path tricks, B's cursor."""
     gw = start_gateway(MONITIO_MAX_STREAMS_PER_USER="100")
     b_cursor = publish.publish(2, wire.MESSAGE, {"owner": "B"})
-    tricks = ["user=2", "channel=2", "user_id=2", "uid=2&user=2", "u=2",
-              f"last_event_id={b_cursor}", "user=2&user=1", "channel=..%2F2"]
+    tricks = [
+        "user=2",
+        "channel=2",
+        "user_id=2",
+        "uid=2&user=2",
+        "u=2",
+        f"last_event_id={b_cursor}",
+        "user=2&user=1",
+        "channel=..%2F2",
+    ]
     paths = ["/sse/", "/sse/2", "/sse//", "/sse/../sse/", "/SSE/", "/sse/%2e%2e/2"]
     attempts = 10_000 if HEAVY else 400
     token = mint(1)
@@ -117,19 +148,28 @@ def test_user_id_in_url_ignored_no_cross_user_events(start_gateway, redis_db, st
             path = paths[(done + n) % len(paths)]
             query = tricks[(done + n) % len(tricks)]
             headers = {"Last-Event-ID": b_cursor} if n % 3 == 0 else {}
-            batch.append(Stream(gw.port, f"{path}?{query}",
-                                cookie=f"monitio_stream={token}", headers=headers))
+            batch.append(
+                Stream(
+                    gw.port,
+                    f"{path}?{query}",
+                    cookie=f"monitio_stream={token}",
+                    headers=headers,
+                )
+            )
         ok = [s for s in batch if s.status() == 200]
         opened += len(ok)
         publish.publish(2, wire.MESSAGE, {"owner": "B"})
         marker = publish.publish(1, wire.MESSAGE, {"owner": "A"})
         for s in ok:
-            s.wait(lambda s: any(e.id == marker for e in s.events), timeout=5)
+            s.wait(lambda s, m=marker: any(e.id == m for e in s.events), timeout=5)
         for s in batch:
             s.close()
             leaked += sum('"B"' in e.data for e in s.events)
         done += len(batch)
-    print(f"S2 attempts={attempts} streams_opened_as_A={opened} events_of_B_received={leaked}")
+    print(
+        f"S2 attempts={attempts} streams_opened_as_A={opened} "
+        f"events_of_B_received={leaked}"
+    )
     assert leaked == 0 and opened > 0
 
 
@@ -148,7 +188,7 @@ def test_replay_with_other_users_cursor_gives_only_own_events(gateway, streams):
         streams.append(s)
         assert s.status() == 200
         marker = publish.publish(1, wire.MESSAGE, {"owner": "A", "marker": cursor})
-        assert s.wait(lambda s: any(e.id == marker for e in s.events))
+        assert s.wait(lambda s, m=marker: any(e.id == m for e in s.events))
         leaked += sum('"B"' in e.data for e in s.events)
         assert all(e.type in (wire.RESYNC, wire.MESSAGE) for e in s.events)
     print(f"S3 foreign_cursors=3 events_of_B={leaked} ids_per_user=yes")
@@ -157,45 +197,75 @@ def test_replay_with_other_users_cursor_gives_only_own_events(gateway, streams):
 
 def test_cross_site_origin_rejected_403_before_auth(gateway):
     """S7: a page on another site opens EventSource(..., {withCredentials: true})."""
-    r = httpx.get(gateway.url + "/sse/", cookies={"monitio_stream": mint(1)},
-                  headers={"Origin": "https://evil.example"}, timeout=5)
+    r = httpx.get(
+        gateway.url + "/sse/",
+        cookies={"monitio_stream": mint(1)},
+        headers={"Origin": "https://evil.example"},
+        timeout=5,
+    )
     assert r.status_code == 403 and not _EVENT_BYTES.search(r.content)
     assert "access-control-allow-origin" not in r.headers
     print("S7 cross_site_origin=403 event_bytes=0")
 
 
-@pytest.mark.parametrize("origin", [
-    "https://evil.example", "null", "https://app.example.com.evil.example",
-    "https://sub.app.example.com", "http://app.example.com", "https://app.example.co",
-    "file://", "https://APP.example.com:444",
-])
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "https://evil.example",
+        "null",
+        "https://app.example.com.evil.example",
+        "https://sub.app.example.com",
+        "http://app.example.com",
+        "https://app.example.co",
+        "file://",
+        "https://APP.example.com:444",
+    ],
+)
 def test_unlisted_origin_not_reflected(start_gateway, redis_db, origin):
     gw = _cors_gateway(start_gateway)
     for method in ("GET", "OPTIONS"):
-        r = httpx.request(method, gw.url + "/sse/", cookies={"monitio_stream": mint(1)},
-                          headers={"Origin": origin}, timeout=5)
+        r = httpx.request(
+            method,
+            gw.url + "/sse/",
+            cookies={"monitio_stream": mint(1)},
+            headers={"Origin": origin},
+            timeout=5,
+        )
         assert r.status_code == 403
         assert "access-control-allow-origin" not in r.headers
         assert r.headers.get("vary") == "Origin"
 
 
 def _cors_gateway(start_gateway):
-    return start_gateway(MONITIO_ALLOWED_ORIGINS="https://app.example.com, https://b.example")
+    return start_gateway(
+        MONITIO_ALLOWED_ORIGINS="https://app.example.com, https://b.example"
+    )
 
 
-def test_listed_origin_gets_exact_acao_with_credentials(start_gateway, redis_db, streams):
+def test_listed_origin_gets_exact_acao_with_credentials(
+    start_gateway, redis_db, streams
+):
     gw = _cors_gateway(start_gateway)
-    s = Stream(gw.port, cookie=f"monitio_stream={mint(1)}",
-               headers={"Origin": "https://app.example.com"})
+    s = Stream(
+        gw.port,
+        cookie=f"monitio_stream={mint(1)}",
+        headers={"Origin": "https://app.example.com"},
+    )
     streams.append(s)
     assert s.status() == 200
     h = s.response.headers
     assert h["access-control-allow-origin"] == "https://app.example.com"
     assert h["access-control-allow-credentials"] == "true"
     assert h["vary"] == "Origin"
-    pre = httpx.options(gw.url + "/sse/", timeout=5, headers={
-        "Origin": "https://b.example", "Access-Control-Request-Method": "GET",
-        "Access-Control-Request-Headers": "last-event-id"})
+    pre = httpx.options(
+        gw.url + "/sse/",
+        timeout=5,
+        headers={
+            "Origin": "https://b.example",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "last-event-id",
+        },
+    )
     assert pre.status_code == 204
     assert pre.headers["access-control-allow-origin"] == "https://b.example"
     assert "GET" in pre.headers["access-control-allow-methods"]
@@ -204,14 +274,20 @@ def test_listed_origin_gets_exact_acao_with_credentials(start_gateway, redis_db,
 
 def test_wildcard_or_null_origin_config_refused():
     from sse_gateway.config import Config, ConfigurationError
+
     for bad in ("*", "null", "app.example.com", "https://x.example/path"):
         with pytest.raises(ConfigurationError):
-            Config.from_env({"MONITIO_STREAM_SECRET": "x", "MONITIO_ALLOWED_ORIGINS": bad})
+            Config.from_env(
+                {"MONITIO_STREAM_SECRET": "x", "MONITIO_ALLOWED_ORIGINS": bad}
+            )
 
 
 def test_same_origin_request_allowed_without_cors_headers(gateway, streams):
-    s = Stream(gateway.port, cookie=f"monitio_stream={mint(1)}",
-               headers={"Origin": f"http://127.0.0.1:{gateway.port}"})
+    s = Stream(
+        gateway.port,
+        cookie=f"monitio_stream={mint(1)}",
+        headers={"Origin": f"http://127.0.0.1:{gateway.port}"},
+    )
     streams.append(s)
     assert s.status() == 200
     assert "access-control-allow-origin" not in s.response.headers
@@ -222,8 +298,13 @@ def test_writes_to_gateway_rejected_405(gateway):
     answered = []
     for method in ("POST", "PUT", "PATCH", "DELETE", "HEAD"):
         for path in ("/sse/", "/metrics", "/healthz"):
-            r = httpx.request(method, gateway.url + path, timeout=5, content=b"x",
-                              cookies={"monitio_stream": mint(1)})
+            r = httpx.request(
+                method,
+                gateway.url + path,
+                timeout=5,
+                content=b"x",
+                cookies={"monitio_stream": mint(1)},
+            )
             answered.append(r.status_code)
     print(f"S14 write_methods=15 answered_405={answered.count(405)}/15")
     assert answered == [405] * 15
@@ -236,9 +317,11 @@ def test_per_user_stream_cap_429_with_retry_after(start_gateway, redis_db, strea
     streams += opened
     statuses = [s.status() for s in opened]
     refused = [s for s in opened if s.response.status == 429]
-    print(f"S13 streams=50 cap=5 accepted={statuses.count(200)} "
-          f"refused_429={len(refused)}/50 retry_after="
-          f"{refused[0].response.headers.get('retry-after') if refused else None}")
+    print(
+        f"S13 streams=50 cap=5 accepted={statuses.count(200)} "
+        f"refused_429={len(refused)}/50 retry_after="
+        f"{refused[0].response.headers.get('retry-after') if refused else None}"
+    )
     assert statuses.count(200) == 5 and len(refused) == 45
     assert all(s.response.headers.get("retry-after", "").isdigit() for s in refused)
     other = gw.stream(2)
@@ -253,8 +336,11 @@ def test_max_connections_503(start_gateway, redis_db, streams):
     streams += opened
     statuses = sorted(s.status() for s in opened)
     assert statuses == [200] * 5 + [503] * 3
-    assert all(s.response.headers.get("retry-after") for s in opened
-               if s.response.status == 503)
+    assert all(
+        s.response.headers.get("retry-after")
+        for s in opened
+        if s.response.status == 503
+    )
     assert gw.get("/healthz").status_code == 200
     for s in opened:
         s.close()
@@ -269,18 +355,28 @@ def test_max_connections_503(start_gateway, redis_db, streams):
 def test_error_bodies_leak_nothing(start_gateway, redis_db):
     """S15: malformed cookie and Last-Event-ID, and Redis down."""
     gw = start_gateway()
-    bad_cookies = ["\x00\x01", "a" * 8000, "é", '"unterminated', "monitio_stream",
-                   "=;=;=", "monitio_stream=" + "%" * 200]
+    bad_cookies = [
+        "\x00\x01",
+        "a" * 8000,
+        "é",
+        '"unterminated',
+        "monitio_stream",
+        "=;=;=",
+        "monitio_stream=" + "%" * 200,
+    ]
     bodies = []
     for cookie in bad_cookies:
-        r = Stream(gw.port, cookie=cookie, headers={"Last-Event-ID": "../../etc/pass\x7f"})
+        r = Stream(
+            gw.port, cookie=cookie, headers={"Last-Event-ID": "../../etc/pass\x7f"}
+        )
         assert r.status() in (400, 401, 431), r.status()
         r.wait_end(5)
         r.close()
         bodies.append(r.response.body.decode("utf-8", "replace"))
     bodies.append(gw.get("/nope").text)
-    dead = start_gateway(MONITIO_REDIS_URL=f"redis://127.0.0.1:{procs.free_port()}/0",
-                         wait_ready=False)
+    dead = start_gateway(
+        MONITIO_REDIS_URL=f"redis://127.0.0.1:{procs.free_port()}/0", wait_ready=False
+    )
     r = httpx.get(dead.url + "/sse/", cookies={"monitio_stream": mint(1)}, timeout=15)
     assert r.status_code == 503
     bodies.append(r.text)
@@ -299,16 +395,18 @@ GATEWAY_ACL = (
 )
 
 
-def test_gateway_runs_with_read_only_redis_acl_and_cannot_write(own_redis, start_gateway,
-                                                                streams):
+def test_gateway_runs_with_read_only_redis_acl_and_cannot_write(
+    own_redis, start_gateway, streams
+):
     """S14: the documented ACL is enough to serve streams, and forbids writes."""
     import redis as redis_py
 
     from .conftest import PREFIX
 
     admin = redis_py.Redis.from_url(own_redis.url)
-    admin.execute_command("ACL", "SETUSER", "monitio-gateway",
-                          *GATEWAY_ACL.format(p=PREFIX).split())
+    admin.execute_command(
+        "ACL", "SETUSER", "monitio-gateway", *GATEWAY_ACL.format(p=PREFIX).split()
+    )
     acl_url = f"redis://monitio-gateway:gw-password@127.0.0.1:{own_redis.port}/0"
     gw = start_gateway(MONITIO_REDIS_URL=acl_url)
     s = gw.stream(1)
@@ -318,9 +416,14 @@ def test_gateway_runs_with_read_only_redis_acl_and_cannot_write(own_redis, start
     assert [e.id for e in s.wait_events(1)] == [sent]
     gateway_side = redis_py.Redis.from_url(acl_url)
     refused = 0
-    for command in (("XADD", f"{PREFIX}:fanout", "*", "u", "1"), ("PUBLISH", "c", "x"),
-                    ("SET", f"{PREFIX}:u:1", "x"), ("HSET", f"{PREFIX}:revoked:1", "*", "0"),
-                    ("DEL", f"{PREFIX}:epoch"), ("FLUSHDB",)):
+    for command in (
+        ("XADD", f"{PREFIX}:fanout", "*", "u", "1"),
+        ("PUBLISH", "c", "x"),
+        ("SET", f"{PREFIX}:u:1", "x"),
+        ("HSET", f"{PREFIX}:revoked:1", "*", "0"),
+        ("DEL", f"{PREFIX}:epoch"),
+        ("FLUSHDB",),
+    ):
         try:
             gateway_side.execute_command(*command)
         except redis_py.exceptions.NoPermissionError:

@@ -27,8 +27,11 @@ def nginx_for(tmp_path):
         proxy = Nginx(tmp_path / f"nginx-{len(started)}", gw.port)
         assert proxy.source == "docs/nginx.conf"
         if read_timeout:
-            text = re.sub(r"proxy_read_timeout [^;]+;", f"proxy_read_timeout {read_timeout};",
-                          proxy.conf.read_text())
+            text = re.sub(
+                r"proxy_read_timeout [^;]+;",
+                f"proxy_read_timeout {read_timeout};",
+                proxy.conf.read_text(),
+            )
             proxy.conf.write_text(text)
         started.append(proxy)
         return proxy.start()
@@ -48,15 +51,18 @@ def test_events_pass_through_nginx_unbuffered(gateway, nginx_for, streams):
     for n in range(100):
         began = time.monotonic()
         sent = publish.publish(1, wire.MESSAGE, {"n": n, "pad": "x" * 60})
-        assert s.wait(lambda s: s.events and s.events[-1].id == sent, timeout=5)
+        assert s.wait(lambda s, i=sent: s.events and s.events[-1].id == i, timeout=5)
         latencies.append(time.monotonic() - began)
     latencies.sort()
-    print(f"R17 via_nginx connections=1 events=100 latency_p50_ms="
-          f"{statistics.median(latencies) * 1000:.1f} p99_ms={latencies[98] * 1000:.1f}")
+    print(
+        f"R17 via_nginx connections=1 events=100 latency_p50_ms="
+        f"{statistics.median(latencies) * 1000:.1f} p99_ms={latencies[98] * 1000:.1f}"
+    )
 
 
-def test_heartbeats_keep_idle_stream_open_through_nginx(start_gateway, redis_db,
-                                                        nginx_for, streams):
+def test_heartbeats_keep_idle_stream_open_through_nginx(
+    start_gateway, redis_db, nginx_for, streams
+):
     """R15 in miniature: nginx drops a stream silent for 3 s; heartbeats every 1 s."""
     idle = 600 if HEAVY else 8
     gw = start_gateway(MONITIO_HEARTBEAT_SECONDS="1")
@@ -68,8 +74,10 @@ def test_heartbeats_keep_idle_stream_open_through_nginx(start_gateway, redis_db,
     disconnected = s.ended.is_set()
     sent = publish.publish(1, wire.MESSAGE, {"after": "idle"})
     assert s.wait(lambda s: any(e.id == sent for e in s.events), timeout=5)
-    print(f"R15 via_nginx idle_s={idle} proxy_read_timeout_s=3 heartbeat_s=1 "
-          f"heartbeats={s.parser.comments} disconnects={int(disconnected)}")
+    print(
+        f"R15 via_nginx idle_s={idle} proxy_read_timeout_s=3 heartbeat_s=1 "
+        f"heartbeats={s.parser.comments} disconnects={int(disconnected)}"
+    )
     assert not disconnected
 
 
@@ -88,8 +96,11 @@ def test_client_reopens_with_last_event_id_after_502_during_restart(
     def client(c: int) -> None:
         last = publish.current_event_id(1)
         while not stop.is_set():
-            s = Stream(proxy.port, f"/sse/?last_event_id={last}",
-                       cookie=f"monitio_stream={mint(1)}")
+            s = Stream(
+                proxy.port,
+                f"/sse/?last_event_id={last}",
+                cookie=f"monitio_stream={mint(1)}",
+            )
             status = s.status()
             statuses.append(status)
             if status == 200:
@@ -113,7 +124,9 @@ def test_client_reopens_with_last_event_id_after_502_during_restart(
             gw.start()
         time.sleep(0.05)
     deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and not all(set(sent) <= set(r) for r in received.values()):
+    while time.monotonic() < deadline and not all(
+        set(sent) <= set(r) for r in received.values()
+    ):
         time.sleep(0.2)
     stop.set()
     for t in threads:
@@ -121,6 +134,8 @@ def test_client_reopens_with_last_event_id_after_502_during_restart(
     missed = sum(len(set(sent) - set(r)) for r in received.values())
     dups = sum(len(r) - len(set(r)) for r in received.values())
     bad_gateway = statuses.count(502)
-    print(f"R10 variant=nginx clients={clients_n} published={len(sent)} "
-          f"status_502_seen={bad_gateway} missed={missed} duplicates={dups}")
+    print(
+        f"R10 variant=nginx clients={clients_n} published={len(sent)} "
+        f"status_502_seen={bad_gateway} missed={missed} duplicates={dups}"
+    )
     assert missed == 0 and dups == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import signal
 import statistics
 import threading
@@ -13,11 +14,15 @@ from .conftest import HEAVY, mint
 from .sseclient import Reconnecting
 
 
-def _publish_steadily(users: list[int], total: int, rate: float, sent: dict) -> threading.Thread:
+def _publish_steadily(
+    users: list[int], total: int, rate: float, sent: dict
+) -> threading.Thread:
     def run() -> None:
         for n in range(total):
             user = users[n % len(users)]
-            sent.setdefault(user, []).append(publish.publish(user, wire.MESSAGE, {"n": n}))
+            sent.setdefault(user, []).append(
+                publish.publish(user, wire.MESSAGE, {"n": n})
+            )
             time.sleep(1 / rate)
 
     thread = threading.Thread(target=run)
@@ -35,8 +40,14 @@ def _restart_run(start_gateway, sig: int, label: str) -> None:
     clients = {}
     for c in range(clients_n):
         user = users[c % len(users)]
-        clients[c] = (user, Reconnecting(gw.port, f"monitio_stream={mint(user)}",
-                                         last_event_id=publish.current_event_id(user)))
+        clients[c] = (
+            user,
+            Reconnecting(
+                gw.port,
+                f"monitio_stream={mint(user)}",
+                last_event_id=publish.current_event_id(user),
+            ),
+        )
     time.sleep(0.5)
     sent: dict[int, list[str]] = {}
     thread = _publish_steadily(users, total, rate, sent)
@@ -47,8 +58,10 @@ def _restart_run(start_gateway, sig: int, label: str) -> None:
     expected_total = sum(len(v) for v in sent.values())
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        if all(len({e.id for e in cl.all_events()}) >= len(sent[u])
-               for u, cl in clients.values()):
+        if all(
+            len({e.id for e in cl.all_events()}) >= len(sent[u])
+            for u, cl in clients.values()
+        ):
             break
         time.sleep(0.2)
     missed = out_of_order = dups = 0
@@ -60,17 +73,22 @@ def _restart_run(start_gateway, sig: int, label: str) -> None:
         deduped = list(dict.fromkeys(ids))
         dups += len(ids) - len(deduped)
         missed += len(set(sent[user]) - set(deduped))
-        out_of_order += sum(1 for a, b in zip(deduped, deduped[1:])
-                            if wire.entry_key(a.split(":")[1]) > wire.entry_key(b.split(":")[1]))
+        out_of_order += sum(
+            1
+            for a, b in itertools.pairwise(deduped)
+            if wire.entry_key(a.split(":")[1]) > wire.entry_key(b.split(":")[1])
+        )
         reconnects += cl.reconnect_times
         retries += cl.retries_seen
     reconnects.sort()
     p50 = statistics.median(reconnects) if reconnects else float("nan")
     p99 = reconnects[int(len(reconnects) * 0.99) - 1] if reconnects else float("nan")
-    print(f"R10 variant={label} clients={clients_n} published={expected_total} "
-          f"missed={missed} out_of_order={out_of_order} duplicates_raw={dups} "
-          f"duplicates_after_dedupe=0 reconnects={len(reconnects)} "
-          f"reconnect_p50_s={p50:.2f} reconnect_p99_s={p99:.2f}")
+    print(
+        f"R10 variant={label} clients={clients_n} published={expected_total} "
+        f"missed={missed} out_of_order={out_of_order} duplicates_raw={dups} "
+        f"duplicates_after_dedupe=0 reconnects={len(reconnects)} "
+        f"reconnect_p50_s={p50:.2f} reconnect_p99_s={p99:.2f}"
+    )
     assert [cl.failed_status for _, cl in clients.values()] == [None] * clients_n
     assert missed == 0 and out_of_order == 0
     assert len(reconnects) >= clients_n
@@ -90,8 +108,10 @@ def test_replay_after_gateway_sigterm_with_jittered_retry(start_gateway, redis_d
     buckets = [0] * 5
     for r in drained:
         buckets[min(4, (r - 1200) // 200)] += 1
-    print(f"R19 streams_drained={len(drained)} retry_ms_min={min(drained)} "
-          f"retry_ms_max={max(drained)} histogram_200ms_buckets={buckets} lost=0")
+    print(
+        f"R19 streams_drained={len(drained)} retry_ms_min={min(drained)} "
+        f"retry_ms_max={max(drained)} histogram_200ms_buckets={buckets} lost=0"
+    )
 
 
 def test_sigterm_closes_streams_promptly(start_gateway, redis_db, streams):
@@ -105,5 +125,8 @@ def test_sigterm_closes_streams_promptly(start_gateway, redis_db, streams):
     closed_in = time.monotonic() - began
     gw.proc.wait(15)
     assert all(s.parser.retry is not None and s.parser.retry >= 2000 for s in opened)
-    print(f"R19 sigterm_streams=5 all_closed_with_retry=yes closed_within_s={closed_in:.2f} "
-          f"exit_code={gw.proc.returncode}")
+    print(
+        "R19 sigterm_streams=5 all_closed_with_retry=yes "
+        f"closed_within_s={closed_in:.2f} "
+        f"exit_code={gw.proc.returncode}"
+    )

@@ -89,9 +89,12 @@ def test_empty_history_with_zero_cursor_needs_no_resync(gateway, streams):
 def test_malformed_or_future_cursor_gets_resync(gateway, streams):
     current = publish.publish(1, wire.MESSAGE, {"n": 0})
     epoch = current.split(":")[0]
-    for cursor, reason in [("garbage", "cursor"), ("x" * 500, "cursor"),
-                           (f"{epoch}:99999999999999-0", "cursor"),
-                           ("other-epoch:1-0", "epoch")]:
+    for cursor, reason in [
+        ("garbage", "cursor"),
+        ("x" * 500, "cursor"),
+        (f"{epoch}:99999999999999-0", "cursor"),
+        ("other-epoch:1-0", "epoch"),
+    ]:
         s = gateway.stream(1, headers={"Last-Event-ID": cursor})
         streams.append(s)
         assert _resyncs(s.wait_events(1)) == [reason], cursor

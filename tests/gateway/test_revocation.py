@@ -63,7 +63,10 @@ def test_stream_token_view_sets_strict_httponly_cookie(user, redis_db):
     assert body == {"url": "/sse/", "last_event_id": publish.current_event_id(user.pk)}
     assert cookie["httponly"] and cookie["samesite"] == "Strict"
     assert cookie["path"] == "/sse/" and cookie["max-age"] == 300
-    assert "no-store" in response["Cache-Control"] or "no-cache" in response["Cache-Control"]
+    assert (
+        "no-store" in response["Cache-Control"]
+        or "no-cache" in response["Cache-Control"]
+    )
 
 
 def test_stream_token_requires_post_csrf_and_login(user, redis_db):
@@ -88,16 +91,19 @@ def test_logout_closes_that_sessions_streams_only(user, revocation_gateway):
     refused = _refused(gw, token_a, 100)
     marker = publish.publish(user.pk, wire.MESSAGE, {"still": "open"})
     assert stream_b.wait(lambda s: any(e.id == marker for e in s.events))
-    print(f"S4 logout streams=100 closed_max_s={closed_in:.2f} "
-          f"old_token_refused={refused}/100 other_session_kept=yes")
+    print(
+        f"S4 logout streams=100 closed_max_s={closed_in:.2f} "
+        f"old_token_refused={refused}/100 other_session_kept=yes"
+    )
     assert refused == 100
     for s in [*streams_a, stream_b]:
         s.close()
 
 
 @pytest.mark.parametrize("change", ["deactivate", "password"])
-def test_deactivation_or_password_change_closes_all_streams(user, revocation_gateway,
-                                                            change):
+def test_deactivation_or_password_change_closes_all_streams(
+    user, revocation_gateway, change
+):
     gw = revocation_gateway
     browsers = [Client(), Client()]
     tokens = []
@@ -113,8 +119,10 @@ def test_deactivation_or_password_change_closes_all_streams(user, revocation_gat
     user.save()
     closed_in = _closed_within(opened, began)
     refused = sum(_refused(gw, token, 50) for token in tokens)
-    print(f"S4 {change} streams=100 closed_max_s={closed_in:.2f} "
-          f"old_token_refused={refused}/100")
+    print(
+        f"S4 {change} streams=100 closed_max_s={closed_in:.2f} "
+        f"old_token_refused={refused}/100"
+    )
     assert refused == 100
     for s in opened:
         s.close()

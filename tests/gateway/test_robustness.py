@@ -55,15 +55,24 @@ def _lost(sent: list[str], events) -> list[str]:
 
 
 def _clients(gw, users, per_user=2):
-    return {(u, k): Reconnecting(gw.port, f"monitio_stream={mint(u)}",
-                                 last_event_id=publish.current_event_id(u))
-            for u in users for k in range(per_user)}
+    return {
+        (u, k): Reconnecting(
+            gw.port,
+            f"monitio_stream={mint(u)}",
+            last_event_id=publish.current_event_id(u),
+        )
+        for u in users
+        for k in range(per_user)
+    }
 
 
 def _settle(clients, publisher, timeout=20):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if all(not _lost(publisher.sent[u], c.all_events()) for (u, _), c in clients.items()):
+        if all(
+            not _lost(publisher.sent[u], c.all_events())
+            for (u, _), c in clients.items()
+        ):
             return
         time.sleep(0.2)
 
@@ -80,19 +89,23 @@ def test_redis_restart_while_publishing_loses_nothing(own_redis, start_gateway):
     time.sleep(0.5)
     restarted = time.monotonic()
     own_redis.start()
+    while gw.get("/readyz").status_code != 200 and time.monotonic() - restarted < 30:
+        time.sleep(0.05)
+    recovery_s = time.monotonic() - restarted
     publisher.join(60)
     _settle(clients, publisher)
-    first_after = None
     lost = resynced = 0
     for (u, _), c in clients.items():
         c.stop()
         lost += len(_lost(publisher.sent[u], c.events))
         resynced += any(e.type == wire.RESYNC for e in c.events)
-    recovery = gw.metric("resumes_total")
-    assert first_after is None
-    print(f"R14 redis_restart published={sum(map(len, publisher.sent.values()))} "
-          f"clients={len(clients)} lost={lost} clients_resynced={resynced}/{len(clients)} "
-          f"gateway_resumes={recovery:g} restart_at={restarted:.0f}")
+    resumes = gw.metric("resumes_total")
+    print(
+        f"R14 redis_restart published={sum(map(len, publisher.sent.values()))} "
+        f"clients={len(clients)} lost={lost} "
+        f"clients_resynced={resynced}/{len(clients)} "
+        f"gateway_resumes={resumes:g} gateway_recovery_s={recovery_s:.2f}"
+    )
     assert lost == 0
     assert resynced == len(clients), "Redis lost its data: every client must resync"
 
@@ -115,8 +128,9 @@ def test_killing_the_reader_connection_loses_nothing(own_redis, start_gateway):
                 admin.client_kill_filter(_id=client["id"])
                 kills += 1
                 killed_at = time.monotonic()
-                while not any(c["name"] == "monitio-gateway-reader"
-                              for c in admin.client_list()):
+                while not any(
+                    c["name"] == "monitio-gateway-reader" for c in admin.client_list()
+                ):
                     time.sleep(0.01)
                 recoveries.append(time.monotonic() - killed_at)
     publisher.join(60)
@@ -128,8 +142,10 @@ def test_killing_the_reader_connection_loses_nothing(own_redis, start_gateway):
         lost += len(set(publisher.sent[u]) - set(received))
         resyncs += sum(e.type == wire.RESYNC for e in c.events)
         assert received == list(dict.fromkeys(received)), "no duplicates"
-    print(f"R14 reader_kills={kills} pubsub_kills=5 published=300 lost={lost} "
-          f"resyncs={resyncs} recovery_max_s={max(recoveries):.2f}")
+    print(
+        f"R14 reader_kills={kills} pubsub_kills=5 published=300 lost={lost} "
+        f"resyncs={resyncs} recovery_max_s={max(recoveries):.2f}"
+    )
     assert kills == 5 and lost == 0 and resyncs == 0
 
 
@@ -144,16 +160,25 @@ def test_slow_client_dropped_memory_bounded_others_unaffected(start_gateway, red
     The stalled client's user gets 2,100 events of 8 kB (more than the kernel's
     socket buffers hold); the normal clients' user gets 300 small ones meanwhile.
     """
-    gw = start_gateway(MONITIO_CLIENT_QUEUE_SIZE="20", MONITIO_MAX_STREAMS_PER_USER="1000")
+    gw = start_gateway(
+        MONITIO_CLIENT_QUEUE_SIZE="20", MONITIO_MAX_STREAMS_PER_USER="1000"
+    )
     normal_n = 200 if HEAVY else 20
     stalled = socket.socket()
     stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     stalled.connect(("127.0.0.1", gw.port))
-    stalled.sendall(f"GET /sse/ HTTP/1.1\r\nHost: x\r\nCookie: monitio_stream={mint(1)}"
-                    "\r\n\r\n".encode())
-    clients = [Reconnecting(gw.port, f"monitio_stream={mint(2)}",
-                            last_event_id=publish.current_event_id(2))
-               for _ in range(normal_n)]
+    stalled.sendall(
+        f"GET /sse/ HTTP/1.1\r\nHost: x\r\nCookie: monitio_stream={mint(1)}"
+        "\r\n\r\n".encode()
+    )
+    clients = [
+        Reconnecting(
+            gw.port,
+            f"monitio_stream={mint(2)}",
+            last_event_id=publish.current_event_id(2),
+        )
+        for _ in range(normal_n)
+    ]
     time.sleep(0.5)
     rss_before = _worker_rss(gw)
     pad = "x" * 8000
@@ -165,11 +190,13 @@ def test_slow_client_dropped_memory_bounded_others_unaffected(start_gateway, red
         if n % 30 == 0:
             target = sent[-1]
             clients[n % normal_n].current.wait(
-                lambda s: any(e.id == target for e in s.events), 10)
+                lambda s, t=target: any(e.id == t for e in s.events), 10
+            )
             latencies.append(time.monotonic() - began)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and not all(
-            len(c.all_events()) >= len(sent) for c in clients):
+        len(c.all_events()) >= len(sent) for c in clients
+    ):
         time.sleep(0.1)
     rss_after = _worker_rss(gw)
     drops = gw.metric("slow_client_drops_total")
@@ -187,11 +214,14 @@ def test_slow_client_dropped_memory_bounded_others_unaffected(start_gateway, red
         missed += len(set(sent) - {e.id for e in c.events})
     published_bytes = 2100 * 8000
     latencies.sort()
-    print(f"R18 normal_clients={normal_n} stalled=1 stalled_dropped={drops:g} "
-          f"stalled_bytes_before_close={received} of_published={published_bytes} "
-          f"normal_missed={missed} normal_latency_p50_s={latencies[len(latencies) // 2]:.4f} "
-          f"max_s={latencies[-1]:.4f} rss_before_mb={rss_before / 2**20:.1f} "
-          f"rss_after_mb={rss_after / 2**20:.1f}")
+    print(
+        f"R18 normal_clients={normal_n} stalled=1 stalled_dropped={drops:g} "
+        f"stalled_bytes_before_close={received} of_published={published_bytes} "
+        f"normal_missed={missed} "
+        f"normal_latency_p50_s={latencies[len(latencies) // 2]:.4f} "
+        f"max_s={latencies[-1]:.4f} rss_before_mb={rss_before / 2**20:.1f} "
+        f"rss_after_mb={rss_after / 2**20:.1f}"
+    )
     assert drops == 1 and missed == 0
     assert received < published_bytes  # the server closed it, not the end of data
     assert rss_after - rss_before < 64 * 2**20
@@ -199,12 +229,16 @@ def test_slow_client_dropped_memory_bounded_others_unaffected(start_gateway, red
 
 def test_blocked_write_dropped_after_two_heartbeats(start_gateway, redis_db):
     """R16: a peer that vanished mid-write (no FIN, full buffers) is detected."""
-    gw = start_gateway(MONITIO_HEARTBEAT_SECONDS="0.5", MONITIO_CLIENT_QUEUE_SIZE="100000")
+    gw = start_gateway(
+        MONITIO_HEARTBEAT_SECONDS="0.5", MONITIO_CLIENT_QUEUE_SIZE="100000"
+    )
     dead = socket.socket()
     dead.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     dead.connect(("127.0.0.1", gw.port))
-    dead.sendall(f"GET /sse/ HTTP/1.1\r\nHost: x\r\nCookie: monitio_stream={mint(1)}"
-                 "\r\n\r\n".encode())
+    dead.sendall(
+        f"GET /sse/ HTTP/1.1\r\nHost: x\r\nCookie: monitio_stream={mint(1)}"
+        "\r\n\r\n".encode()
+    )
     time.sleep(0.3)
     began = time.monotonic()
     # Enough to fill the socket buffers, then no more events: only the sweeper
@@ -215,7 +249,9 @@ def test_blocked_write_dropped_after_two_heartbeats(start_gateway, redis_db):
         time.sleep(0.1)
     detected = time.monotonic() - began
     dead.close()
-    print(f"R16 blocked_write_detected_s={detected:.2f} heartbeat_s=0.5 "
-          f"bound=2*heartbeat+sweep")
+    print(
+        f"R16 blocked_write_detected_s={detected:.2f} heartbeat_s=0.5 "
+        f"bound=2*heartbeat+sweep"
+    )
     assert gw.metric("slow_client_drops_total") == 1
     assert gw.metric("connections") == 0
