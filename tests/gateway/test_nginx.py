@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import signal
+import socket
 import statistics
 import threading
 import time
@@ -42,7 +43,17 @@ def nginx_for(tmp_path):
 
 
 def test_events_pass_through_nginx_unbuffered(gateway, nginx_for, streams):
+    """R17: a 100-byte event goes through at once, with other streams open (1,000
+    with MONITIO_GATEWAY_HEAVY=1; 200 by default)."""
     proxy = nginx_for(gateway)
+    others = []
+    for n in range(999 if HEAVY else 199):
+        sock = socket.create_connection(("127.0.0.1", proxy.port))
+        cookie = f"monitio_stream={mint(1000 + n)}"
+        sock.sendall(
+            f"GET /sse/ HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\n\r\n".encode()
+        )
+        others.append(sock)
     s = Stream(proxy.port, cookie=f"monitio_stream={mint(1)}")
     streams.append(s)
     assert s.status() == 200
@@ -54,8 +65,11 @@ def test_events_pass_through_nginx_unbuffered(gateway, nginx_for, streams):
         assert s.wait(lambda s, i=sent: s.events and s.events[-1].id == i, timeout=5)
         latencies.append(time.monotonic() - began)
     latencies.sort()
+    open_streams = gateway.metric("connections")
+    for sock in others:
+        sock.close()
     print(
-        f"R17 via_nginx connections=1 events=100 latency_p50_ms="
+        f"R17 via_nginx connections={open_streams:g} events=100 latency_p50_ms="
         f"{statistics.median(latencies) * 1000:.1f} p99_ms={latencies[98] * 1000:.1f}"
     )
 
