@@ -29,8 +29,8 @@ def start_nginx(tmp_path) -> Iterator:
     """Start private nginx processes in front of gateway ports; stop them after."""
     started: list[Nginx] = []
 
-    def start(upstream: int, extra: str = "") -> Nginx:
-        proxy = Nginx(tmp_path / f"nginx-{len(started)}", upstream, extra)
+    def start(upstream: int, **overrides: str) -> Nginx:
+        proxy = Nginx(tmp_path / f"nginx-{len(started)}", upstream, overrides)
         started.append(proxy)
         return proxy.start()
 

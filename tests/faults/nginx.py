@@ -48,7 +48,6 @@ http {{
         listen 127.0.0.1:{port} backlog=4096;
         location /sse/ {{
 {location}
-{extra}
         }}
     }}
 }}
@@ -70,19 +69,29 @@ def _point_at_upstream(body: str) -> str:
     return re.sub(r"proxy_pass\s+[^;]+;", "proxy_pass http://monitio_gateway;", body)
 
 
+def _override(body: str, name: str, value: str) -> str:
+    """Set directive ``name`` to ``value`` in a location body (replace or add)."""
+    line = f"        {name} {value};"
+    pattern = re.compile(rf"^\s*{re.escape(name)}\s+[^;]*;", re.M)
+    return pattern.sub(line, body) if pattern.search(body) else f"{body}\n{line}\n"
+
+
 class Nginx:
     """``nginx -p <dir> -c <dir>/nginx.conf`` proxying ``/sse/`` to ``upstream``."""
 
-    def __init__(self, workdir: Path, upstream: int, extra: str = "") -> None:
+    def __init__(self, workdir: Path, upstream: int,
+                 overrides: dict[str, str] | None = None) -> None:
         self.dir = workdir
         self.port = procs.free_port()
         self.location, self.source = documented_location()
+        for name, value in (overrides or {}).items():
+            self.location = _override(self.location, name, value)
         for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
             (workdir / sub).mkdir(parents=True, exist_ok=True)
         self.conf = workdir / "nginx.conf"
         self.conf.write_text(_TEMPLATE.format(
             prefix=workdir, upstream=upstream, port=self.port,
-            location=self.location, extra=extra,
+            location=self.location,
         ))
         self.proc: subprocess.Popen | None = None
 
