@@ -147,11 +147,24 @@ class RedisFanoutBroker:
         entries = []
         for _stream, rows in result or ():
             for fanout_id, fields in rows:
-                entries.append(
-                    FanoutEntry(fields["u"], fields["i"], fields["e"], fields["d"])
-                )
                 self._last_id = fanout_id
+                entry = _parse(fields)
+                if entry is None:
+                    logger.warning("skipping a malformed fan-out entry %s", fanout_id)
+                    continue
+                entries.append(entry)
         return Batch(epoch=epoch, entries=entries)
 
     def close(self) -> None:
         self._redis.close()
+
+
+def _parse(fields: dict[str, str]) -> FanoutEntry | None:
+    """Return the entry, or ``None`` if it does not follow :mod:`monitio.wire`."""
+    try:
+        entry = FanoutEntry(fields["u"], fields["i"], fields["e"], fields["d"])
+        if entry.event != wire.REVOKE:
+            wire.entry_key(entry.entry_id)
+    except (KeyError, ValueError):
+        return None
+    return entry

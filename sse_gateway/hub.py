@@ -111,6 +111,8 @@ class Hub:
     def _apply(self, client: Client, replay: Replay) -> None:
         # No greenlet switch in here, so no live event can slip in between.
         client.catching_up = False
+        if client.closed:  # revoked or drained while the history was read
+            return
         client.epoch = replay.epoch
         if replay.resync:
             client.last = wire.entry_key(replay.head)
@@ -127,8 +129,9 @@ class Hub:
                 for e in replay.entries
                 if wire.entry_key(e.entry_id) > client.last
             ]
-            client.push(b"".join(chunk))
-            client.last = wire.entry_key(replay.entries[-1].entry_id)
+            if chunk:
+                client.push(b"".join(chunk))
+            client.last = max(client.last, wire.entry_key(replay.entries[-1].entry_id))
             self.metrics.inc("events_replayed_total", len(chunk))
             self.metrics.inc("events_delivered_total", len(chunk))
         elif client.last == (0, 0):
@@ -163,16 +166,25 @@ class Hub:
     # -- live events -----------------------------------------------------------
 
     def _read_forever(self) -> None:
-        for batch in self.broker.batches():
+        while True:
             try:
-                if batch.resumed or self._recatch_needed:
-                    self._recatch_needed = True
-                    self.metrics.inc("resumes_total")
-                    self._recatch_all()
-                    self._recatch_needed = False
-                self.route(batch)
-            except Exception:  # one bad batch must not stop delivery for everyone
-                logger.exception("failed to route a batch of events")
+                for batch in self.broker.batches():
+                    self._handle(batch)
+            except Exception:  # the reader must outlive any bug: it serves everyone
+                logger.exception("the fan-out reader failed; restarting it")
+                self._recatch_needed = True
+                gevent.sleep(1)
+
+    def _handle(self, batch: Batch) -> None:
+        if batch.resumed or self._recatch_needed:
+            self._recatch_needed = True
+            self.metrics.inc("resumes_total")
+            self._recatch_all()
+            self._recatch_needed = False
+        try:
+            self.route(batch)
+        except Exception:  # one bad batch must not stop delivery
+            logger.exception("failed to route a batch of events")
 
     def route(self, batch: Batch) -> None:
         """Queue each entry for its user's clients; wake each client once."""

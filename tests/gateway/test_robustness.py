@@ -255,3 +255,20 @@ def test_blocked_write_dropped_after_two_heartbeats(start_gateway, redis_db):
     )
     assert gw.metric("slow_client_drops_total") == 1
     assert gw.metric("connections") == 0
+
+
+def test_malformed_fanout_entry_is_skipped_not_fatal(gateway, streams, redis_db):
+    from .conftest import PREFIX
+
+    s = gateway.stream(1)
+    streams.append(s)
+    assert s.status() == 200
+    before = publish.publish(1, wire.MESSAGE, {"before": "junk"})
+    pipe = redis_db.pipeline()  # one batch: junk between two good entries
+    pipe.xadd(wire.fanout_key(PREFIX), {"junk": "1"})
+    pipe.xadd(wire.fanout_key(PREFIX), {"u": "1", "i": "x", "e": "message", "d": "{}"})
+    pipe.execute()
+    sent = publish.publish(1, wire.MESSAGE, {"after": "junk"})
+    assert s.wait(lambda s: any(e.id == sent for e in s.events))
+    assert [e.id for e in s.events] == [before, sent]
+    assert "Traceback" not in gateway.log.read_text()
