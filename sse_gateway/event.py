@@ -64,5 +64,16 @@ HEARTBEAT = b":\n\n"
 
 
 def encode(data: str, *, event: str, id: str) -> bytes:
-    """Return the bytes of one named event with an id (the common case)."""
-    return ServerSentEvent(data, event=event, id=id).encode()
+    """Return the bytes of one named event with an id (the common case).
+
+    Same bytes as :meth:`ServerSentEvent.encode`, faster when nothing needs
+    stripping or splitting, which is every event monitio publishes (its data is
+    JSON, whose strings escape line breaks).
+    """
+    if (
+        _UNSAFE_IN_FIELD.search(id)
+        or _UNSAFE_IN_FIELD.search(event)
+        or ("\n" in data or "\r" in data)
+    ):
+        return ServerSentEvent(data, event=event, id=id).encode()
+    return f"id: {id}\nevent: {event}\ndata: {data}\n\n".encode()

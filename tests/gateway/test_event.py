@@ -143,3 +143,10 @@ def test_fuzz_round_trip_10000_payloads():
         injected += not ok
     print(f"S11 payloads=10000 round_trip_equal={10000 - injected} injected={injected}")
     assert injected == 0
+
+
+@settings(max_examples=500, deadline=None)
+@given(data=field, event=field, id=field)
+def test_fast_path_gives_the_same_bytes(data, event, id):
+    slow = ServerSentEvent(data, event=event, id=id).encode()
+    assert encode(data, event=event, id=id) == slow
