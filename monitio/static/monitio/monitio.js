@@ -154,9 +154,12 @@
     this.request("GET", this.config.jsonUrl + "?unread=1&limit=100").then(function (answer) {
       if (!answer.ok) { return; }
       var unread = Object.create(null);
-      answer.body.messages.forEach(function (message) {
+      var since = Date.parse(self.config.renderedAt);
+      // Newest first from the server; toasts go oldest first. Older unread
+      // messages were on the page already, so only newer ones become toasts.
+      answer.body.messages.slice().reverse().forEach(function (message) {
         unread[message.id] = true;
-        if (message.created >= self.config.renderedAt) { self.onMessage(message); }
+        if (Date.parse(message.created) >= since) { self.onMessage(message); }
       });
       Object.keys(self.toasts).forEach(function (id) {
         if (self.toasts[id].persistent && !unread[id]) { self.remove(id); }
