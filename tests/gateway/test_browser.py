@@ -102,7 +102,12 @@ class Site:
         conf.write_text(
             f"daemon off; pid {d}/nginx.pid; error_log {d}/error.log warn;\n"
             "events { worker_connections 256; }\n"
-            f"http {{ access_log {d}/access.log; client_body_temp_path {d}/b; "
+            # The log says whether the stream cookie came along, never its value.
+            "http { map $cookie_monitio_stream $stream_cookie "
+            "{ '' no; default yes; }\n"
+            'log_format withcookie \'$remote_addr [$time_local] "$request" $status '
+            "$body_bytes_sent stream_cookie=$stream_cookie';\n"
+            f"access_log {d}/access.log withcookie; client_body_temp_path {d}/b; "
             f"proxy_temp_path {d}/p; fastcgi_temp_path {d}/f; uwsgi_temp_path {d}/u; "
             f"scgi_temp_path {d}/s;\n{site}\n}}\n"
         )
@@ -320,3 +325,58 @@ def test_mark_read_in_one_tab_updates_the_other(open_page, user, worker_process)
         f"R22 tab_sync_ms={synced_at - clicked_at} (mark read in A -> toast and badge "
         f"updated in B)"
     )
+
+
+EVIL_PAGE = """<!DOCTYPE html><title>elsewhere</title><script>
+window.__result = "pending";
+var es = new EventSource("%s/sse/", {withCredentials: true});
+es.onopen = function () { window.__result = "open"; };
+es.onmessage = function () { window.__result = "message"; };
+es.onerror = function () { if (es.readyState === 2) { window.__result = "closed"; } };
+</script>"""
+
+
+def test_cross_site_page_cannot_open_the_stream(open_page, site, user):
+    """S7: the user is logged in (stream cookie set); a page on another site opens
+    ``EventSource(..., {withCredentials: true})`` to the gateway."""
+    import http.server
+    import threading
+
+    page = open_page()
+    body = (EVIL_PAGE % site.url).encode()
+
+    class Evil(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Evil)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        evil = page.context.new_page()
+        # "localhost" and "127.0.0.1" are different sites to the browser.
+        evil.goto(f"http://localhost:{server.server_address[1]}/")
+        evil.wait_for_function("() => window.__result !== 'pending'", timeout=10_000)
+        result = evil.evaluate("() => window.__result")
+    finally:
+        server.shutdown()
+    message(user, "for the real page only")
+    wait_toasts(page, 1)
+    lines = [
+        line
+        for line in (site.dir / "access.log").read_text().splitlines()
+        if "GET /sse/ " in line
+    ]
+    refused = [line for line in lines if '" 403 ' in line]
+    cookie_sent = [line for line in refused if "stream_cookie=yes" in line]
+    print(
+        f"S7 cross_site_eventsource result={result} gateway_403={len(refused)} "
+        f"cookie_sent={'yes' if cookie_sent else 'no'} origin_rejected="
+        f"{site.gateway.metric('origin_rejected_total'):g}"
+    )
+    assert result == "closed" and refused and not cookie_sent
