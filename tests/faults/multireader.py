@@ -20,7 +20,8 @@ from tests.gateway.sseclient import Parser
 
 
 class _Conn:
-    __slots__ = ("sock", "user", "head", "status", "buf", "want", "parser", "ids", "closed")
+    __slots__ = ("sock", "user", "head", "status", "buf", "want", "parser", "ids",
+                 "data", "closed")
 
     def __init__(self, sock: socket.socket, user: int) -> None:
         self.sock, self.user = sock, user
@@ -30,6 +31,7 @@ class _Conn:
         self.want: int | None = None  # bytes left in the current chunk, +2 for CRLF
         self.parser = Parser()
         self.ids: list[str] = []
+        self.data: list[str] = []  # every event's data, with ``keep_data``
         self.closed = False
 
     def feed(self, data: bytes) -> list:
@@ -40,6 +42,8 @@ class _Conn:
             head, _, data = self.head.partition(b"\r\n\r\n")
             self.status = int(head.split(b" ", 2)[1])
         self.buf += data
+        if self.status != 200:
+            return []  # an error body: kept in ``buf`` as it came
         payload = b""
         while True:
             if self.want is None:
@@ -58,18 +62,26 @@ class _Conn:
 
 
 class MultiReader(threading.Thread):
-    """Open one stream per ``(user, cookie)`` on ``port`` and read them all."""
+    """Open one stream per ``(user, cookie)`` on ``port`` and read them all.
 
-    def __init__(self, port: int, cookies: list[tuple[int, str]]) -> None:
+    Each item may also be ``(user, cookie, path, headers)``; with ``keep_data`` the
+    data of every event is kept in ``conn.data``.
+    """
+
+    def __init__(self, port: int, requests: list[tuple], keep_data: bool = False) -> None:
         super().__init__(daemon=True)
         self.selector = selectors.DefaultSelector()
         self.conns: list[_Conn] = []
         self.latencies: list[tuple[float, float]] = []
+        self.keep_data = keep_data
         self._halt = threading.Event()
-        for user, cookie in cookies:
+        for user, cookie, *rest in requests:
+            path, headers = rest if rest else ("/sse/", {})
+            extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
             sock = socket.create_connection(("127.0.0.1", port))
-            sock.sendall((f"GET /sse/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-                          f"Accept: text/event-stream\r\nCookie: {cookie}\r\n\r\n").encode())
+            sock.sendall((f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                          f"Accept: text/event-stream\r\nCookie: {cookie}\r\n"
+                          f"{extra}\r\n").encode())
             sock.setblocking(False)
             conn = _Conn(sock, user)
             self.conns.append(conn)
@@ -92,12 +104,17 @@ class MultiReader(threading.Thread):
                     continue
                 for event in conn.feed(data):
                     conn.ids.append(event.id)
+                    if self.keep_data:
+                        conn.data.append(event.data)
                     if '"t":' in event.data:
                         sent_at = json.loads(event.data)["t"]
                         self.latencies.append((sent_at, now - sent_at))
 
     def connected(self) -> int:
         return sum(c.status == 200 for c in self.conns)
+
+    def answered(self) -> int:
+        return sum(c.status != 0 for c in self.conns)
 
     def stop(self) -> None:
         self._halt.set()
