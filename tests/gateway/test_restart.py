@@ -130,3 +130,32 @@ def test_sigterm_closes_streams_promptly(start_gateway, redis_db, streams):
         f"closed_within_s={closed_in:.2f} "
         f"exit_code={gw.proc.returncode}"
     )
+
+
+def test_development_server_streams_and_drains(tmp_path, redis_db, streams):
+    """``python -m sse_gateway`` serves the same app; SIGTERM drains it too."""
+    from tests import procs
+
+    from .conftest import gateway_env
+
+    port = procs.free_port()
+    proc = procs.start(
+        [str(procs.VENV_BIN / "python"), "-m", "sse_gateway", "--port", str(port)],
+        tmp_path / "dev.log",
+        **gateway_env(),
+    )
+    try:
+        procs.wait_for_port(port, proc=proc)
+        from .sseclient import Stream
+
+        s = Stream(port, cookie=f"monitio_stream={mint(1)}")
+        streams.append(s)
+        assert s.status() == 200
+        sent = publish.publish(1, wire.MESSAGE, {"dev": True})
+        assert [e.id for e in s.wait_events(1)] == [sent]
+        proc.send_signal(signal.SIGTERM)
+        assert s.wait_end(10)
+        assert s.parser.retry is not None and s.parser.retry >= 2000
+        assert proc.wait(15) == 0
+    finally:
+        procs.stop(proc)
