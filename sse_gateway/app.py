@@ -109,7 +109,13 @@ class Gateway:
             return respond(start_response, 404)
         return self._stream(environ, start_response, method)
 
-    def _simple(self, start_response, method, body, content_type="text/plain"):
+    def _simple(
+        self,
+        start_response: StartResponse,
+        method: str | None,
+        body: bytes,
+        content_type: str = "text/plain",
+    ) -> Iterable[bytes]:
         if method != "GET":
             return respond(start_response, 405, headers=[("Allow", "GET")])
         return respond(start_response, 200, body, content_type=content_type)
@@ -128,7 +134,12 @@ class Gateway:
                     self._on_start(self)
         return True
 
-    def _stream(self, environ, start_response, method) -> Iterable[bytes]:
+    def _stream(
+        self,
+        environ: dict[str, Any],
+        start_response: StartResponse,
+        method: str | None,
+    ) -> Iterable[bytes]:
         allowed, cors = origin_verdict(environ, self.config.allowed_origins)
         if method not in ("GET", "OPTIONS"):
             return respond(start_response, 405, headers=[("Allow", "GET, OPTIONS")])

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import signal
+from types import FrameType
 
 import gevent
 
@@ -25,7 +26,7 @@ def drain_on_sigterm(gateway: Gateway) -> None:
     """Make SIGTERM drain ``gateway``'s streams, then run the previous handler."""
     previous = signal.getsignal(signal.SIGTERM)
 
-    def handle(signum, frame):
+    def handle(signum: int, frame: FrameType | None) -> None:
         gevent.spawn(gateway.hub.drain)
         if callable(previous):
             previous(signum, frame)
