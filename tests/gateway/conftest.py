@@ -31,6 +31,8 @@ PREFIX = "monitio-test"
 
 def gateway_env(redis_url: str | None = None, **extra: str) -> dict[str, str]:
     env = {
+        # Proves the gateway needs no Django settings: touching them would raise.
+        "DJANGO_SETTINGS_MODULE": "",
         "MONITIO_STREAM_SECRET": SECRET,
         "MONITIO_KEY_PREFIX": PREFIX,
         "MONITIO_REDIS_URL": redis_url or settings.REDIS_URL,
