@@ -1,0 +1,15 @@
+"""monitio's SSE gateway: a gevent WSGI app that streams each user's live events.
+
+Run it with ``gunicorn -k gevent sse_gateway.wsgi:application`` (see
+``docs/gateway.md``). One module per concept:
+
+``config``   environment variables -> :class:`~sse_gateway.config.Config`
+``event``    the SSE wire encoding (field-injection safe)
+``auth``     the :class:`~sse_gateway.auth.Authenticator` seam: cookie token + revocation
+``history``  the :class:`~sse_gateway.history.History` seam: replay or resync
+``broker``   the :class:`~sse_gateway.broker.Broker` seam: the fan-out stream reader
+``client``   one open stream's small state
+``hub``      routing, catch-up, slow-client drops, drain
+``http``     plain responses, Origin check, CORS
+``app``      the WSGI application; ``wsgi`` its gunicorn entry point
+"""
