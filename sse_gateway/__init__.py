@@ -5,7 +5,7 @@ Run it with ``gunicorn -k gevent sse_gateway.wsgi:application`` (see
 
 ``config``   environment variables -> :class:`~sse_gateway.config.Config`
 ``event``    the SSE wire encoding (field-injection safe)
-``auth``     the :class:`~sse_gateway.auth.Authenticator` seam: cookie token + revocation
+``auth``     the :class:`~sse_gateway.auth.Authenticator` seam: cookie token, revocation
 ``history``  the :class:`~sse_gateway.history.History` seam: replay or resync
 ``broker``   the :class:`~sse_gateway.broker.Broker` seam: the fan-out stream reader
 ``client``   one open stream's small state
