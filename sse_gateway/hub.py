@@ -216,7 +216,9 @@ class Hub:
         for client in list(clients):
             if session is None or client.session == session:
                 self.metrics.inc("revoked_streams_total")
-                client.close()
+                # abort: nothing more is owed to a revoked stream, and a write
+                # blocked on a stalled peer must not keep it open.
+                client.close(abort=True)
                 self.remove(client)
 
     def _recatch_all(self) -> None:
