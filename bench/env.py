@@ -31,6 +31,7 @@ class Environment:
 def environment(database: bool = False) -> Iterator[Environment]:
     """Start Redis (and migrate a fresh database when ``database``); stop on exit."""
     harness.raise_fd_limit()
+    harness.stop_on_signals()
     harness.RUN.mkdir(exist_ok=True)
     with harness.redis_server() as redis_svc:
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")

@@ -4,6 +4,7 @@ group and is stopped by its PID; everything listens on 127.0.0.1 only."""
 
 from __future__ import annotations
 
+import atexit
 import os
 import resource
 import shutil
@@ -52,6 +53,26 @@ def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 30.0) -> N
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
 
 
+_started: list[Service] = []
+
+
+def stop_all() -> None:
+    """Stop every service still running (at exit, on SIGTERM/SIGINT)."""
+    while _started:
+        _started.pop().stop()
+
+
+def stop_on_signals() -> None:
+    """Make SIGTERM/SIGINT stop the started services before this process exits."""
+    def handle(signum, frame):  # noqa: ANN001 - signal handler signature
+        stop_all()
+        raise SystemExit(128 + signum)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, handle)
+    atexit.register(stop_all)
+
+
 class Service:
     """One started process (group); ``stop()`` signals it by PID."""
 
@@ -66,6 +87,7 @@ class Service:
             args, cwd=ROOT, env=full_env, stdout=open(self.log, "wb"),
             stderr=subprocess.STDOUT, start_new_session=True,
         )
+        _started.append(self)
         if port is not None:
             wait_for_port(port, self.proc)
 
@@ -81,6 +103,8 @@ class Service:
         return parent
 
     def stop(self, timeout: float = 10.0) -> None:
+        if self in _started:
+            _started.remove(self)
         if self.proc.poll() is not None:
             return
         try:

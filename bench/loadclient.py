@@ -185,7 +185,9 @@ class LoadClient:
 
     def __init__(self, processes: int = 2,
                  marker: bytes = rb'"s":(\d+)') -> None:
-        ctx = mp.get_context("fork")
+        # spawn, not fork: a forked child would inherit (and, at fork, try to close)
+        # the parent's broker connections.
+        ctx = mp.get_context("spawn")
         self._pipes = []
         self._procs = []
         self._cpu = [0.0] * processes
