@@ -1,0 +1,161 @@
+"""Run every benchmark, each in a fresh process, then write ``bench/results/summary.md``
+and ``BENCHMARKS.md``: ``python -m bench.run_all [--quick] [--only NAME ...]``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import report
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCHMARKS = ["gateway", "request_cost", "e2e", "pipeline"]
+
+
+def _load(name: str) -> dict[str, Any] | None:
+    path = report.RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _at(rows: list[dict[str, Any]], n: int) -> dict[str, Any]:
+    return next((r for r in rows if r.get("n") == n), {})
+
+
+def _verdict(ok: bool | None) -> str:
+    return "?" if ok is None else ("met" if ok else "**missed**")
+
+
+def targets() -> list[list[Any]]:
+    """Rows: figure, ours, nchan, ratio, target, verdict."""
+    rows: list[list[Any]] = []
+    conn, bcast, thr = _load("connections"), _load("broadcast"), _load("throughput")
+    if conn:
+        n = max(r["n"] for r in conn["gateway"])
+        a, b = _at(conn["gateway"], n), _at(conn["nchan"], n)
+        r = report.ratio(a.get("mb_per_1k"), b.get("mb_per_1k"))
+        rows.append([f"memory per 1k idle connections (at {n:,}), MB", a.get("mb_per_1k"),
+                     b.get("mb_per_1k"), r, "≤ 1.2 × nchan", _verdict(r and r <= 1.2)])
+        rows.append([f"connections held by one process (of {n:,})", a.get("open"),
+                     b.get("open"), report.ratio(a.get("open"), b.get("open")),
+                     "10,000", _verdict(a.get("open", 0) >= 10_000 if n >= 10_000 else None)])
+        rows.append([f"idle CPU at {n:,} connections, heartbeats on, %",
+                     a.get("idle_cpu_pct"), b.get("idle_cpu_pct"),
+                     report.ratio(a.get("idle_cpu_pct"), b.get("idle_cpu_pct")), "-", ""])
+    if bcast:
+        for n in sorted({r["n"] for r in bcast["gateway"]}, reverse=True):
+            a = _at(bcast["gateway"], n).get("all_received_ms", {})
+            b = _at(bcast["nchan"], n).get("all_received_ms", {})
+            r = report.ratio(a.get("p99"), b.get("p99"))
+            rows.append([f"broadcast to {n:,} users, all received p99, ms", a.get("p99"),
+                         b.get("p99"), r, "≤ 1.5 × nchan", _verdict(r and r <= 1.5)])
+    if thr:
+        for n in sorted({r["n"] for r in thr["gateway"]}, reverse=True):
+            a, b = _at(thr["gateway"], n), _at(thr["nchan"], n)
+            r = report.ratio(a.get("events_per_s"), b.get("events_per_s"))
+            rows.append([f"events/s, one subscriber each, {n:,} users",
+                         a.get("events_per_s"), b.get("events_per_s"), r,
+                         "≥ 0.8 × nchan", _verdict(r and r >= 0.8)])
+    rows += _pipeline_targets()
+    return rows
+
+
+def _pipeline_targets() -> list[list[Any]]:
+    rows: list[list[Any]] = []
+    e2e, cost, pipe = _load("e2e"), _load("request_cost"), _load("pipeline")
+    if e2e:
+        for rate in (100, 500):
+            runs = [r for r in e2e["runs"] if r["rate"] == rate]
+            p99s = [r["add_message_to_client_ms"]["p99"] for r in runs]
+            worst = max((p for p in p99s if p is not None), default=None)
+            target = "≤ 15 ms" if rate == 100 else "-"
+            rows.append([f"add_message → client p99 at {rate} msg/s, ms (worst run)", worst,
+                         "", "", target,
+                         _verdict(worst is not None and worst <= 15) if rate == 100 else ""])
+    if cost:
+        v = cost["variants"]
+        for k in (1, 10):
+            ours, sync = v[f"monitio-{k}"]["us"]["p50"], v[f"sync-insert-{k}"]["us"]["p50"]
+            r = report.ratio(ours, sync)
+            rows.append([f"request cost, {k} message(s), p50 µs (vs sync insert)", ours, sync,
+                         r, "≤ 0.3 × sync insert", _verdict(r is not None and r <= 0.3)])
+        cmds = max(v[f"monitio-{k}"]["redis_commands_per_request"] for k in (1, 10))
+        rows.append(["broker commands per request (1 or 10 messages)", cmds, "", "",
+                     "≤ 1 round trip", _verdict(cmds <= 1.05)])
+    if pipe:
+        best = max(r["messages_per_s"] for r in pipe["rate"])
+        rows.append(["pipeline messages/s persisted + published (best run)", best, "", "",
+                     "≥ 1,000", _verdict(best >= 1000)])
+        alls = [f["all_received_s"] for f in pipe["fanout"]]
+        worst = None if None in alls else max(alls)
+        rows.append([f"one message to {pipe['fanout'][0]['users']:,} users: all told, s "
+                     "(worst run)", worst, "", "", "≤ 5 s",
+                     _verdict(worst is not None and worst <= 5)])
+        rows_s = [f["rows_s"] for f in pipe["fanout"]]
+        rows.append(["… all rows exist, s (worst run)",
+                     None if None in rows_s else max(rows_s), "", "", "-", ""])
+    return rows
+
+
+def write_summaries(quick: bool) -> str:
+    meta = _load("connections") or _load("pipeline") or {}
+    machine = meta.get("machine", report.machine())
+    header = ["figure", "monitio", "nchan / reference", "ratio", "target", "verdict"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    for row in targets():
+        lines.append("| " + " | ".join("-" if v is None else (
+            f"{v:,.2f}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int)
+            else str(v)) for v in row) + " |")
+    table = "\n".join(lines)
+    when = meta.get("date", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    machine_line = (f"{machine['cpu']}, {machine['cores']} cores, {machine['memory_gb']} GB, "
+                    f"Linux {machine['kernel']}, Python {machine['python']}")
+    details = "\n".join((report.RESULTS / f"{n}.md").read_text()
+                        for n in ("gateway", "request_cost", "e2e", "pipeline")
+                        if (report.RESULTS / f"{n}.md").exists())
+    summary = (f"# Benchmark summary{' (quick run)' if quick else ''}\n\n"
+               f"Date: {when}. Machine: {machine_line}.\n\n{table}\n\n{details}")
+    (report.RESULTS / "summary.md").write_text(summary)
+    return summary
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a short run (~3 minutes)")
+    parser.add_argument("--only", nargs="*", choices=BENCHMARKS, default=BENCHMARKS)
+    args = parser.parse_args(argv)
+    report.RESULTS.mkdir(exist_ok=True)
+    started = time.monotonic()
+    failed = []
+    for name in args.only:
+        extra = ["--quick"] if args.quick else []
+        if name == "gateway" and not args.quick:
+            extra.append("--profile")
+        print(f"\n==== {name}", flush=True)
+        t0 = time.monotonic()
+        proc = subprocess.run([sys.executable, "-m", f"bench.bench_{name}", *extra],
+                              cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        sys.stdout.write(proc.stdout)
+        tables = proc.stdout[proc.stdout.find("### "):] if "### " in proc.stdout else ""
+        (report.RESULTS / f"{name}.md").write_text(tables)
+        print(f"==== {name}: exit {proc.returncode} in {time.monotonic() - t0:.0f} s",
+              flush=True)
+        if proc.returncode:
+            failed.append(name)
+    summary = write_summaries(args.quick)
+    if not args.quick:
+        from bench import benchmarks_md
+
+        benchmarks_md.write(summary)
+    print(f"\nAll done in {time.monotonic() - started:.0f} s; "
+          f"results in {report.RESULTS.relative_to(ROOT)}/")
+    if failed:
+        sys.exit(f"failed: {', '.join(failed)}")
+
+
+if __name__ == "__main__":
+    main()
