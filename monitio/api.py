@@ -15,6 +15,7 @@ from typing import Any
 from django.contrib.messages.api import MessageFailure
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 
 from . import constants, payloads
 from .enqueue import enqueue_on_commit
@@ -103,9 +104,14 @@ def create_message(
 
 
 def _delay(*args: Any, **kwargs: Any):
-    """Enqueue :func:`create_message` as a task; arguments are ids and JSON values."""
+    """Enqueue :func:`create_message` as a task; arguments are ids and JSON values.
+
+    The message is dated now, when the job asks for it, so messages a job sends one
+    after another keep their order even when two workers store them concurrently.
+    """
     from monitio_tasks.tasks import create_message as task
 
+    kwargs.setdefault("created", timezone.now().isoformat())
     return task.delay(*args, **kwargs)
 
 

@@ -87,8 +87,12 @@ def build(
     sse: bool = True,
     read: bool = False,
     message_id: uuid.UUID | None = None,
+    created: datetime | None = None,
 ) -> dict[str, Any]:
-    """Validate one message and return its task payload (JSON-serialisable)."""
+    """Validate one message and return its task payload (JSON-serialisable).
+
+    ``created`` defaults to now: the time of the call, not of the worker's insert.
+    """
     level = check_level(level)
     message = str(message) if _is_lazy(message) else message
     subject = str(subject) if _is_lazy(subject) else subject
@@ -103,7 +107,7 @@ def build(
         "safe": isinstance(message, SafeData),
         "subject": str(subject),
         "extra_tags": extra_tags,
-        "created": timezone.now().isoformat(),
+        "created": (created or timezone.now()).isoformat(),
         "expires": expires.isoformat() if expires else None,
         "close_timeout": close_timeout,
         "url": url,

@@ -83,6 +83,7 @@ def create_message(
     sse: bool = True,
     email: bool = False,
     url: str | None = None,
+    created: str | None = None,
 ) -> str:
     """Create a message for ``user_id`` from a job (arguments as :func:`monitio.create_message`,
     with ids for users).
@@ -102,6 +103,7 @@ def create_message(
         email=email,
         url=url,
         message_id=uuid.uuid5(TASK_MESSAGE_NAMESPACE, self.request.id or str(uuid.uuid4())),
+        created=datetime.fromisoformat(created) if created else None,
     )
     _send_emails(delivery.deliver([payload]))
     return payload["id"]

@@ -226,3 +226,14 @@ def test_state_change_is_published_with_unread_count(worker, alice, redis_client
     events = wait_until(lambda: user_events(redis_client, alice)[3:])
     assert events[0][1]["e"] == "deleted"
     assert json.loads(events[0][1]["d"]) == {"ids": [str(first)], "unread": 1}
+
+
+def test_delay_dates_the_message_when_the_job_asks(worker, alice, redis_client):
+    """Consecutive messages from a job keep their order even if workers race."""
+    from django.utils import timezone
+
+    before = timezone.now()
+    monitio.create_message.delay(alice.pk, monitio.INFO, "first")
+    after = timezone.now()
+    row = wait_until(lambda: Message.objects.filter(user=alice).first())
+    assert before <= row.created <= after

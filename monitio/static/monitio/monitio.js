@@ -244,12 +244,24 @@
     }
     toast.appendChild(body);
     toast.appendChild(this.actions(message));
-    this.container.appendChild(toast);
+    toast.setAttribute("data-monitio-created", message.created || "");
+    this.container.insertBefore(toast, this.nextNewer(message.created));
     this.toasts[message.id] = {node: toast, persistent: !!message.persistent};
     if (message.close_timeout) {
       window.setTimeout(this.remove.bind(this, message.id), message.close_timeout);
     }
     this.updateCloseAll();
+  };
+
+  // Toasts stand in the order the messages were created: two workers may publish
+  // a job's consecutive messages a few milliseconds out of order.
+  Client.prototype.nextNewer = function (created) {
+    var when = Date.parse(created);
+    var nodes = this.container.querySelectorAll("[data-monitio-created]");
+    for (var i = 0; i < nodes.length; i++) {
+      if (Date.parse(nodes[i].getAttribute("data-monitio-created")) > when) { return nodes[i]; }
+    }
+    return null;
   };
 
   Client.prototype.actions = function (message) {
