@@ -1,5 +1,7 @@
 """Fixtures of the abuse suite: the gateway suite's gateway and Redis fixtures, the
-fault suite's private nginx, and two users with logged-in browsers."""
+fault suite's private nginx, the e2e suite's example stack and Chromium (package
+scoped: started by the first test that needs them, stopped after this package), and
+two users with logged-in browsers."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from tests.e2e.conftest import chromium, login, stack  # noqa: F401 - fixtures
 from tests.faults.conftest import start_nginx  # noqa: F401 - fixture
 from tests.gateway.conftest import redis_db, start_gateway, streams  # noqa: F401
 
