@@ -73,11 +73,32 @@
     this.failures = 0;
     this.timer = null;
     this.container = null;
+    this.channel = null;
+    this.leader = false;
   }
 
   Client.prototype.start = function () {
     this.mount();
-    this.connect();
+    if (!window.BroadcastChannel || !navigator.locks) {
+      this.connect();  // no Web Locks (plain HTTP off localhost): every tab streams
+      return;
+    }
+    // Browsers allow six HTTP/1.1 connections per host, so a stream per tab would
+    // leave a seventh tab waiting forever. One tab, the holder of a Web Lock, keeps
+    // the stream and relays every event to the others; when it closes, the lock
+    // passes to another tab, which reconnects from the last id it heard.
+    var self = this;
+    var name = "monitio:" + this.config.streamTokenUrl;
+    this.channel = new BroadcastChannel(name);
+    this.channel.onmessage = function (event) {
+      var relayed = event.data || {};
+      if (EVENTS.indexOf(relayed.name) >= 0) { self.receive(relayed.name, relayed); }
+    };
+    navigator.locks.request(name, function () {
+      self.leader = true;
+      self.connect();
+      return new Promise(function () {});  // held for the life of this tab
+    });
   };
 
   // -- the stream ------------------------------------------------------------
@@ -127,6 +148,9 @@
 
   Client.prototype.receive = function (name, event) {
     if (event.lastEventId) { this.lastEventId = event.lastEventId; }
+    if (this.leader && this.channel) {
+      this.channel.postMessage({name: name, data: event.data, lastEventId: event.lastEventId});
+    }
     var data;
     try { data = JSON.parse(event.data || "{}"); } catch (e) { return; }
     if (name === "message") { this.onMessage(data); }
