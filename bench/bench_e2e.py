@@ -29,14 +29,16 @@ except ImportError:
 _STAMP = re.compile(r"bench#(\d+)@([0-9.]+)")
 
 
-async def _request(port: int, seq: int, session: str, sent: dict[int, float],
-                   status: dict[int, bytes]) -> None:
+async def _request(
+    port: int, seq: int, session: str, sent: dict[int, float], status: dict[int, bytes]
+) -> None:
     sent[seq] = time.time()
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(
             f"GET /notify/?seq={seq} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-            f"Cookie: sessionid={session}\r\nConnection: close\r\n\r\n".encode())
+            f"Cookie: sessionid={session}\r\nConnection: close\r\n\r\n".encode()
+        )
         head = await reader.read(12)
         status[seq] = head[9:12]
         while await reader.read(65536):
@@ -46,8 +48,14 @@ async def _request(port: int, seq: int, session: str, sent: dict[int, float],
         status[seq] = str(exc).encode()[:20]
 
 
-async def _generate(port: int, rate: int, seconds: float, first_seq: int,
-                    users: list[int], sessions: dict[int, str]):
+async def _generate(
+    port: int,
+    rate: int,
+    seconds: float,
+    first_seq: int,
+    users: list[int],
+    sessions: dict[int, str],
+):
     sent: dict[int, float] = {}
     status: dict[int, bytes] = {}
     tasks = []
@@ -59,7 +67,9 @@ async def _generate(port: int, rate: int, seconds: float, first_seq: int,
             await asyncio.sleep(delay)
         seq = first_seq + i
         user = users[i % len(users)]
-        tasks.append(asyncio.create_task(_request(port, seq, sessions[user], sent, status)))
+        tasks.append(
+            asyncio.create_task(_request(port, seq, sessions[user], sent, status))
+        )
     send_s = time.monotonic() - start
     await asyncio.gather(*tasks)
     return sent, status, send_s
@@ -70,38 +80,60 @@ def _stamps(first: int, last: int) -> dict[int, float]:
 
     stamps = {}
     for text in Message.objects.filter(message__startswith="bench#").values_list(
-            "message", flat=True):
+        "message", flat=True
+    ):
         match = _STAMP.match(text)
         if match and first <= int(match[1]) < last:
             stamps[int(match[1])] = float(match[2])
     return stamps
 
 
-def run_rate(rate: int, seconds: float, first_seq: int, django_port: int,
-             client: LoadClient, users: list[int], sessions: dict[int, str],
-             worker) -> dict[str, Any]:
+def run_rate(
+    rate: int,
+    seconds: float,
+    first_seq: int,
+    django_port: int,
+    client: LoadClient,
+    users: list[int],
+    sessions: dict[int, str],
+    worker,
+) -> dict[str, Any]:
     client.collect()
     cpu0 = harness.tree_cpu_seconds(worker)
     wall0 = time.monotonic()
     run = asyncio.run if uvloop is None else uvloop.run
-    sent, status, send_s = run(_generate(django_port, rate, seconds, first_seq, users,
-                                         sessions))
+    sent, status, send_s = run(
+        _generate(django_port, rate, seconds, first_seq, users, sessions)
+    )
     ok = [s for s, code in status.items() if code == b"200"]
     arrivals = client.wait_for({s: 1 for s in ok}, timeout=60)
     wall = time.monotonic() - wall0
     stamps = _stamps(first_seq, first_seq + len(sent))
-    latencies = [arrivals.events[s][1] - stamps[s] for s in ok
-                 if s in arrivals.events and s in stamps]
+    latencies = [
+        arrivals.events[s][1] - stamps[s]
+        for s in ok
+        if s in arrivals.events and s in stamps
+    ]
     from_request = [arrivals.events[s][1] - sent[s] for s in ok if s in arrivals.events]
     row = {
-        "rate": rate, "seconds": seconds, "requests": len(sent), "ok": len(ok),
-        "errors": len(sent) - len(ok), "achieved_rate": round(len(sent) / send_s, 1),
+        "rate": rate,
+        "seconds": seconds,
+        "requests": len(sent),
+        "ok": len(ok),
+        "errors": len(sent) - len(ok),
+        "achieved_rate": round(len(sent) / send_s, 1),
         "received": len(latencies),
-        "add_message_to_client_ms": {k: (report.ms(v) if k != "n" else v)
-                                     for k, v in report.spread(latencies).items()},
-        "request_to_client_ms": {k: (report.ms(v) if k != "n" else v)
-                                 for k, v in report.spread(from_request).items()},
-        "worker_cpu_pct": round(100 * (harness.tree_cpu_seconds(worker) - cpu0) / wall, 1),
+        "add_message_to_client_ms": {
+            k: (report.ms(v) if k != "n" else v)
+            for k, v in report.spread(latencies).items()
+        },
+        "request_to_client_ms": {
+            k: (report.ms(v) if k != "n" else v)
+            for k, v in report.spread(from_request).items()
+        },
+        "worker_cpu_pct": round(
+            100 * (harness.tree_cpu_seconds(worker) - cpu0) / wall, 1
+        ),
         "sse_client_cpu_pct": round(100 * arrivals.client_cpu / wall, 1),
     }
     print(f"  e2e {rate}/s: {row}", flush=True)
@@ -118,31 +150,69 @@ def main(argv: list[str] | None = None) -> None:
     with bench_env.environment(database=True) as env:
         users = site.make_users(100, prefix="e2e")
         sessions = site.make_sessions(users)
-        with harness.gateway(env.redis_url) as gateway, \
-                harness.celery_worker(2) as worker, \
-                harness.django_server(2) as django, \
-                LoadClient(1, marker=rb"bench#(\d+)@") as client:
-            opened, failed = client.connect(site.stream_specs(gateway.port, users, sessions))
+        with (
+            harness.gateway(env.redis_url) as gateway,
+            harness.celery_worker(2) as worker,
+            harness.django_server(2) as django,
+            LoadClient(1, marker=rb"bench#(\d+)@") as client,
+        ):
+            opened, failed = client.connect(
+                site.stream_specs(gateway.port, users, sessions)
+            )
             assert opened == len(users), (opened, failed)
             celery = worker.proc.pid
             rows, seq = [], 1
             for _ in range(runs):
                 for rate in (100, 500):
-                    rows.append(run_rate(rate, seconds, seq, django.port, client, users,
-                                         sessions, celery))
+                    rows.append(
+                        run_rate(
+                            rate,
+                            seconds,
+                            seq,
+                            django.port,
+                            client,
+                            users,
+                            sessions,
+                            celery,
+                        )
+                    )
                     seq += rate * int(seconds) + 1
                     time.sleep(1)
     table = []
     for row in rows:
         lat = row["add_message_to_client_ms"]
-        table.append([row["rate"], row["achieved_rate"], row["ok"], row["received"],
-                      lat["p50"], lat["p99"], lat["max"],
-                      row["request_to_client_ms"]["p99"], row["worker_cpu_pct"]])
-    report.table("End to end: add_message in a view -> SSE client (ms)",
-                 ["msg/s", "achieved req/s", "requests ok", "received", "p50", "p99",
-                  "max", "request->client p99", "celery CPU %"], table)
-    report.write("e2e", {"users": 100, "django_workers": 2, "celery_concurrency": 2,
-                         "runs": rows})
+        table.append(
+            [
+                row["rate"],
+                row["achieved_rate"],
+                row["ok"],
+                row["received"],
+                lat["p50"],
+                lat["p99"],
+                lat["max"],
+                row["request_to_client_ms"]["p99"],
+                row["worker_cpu_pct"],
+            ]
+        )
+    report.table(
+        "End to end: add_message in a view -> SSE client (ms)",
+        [
+            "msg/s",
+            "achieved req/s",
+            "requests ok",
+            "received",
+            "p50",
+            "p99",
+            "max",
+            "request->client p99",
+            "celery CPU %",
+        ],
+        table,
+    )
+    report.write(
+        "e2e",
+        {"users": 100, "django_workers": 2, "celery_concurrency": 2, "runs": rows},
+    )
 
 
 if __name__ == "__main__":

@@ -31,8 +31,14 @@ def _gateway_specs(port: int, first: int, last: int) -> list[tuple[int, bytes]]:
 
     now = time.time()
     return [
-        (port, sse_request(port, "/sse/", "monitio_stream=" + mint(
-            f"{i}", "s", secret=harness.SECRET, now=now)))
+        (
+            port,
+            sse_request(
+                port,
+                "/sse/",
+                "monitio_stream=" + mint(f"{i}", "s", secret=harness.SECRET, now=now),
+            ),
+        )
         for i in range(first, last)
     ]
 
@@ -62,14 +68,17 @@ class Target:
             publishers.broadcast([str(i) for i in range(n)], seq)
         else:
             body = b'{"s":%d}' % seq
-            publishers.nchan_publish(self.service.port, [(f"u{i}", body) for i in range(n)])
+            publishers.nchan_publish(
+                self.service.port, [(f"u{i}", body) for i in range(n)]
+            )
 
     def flood(self, events: list[tuple[int, int]]) -> None:
         if self.kind == "gateway":
             publishers.flood(f"{self.redis_url}/0", [(str(u), s) for u, s in events])
         else:
             publishers.nchan_publish(
-                self.service.port, [(f"u{u}", b'{"s":%d}' % s) for u, s in events])
+                self.service.port, [(f"u{u}", b'{"s":%d}' % s) for u, s in events]
+            )
 
 
 def run_target(kind: str, args: argparse.Namespace, redis_url: str) -> dict[str, Any]:
@@ -84,14 +93,21 @@ def run_target(kind: str, args: argparse.Namespace, redis_url: str) -> dict[str,
             opened = 0
             for n in args.sizes:
                 t0 = time.monotonic()
-                ok, failed = client.connect(target.specs(opened, n), parallel=args.parallel)
+                ok, failed = client.connect(
+                    target.specs(opened, n), parallel=args.parallel
+                )
                 opened = n
                 time.sleep(1.0)
                 rss = harness.rss_mb(target.worker)
-                row = {"n": n, "open": ok, "failed": failed,
-                       "connect_s": round(time.monotonic() - t0, 2),
-                       "rss_mb": round(rss, 1), "base_rss_mb": round(base_rss, 1),
-                       "mb_per_1k": round((rss - base_rss) / n * 1000, 2)}
+                row = {
+                    "n": n,
+                    "open": ok,
+                    "failed": failed,
+                    "connect_s": round(time.monotonic() - t0, 2),
+                    "rss_mb": round(rss, 1),
+                    "base_rss_mb": round(base_rss, 1),
+                    "mb_per_1k": round((rss - base_rss) / n * 1000, 2),
+                }
                 if n == args.sizes[-1]:
                     row.update(_idle_cpu(target, client, args.idle_seconds))
                 out["connections"].append(row)
@@ -116,12 +132,16 @@ def _idle_cpu(target: Target, client: LoadClient, seconds: float) -> dict[str, A
     cpu = harness.cpu_seconds(target.worker) - cpu0
     elapsed = time.monotonic() - t0
     arrivals = client.collect()
-    return {"idle_cpu_pct": round(100 * cpu / elapsed, 2), "idle_window_s": round(elapsed, 1),
-            "client_cpu_pct_idle": round(100 * arrivals.client_cpu / elapsed, 2)}
+    return {
+        "idle_cpu_pct": round(100 * cpu / elapsed, 2),
+        "idle_window_s": round(elapsed, 1),
+        "client_cpu_pct_idle": round(100 * arrivals.client_cpu / elapsed, 2),
+    }
 
 
-def _broadcast(target: Target, client: LoadClient, n: int, args, seq: int,
-               out: dict[str, Any]) -> int:
+def _broadcast(
+    target: Target, client: LoadClient, n: int, args, seq: int, out: dict[str, Any]
+) -> int:
     client.collect()
     totals, publish_times = [], []
     cpu0 = harness.cpu_seconds(target.worker)
@@ -142,19 +162,26 @@ def _broadcast(target: Target, client: LoadClient, n: int, args, seq: int,
         time.sleep(0.05)
     wall = time.monotonic() - wall0
     server_cpu = harness.cpu_seconds(target.worker) - cpu0
-    row = {"n": n, "events": args.events, "complete": len(totals), "missing": missing,
-           "all_received_ms": {k: report.ms(v) if k != "n" else v
-                               for k, v in report.spread(totals).items()},
-           "publish_call_ms_p50": report.ms(report.pct(publish_times, 50)),
-           "server_cpu_pct": round(100 * server_cpu / wall, 1),
-           "client_cpu_pct": round(100 * client_cpu / wall, 1)}
+    row = {
+        "n": n,
+        "events": args.events,
+        "complete": len(totals),
+        "missing": missing,
+        "all_received_ms": {
+            k: report.ms(v) if k != "n" else v for k, v in report.spread(totals).items()
+        },
+        "publish_call_ms_p50": report.ms(report.pct(publish_times, 50)),
+        "server_cpu_pct": round(100 * server_cpu / wall, 1),
+        "client_cpu_pct": round(100 * client_cpu / wall, 1),
+    }
     out["broadcast"].append(row)
     print(f"  {target.kind} broadcast: {row}", flush=True)
     return seq
 
 
-def _throughput(target: Target, client: LoadClient, n: int, args, seq: int,
-                out: dict[str, Any]) -> int:
+def _throughput(
+    target: Target, client: LoadClient, n: int, args, seq: int, out: dict[str, Any]
+) -> int:
     rounds = max(1, args.throughput_events // n)
     events = []
     for _ in range(rounds):
@@ -176,12 +203,18 @@ def _throughput(target: Target, client: LoadClient, n: int, args, seq: int,
     delivered = int(sum(v[0] for v in ours))
     last = max((v[2] for v in ours), default=t0)
     elapsed = max(last - t0, 1e-9)
-    row = {"n": n, "published": len(events), "delivered": delivered,
-           "seconds": round(elapsed, 3), "publish_s": round(publish_s, 3),
-           "events_per_s": round(delivered / elapsed),
-           "server_cpu_pct": round(100 * (harness.cpu_seconds(target.worker) - cpu0)
-                                   / elapsed, 1),
-           "client_cpu_pct": round(100 * arrivals.client_cpu / elapsed, 1)}
+    row = {
+        "n": n,
+        "published": len(events),
+        "delivered": delivered,
+        "seconds": round(elapsed, 3),
+        "publish_s": round(publish_s, 3),
+        "events_per_s": round(delivered / elapsed),
+        "server_cpu_pct": round(
+            100 * (harness.cpu_seconds(target.worker) - cpu0) / elapsed, 1
+        ),
+        "client_cpu_pct": round(100 * arrivals.client_cpu / elapsed, 1),
+    }
     out["throughput"].append(row)
     print(f"  {target.kind} throughput: {row}", flush=True)
     return seq
@@ -190,9 +223,22 @@ def _throughput(target: Target, client: LoadClient, n: int, args, seq: int,
 def _start_profile(pid: int, kind: str, n: int) -> subprocess.Popen:
     path = report.RESULTS / f"profile-{kind}-broadcast-{n}.txt"
     return subprocess.Popen(
-        [str(harness.VENV_BIN / "py-spy"), "record", "--pid", str(pid), "--format", "raw",
-         "--rate", "200", "--output", str(path), "--nonblocking"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            str(harness.VENV_BIN / "py-spy"),
+            "record",
+            "--pid",
+            str(pid),
+            "--format",
+            "raw",
+            "--rate",
+            "200",
+            "--output",
+            str(path),
+            "--nonblocking",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def _stop_profile(proc: subprocess.Popen) -> None:
@@ -218,62 +264,145 @@ def summarize(results: dict[str, dict[str, Any]]) -> None:
     for a in ours["connections"]:
         _, b = pair([], ref["connections"], a["n"])
         b = b or {}
-        rows.append([a["n"], a["open"], b.get("open"), a["mb_per_1k"], b.get("mb_per_1k"),
-                     report.ratio(a["mb_per_1k"], b.get("mb_per_1k")),
-                     a.get("idle_cpu_pct"), b.get("idle_cpu_pct")])
-    report.table("Idle connections (one server process)",
-                 ["N", "gateway open", "nchan open", "gateway MB/1k", "nchan MB/1k",
-                  "ratio", "gateway idle CPU %", "nchan idle CPU %"], rows)
-    report.write("connections", {"gateway": ours["connections"],
-                                 "nchan": ref["connections"]})
+        rows.append(
+            [
+                a["n"],
+                a["open"],
+                b.get("open"),
+                a["mb_per_1k"],
+                b.get("mb_per_1k"),
+                report.ratio(a["mb_per_1k"], b.get("mb_per_1k")),
+                a.get("idle_cpu_pct"),
+                b.get("idle_cpu_pct"),
+            ]
+        )
+    report.table(
+        "Idle connections (one server process)",
+        [
+            "N",
+            "gateway open",
+            "nchan open",
+            "gateway MB/1k",
+            "nchan MB/1k",
+            "ratio",
+            "gateway idle CPU %",
+            "nchan idle CPU %",
+        ],
+        rows,
+    )
+    report.write(
+        "connections", {"gateway": ours["connections"], "nchan": ref["connections"]}
+    )
     rows = []
     for a in ours["broadcast"]:
         _, b = pair([], ref["broadcast"], a["n"])
         b = b or {"all_received_ms": {}}
         ga, nb = a["all_received_ms"], b["all_received_ms"]
-        rows.append([a["n"], ga["p50"], ga["p99"], nb.get("p50"), nb.get("p99"),
-                     report.ratio(ga["p99"], nb.get("p99")), a["client_cpu_pct"],
-                     b.get("client_cpu_pct")])
-    report.table("Broadcast: one event to N users, time until all N have it (ms)",
-                 ["N", "gateway p50", "gateway p99", "nchan p50", "nchan p99",
-                  "p99 ratio", "client CPU % (gw)", "client CPU % (nchan)"], rows)
+        rows.append(
+            [
+                a["n"],
+                ga["p50"],
+                ga["p99"],
+                nb.get("p50"),
+                nb.get("p99"),
+                report.ratio(ga["p99"], nb.get("p99")),
+                a["client_cpu_pct"],
+                b.get("client_cpu_pct"),
+            ]
+        )
+    report.table(
+        "Broadcast: one event to N users, time until all N have it (ms)",
+        [
+            "N",
+            "gateway p50",
+            "gateway p99",
+            "nchan p50",
+            "nchan p99",
+            "p99 ratio",
+            "client CPU % (gw)",
+            "client CPU % (nchan)",
+        ],
+        rows,
+    )
     report.write("broadcast", {"gateway": ours["broadcast"], "nchan": ref["broadcast"]})
     rows = []
     for a in ours["throughput"]:
         _, b = pair([], ref["throughput"], a["n"])
         b = b or {}
-        rows.append([a["n"], a["events_per_s"], b.get("events_per_s"),
-                     report.ratio(a["events_per_s"], b.get("events_per_s")),
-                     a["client_cpu_pct"], b.get("client_cpu_pct")])
-    report.table("Throughput: events delivered per second, one subscriber per user",
-                 ["N", "gateway ev/s", "nchan ev/s", "ratio", "client CPU % (gw)",
-                  "client CPU % (nchan)"], rows)
-    report.write("throughput", {"gateway": ours["throughput"], "nchan": ref["throughput"]})
+        rows.append(
+            [
+                a["n"],
+                a["events_per_s"],
+                b.get("events_per_s"),
+                report.ratio(a["events_per_s"], b.get("events_per_s")),
+                a["client_cpu_pct"],
+                b.get("client_cpu_pct"),
+            ]
+        )
+    report.table(
+        "Throughput: events delivered per second, one subscriber per user",
+        [
+            "N",
+            "gateway ev/s",
+            "nchan ev/s",
+            "ratio",
+            "client CPU % (gw)",
+            "client CPU % (nchan)",
+        ],
+        rows,
+    )
+    report.write(
+        "throughput", {"gateway": ours["throughput"], "nchan": ref["throughput"]}
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--profile", action="store_true",
-                        help="record a py-spy profile of the gateway during the "
-                             "largest broadcast")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="record a py-spy profile of the gateway during the largest broadcast",
+    )
+    parser.add_argument(
+        "--targets",
+        nargs="+",
+        default=["gateway", "nchan"],
+        choices=["gateway", "nchan"],
+    )
+    parser.add_argument(
+        "--sizes",
+        nargs="+",
+        type=int,
+        help="connection counts (default 1000 5000 10000)",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.fanout_sizes, args.events = [200, 1000], [1000], 20
         args.heartbeat, args.idle_seconds, args.throughput_events = 5.0, 5.0, 10_000
     else:
-        args.sizes, args.fanout_sizes, args.events = [1000, 5000, 10000], [1000, 10000], 25
+        args.sizes, args.fanout_sizes, args.events = (
+            [1000, 5000, 10000],
+            [1000, 10000],
+            25,
+        )
         args.heartbeat, args.idle_seconds, args.throughput_events = 15.0, 15.0, 50_000
+    if args.sizes:
+        args.sizes = sorted(args.sizes)
+        args.fanout_sizes = [n for n in args.sizes if n in (1000, 10000)] or args.sizes[
+            -1:
+        ]
     args.client_processes, args.parallel = 2, 200
     from bench import env as bench_env
 
     with bench_env.environment() as env:
         results = {}
-        for kind in ("gateway", "nchan"):
+        for kind in args.targets:
             print(f"== {kind}", flush=True)
             results[kind] = run_target(kind, args, env.redis_url)
             env.flush_events()
-    summarize(results)
+    if set(results) == {"gateway", "nchan"}:
+        summarize(results)
 
 
 if __name__ == "__main__":

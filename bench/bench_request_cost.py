@@ -60,11 +60,15 @@ def _variants(user) -> dict[str, tuple[type, Callable[[Any, int], None]]]:
 
     def add_django(request, k: int) -> None:
         for i in range(k):
-            django_messages.add_message(request, django_messages.INFO, f"Report {i} is ready.")
+            django_messages.add_message(
+                request, django_messages.INFO, f"Report {i} is ready."
+            )
 
     def insert(request, k: int) -> None:
         for i in range(k):
-            Message.objects.create(user=user, level=monitio.INFO, message=f"Report {i} is ready.")
+            Message.objects.create(
+                user=user, level=monitio.INFO, message=f"Report {i} is ready."
+            )
 
     return {
         "monitio": (PersistentMessageStorage, add_monitio),
@@ -113,9 +117,12 @@ def measure(samples: int, redis_url: str) -> dict[str, Any]:
             times = [_sample(user, storage_cls, body, k) for _ in range(samples)]
             commands = (_broker_commands(redis_url) - before - 1) / samples
             results[f"{name}-{k}"] = {
-                "messages": k, "samples": samples,
-                "us": {key: (round(v * 1e6, 1) if key != "n" and v is not None else v)
-                       for key, v in report.spread(times).items()},
+                "messages": k,
+                "samples": samples,
+                "us": {
+                    key: (round(v * 1e6, 1) if key != "n" and v is not None else v)
+                    for key, v in report.spread(times).items()
+                },
                 "redis_commands_per_request": round(commands, 2),
             }
     return results
@@ -127,20 +134,39 @@ def summarize(results: dict[str, Any], repeats: list[dict[str, Any]]) -> None:
         k = row["messages"]
         sync = results[f"sync-insert-{k}"]["us"]["p50"]
         p50s = [r[key]["us"]["p50"] for r in repeats]
-        rows.append([key, row["us"]["p50"], row["us"]["p99"],
-                     f"{min(p50s):.0f}-{max(p50s):.0f}",
-                     report.ratio(row["us"]["p50"], sync), row["redis_commands_per_request"]])
-    report.table("Request cost: time a view spends adding messages (µs)",
-                 ["variant-messages", "p50", "p99", "p50 range over runs",
-                  "p50 / sync insert", "Redis commands / request"], rows)
+        rows.append(
+            [
+                key,
+                row["us"]["p50"],
+                row["us"]["p99"],
+                f"{min(p50s):.0f}-{max(p50s):.0f}",
+                report.ratio(row["us"]["p50"], sync),
+                row["redis_commands_per_request"],
+            ]
+        )
+    report.table(
+        "Request cost: time a view spends adding messages (µs)",
+        [
+            "variant-messages",
+            "p50",
+            "p99",
+            "p50 range over runs",
+            "p50 / sync insert",
+            "Redis commands / request",
+        ],
+        rows,
+    )
     report.write("request_cost", {"variants": results, "runs": repeats})
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--samples", type=int, help="requests per variant and run")
+    parser.add_argument("--runs", type=int, help="repetitions of the whole measurement")
     args = parser.parse_args(argv)
     samples, runs = (100, 2) if args.quick else (400, 3)
+    samples, runs = args.samples or samples, args.runs or runs
     from bench import env as bench_env
 
     with bench_env.environment(database=True) as env:

@@ -20,7 +20,9 @@ import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 HERE = ROOT / "bench"
-RUN = HERE / "run"  # logs, pid files, the SQLite file (git-ignored)
+RUN = Path(
+    os.environ.get("BENCH_RUN", HERE / "run")
+)  # logs, nginx prefix (git-ignored)
 VENV_BIN = Path(sys.executable).parent
 SECRET = "bench-stream-secret"
 PREFIX = "bench"
@@ -64,7 +66,8 @@ def stop_all() -> None:
 
 def stop_on_signals() -> None:
     """Make SIGTERM/SIGINT stop the started services before this process exits."""
-    def handle(signum, frame):  # noqa: ANN001 - signal handler signature
+
+    def handle(signum, frame):
         stop_all()
         raise SystemExit(128 + signum)
 
@@ -76,16 +79,30 @@ def stop_on_signals() -> None:
 class Service:
     """One started process (group); ``stop()`` signals it by PID."""
 
-    def __init__(self, name: str, args: list[str], env: dict[str, str] | None = None,
-                 port: int | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        args: list[str],
+        env: dict[str, str] | None = None,
+        port: int | None = None,
+    ) -> None:
         RUN.mkdir(exist_ok=True)
         self.name, self.port = name, port
         self.log = RUN / f"{name}.log"
-        full_env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1",
-                    "DJANGO_SETTINGS_MODULE": "bench.settings", **(env or {})}
+        full_env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "PYTHONUNBUFFERED": "1",
+            "DJANGO_SETTINGS_MODULE": "bench.settings",
+            **(env or {}),
+        }
         self.proc = subprocess.Popen(
-            args, cwd=ROOT, env=full_env, stdout=open(self.log, "wb"),
-            stderr=subprocess.STDOUT, start_new_session=True,
+            args,
+            cwd=ROOT,
+            env=full_env,
+            stdout=open(self.log, "wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         _started.append(self)
         if port is not None:
@@ -125,27 +142,67 @@ class Service:
 
 def redis_server() -> Service:
     port = free_port()
-    svc = Service("redis", ["redis-server", "--port", str(port), "--bind", "127.0.0.1",
-                            "--save", "", "--appendonly", "no", "--maxclients", "20000"],
-                  port=port)
+    svc = Service(
+        "redis",
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--maxclients",
+            "20000",
+        ],
+        port=port,
+    )
     svc.url = f"redis://127.0.0.1:{port}"  # type: ignore[attr-defined]
     os.environ["BENCH_REDIS_URL"] = svc.url  # type: ignore[attr-defined]
     return svc
 
 
-def gateway(redis_url: str, *, heartbeat: float = 15.0, name: str = "gateway") -> Service:
+def gateway(
+    redis_url: str, *, heartbeat: float = 15.0, name: str = "gateway"
+) -> Service:
     """``gunicorn -k gevent`` with one worker, as documented in docs/performance.md."""
     port = free_port()
     env = {
-        "MONITIO_STREAM_SECRET": SECRET, "MONITIO_KEY_PREFIX": PREFIX,
-        "MONITIO_REDIS_URL": f"{redis_url}/0", "MONITIO_MAX_CONNECTIONS": "12000",
+        "MONITIO_STREAM_SECRET": SECRET,
+        "MONITIO_KEY_PREFIX": PREFIX,
+        "MONITIO_REDIS_URL": f"{redis_url}/0",
+        "MONITIO_MAX_CONNECTIONS": "12000",
         "MONITIO_HEARTBEAT_SECONDS": str(heartbeat),
     }
-    svc = Service(name, [
-        str(VENV_BIN / "gunicorn"), "-k", "gevent", "-w", "1", "--worker-connections",
-        "12100", "--backlog", "4096", "-b", f"127.0.0.1:{port}", "--no-control-socket",
-        "--graceful-timeout", "5", "sse_gateway.wsgi:application",
-    ], env, port)
+    # BENCH_GATEWAY_PYTHONPATH puts extra modules before the project's in the gateway
+    # only (how the optimisation experiments in the report were run, e.g. hiredis).
+    extra = os.environ.get("BENCH_GATEWAY_PYTHONPATH")
+    if extra:
+        env["PYTHONPATH"] = f"{extra}{os.pathsep}{ROOT}"
+    svc = Service(
+        name,
+        [
+            str(VENV_BIN / "gunicorn"),
+            "-k",
+            "gevent",
+            "-w",
+            "1",
+            "--worker-connections",
+            "12100",
+            "--backlog",
+            "4096",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--no-control-socket",
+            "--graceful-timeout",
+            "5",
+            "sse_gateway.wsgi:application",
+        ],
+        env,
+        port,
+    )
     _get(port, "/readyz", tries=100)  # starts the fan-out reader
     return svc
 
@@ -160,24 +217,54 @@ def nchan(*, heartbeat: int = 15) -> Service:
     conf = conf.replace("@PREFIX@", str(prefix))
     (prefix / "nginx.conf").write_text(conf)
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    return Service("nchan", [nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf")],
-                   port=port)
+    return Service(
+        "nchan", [nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf")], port=port
+    )
 
 
 def django_server(workers: int = 2) -> Service:
     port = free_port()
-    return Service("django", [
-        str(VENV_BIN / "gunicorn"), "-w", str(workers), "-k", "sync", "--backlog", "2048",
-        "-b", f"127.0.0.1:{port}", "--no-control-socket", "django.core.wsgi:get_wsgi_application()",
-    ], {}, port)
+    return Service(
+        "django",
+        [
+            str(VENV_BIN / "gunicorn"),
+            "-w",
+            str(workers),
+            "-k",
+            "sync",
+            "--backlog",
+            "2048",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--no-control-socket",
+            "django.core.wsgi:get_wsgi_application()",
+        ],
+        {},
+        port,
+    )
 
 
 def celery_worker(concurrency: int = 2) -> Service:
-    svc = Service("celery", [
-        str(VENV_BIN / "celery"), "-A", "bench.celery_app", "worker", "-l", "WARNING",
-        "-P", "prefork", "-c", str(concurrency), "--without-gossip", "--without-mingle",
-        "--without-heartbeat", "-n", f"bench-{os.getpid()}@%h",
-    ])
+    svc = Service(
+        "celery",
+        [
+            str(VENV_BIN / "celery"),
+            "-A",
+            "bench.celery_app",
+            "worker",
+            "-l",
+            "WARNING",
+            "-P",
+            "prefork",
+            "-c",
+            str(concurrency),
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-n",
+            f"bench-{os.getpid()}@%h",
+        ],
+    )
     _wait_celery(svc)
     return svc
 
@@ -197,7 +284,9 @@ def _wait_celery(svc: Service) -> None:
 def _get(port: int, path: str, tries: int = 1) -> bytes:
     for attempt in range(tries):
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
+            with urllib.request.urlopen(
+                f"http://127.0.0.1:{port}{path}", timeout=5
+            ) as r:
                 return r.read()
         except OSError:
             if attempt == tries - 1:

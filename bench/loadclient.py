@@ -28,8 +28,12 @@ Spec = tuple[int, bytes]  # (port, request bytes)
 
 
 def sse_request(port: int, path: str, cookie: str | None = None) -> bytes:
-    head = [f"GET {path} HTTP/1.1", f"Host: 127.0.0.1:{port}",
-            "Accept: text/event-stream", "Cache-Control: no-cache"]
+    head = [
+        f"GET {path} HTTP/1.1",
+        f"Host: 127.0.0.1:{port}",
+        "Accept: text/event-stream",
+        "Cache-Control: no-cache",
+    ]
     if cookie:
         head.append(f"Cookie: {cookie}")
     return ("\r\n".join(head) + "\r\n\r\n").encode()
@@ -43,7 +47,7 @@ class _Stats:
 
 
 class _SSE(asyncio.Protocol):
-    __slots__ = ("request", "stats", "ready", "tail", "headers_done", "transport")
+    __slots__ = ("headers_done", "ready", "request", "stats", "tail", "transport")
 
     def __init__(self, request: bytes, stats: _Stats, ready: asyncio.Future) -> None:
         self.request, self.stats, self.ready = request, stats, ready
@@ -70,7 +74,7 @@ class _SSE(asyncio.Protocol):
                 return
             self.stats.open += 1
             self.ready.set_result(True)
-            data, self.tail = data[end + 4:], b""
+            data, self.tail = data[end + 4 :], b""
         data = self.tail + data
         cut = data.rfind(b"\n\n") + 2
         self.tail = data[cut:] if cut > 1 else data
@@ -119,8 +123,9 @@ async def _serve(conn, marker: bytes) -> None:
             return
 
 
-async def _connect(loop, specs: list[Spec], parallel: int, stats: _Stats,
-                   transports: list) -> None:
+async def _connect(
+    loop, specs: list[Spec], parallel: int, stats: _Stats, transports: list
+) -> None:
     gate = asyncio.Semaphore(parallel)
 
     async def one(port: int, request: bytes) -> None:
@@ -129,7 +134,8 @@ async def _connect(loop, specs: list[Spec], parallel: int, stats: _Stats,
             for attempt in range(5):
                 try:
                     transport, _ = await loop.create_connection(
-                        lambda: _SSE(request, stats, ready), "127.0.0.1", port)
+                        lambda: _SSE(request, stats, ready), "127.0.0.1", port
+                    )
                     break
                 except OSError:
                     await asyncio.sleep(0.05 * (attempt + 1))
@@ -148,7 +154,7 @@ async def _connect(loop, specs: list[Spec], parallel: int, stats: _Stats,
 def _main(conn, marker: bytes) -> None:
     import resource
 
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     if uvloop is not None:
         uvloop.run(_serve(conn, marker))
@@ -183,8 +189,7 @@ class Arrivals:
 class LoadClient:
     """``processes`` client processes sharing the connections round-robin."""
 
-    def __init__(self, processes: int = 2,
-                 marker: bytes = rb'"s":(\d+)') -> None:
+    def __init__(self, processes: int = 2, marker: bytes = rb'"s":(\d+)') -> None:
         # spawn, not fork: a forked child would inherit (and, at fork, try to close)
         # the parent's broker connections.
         ctx = mp.get_context("spawn")
@@ -226,8 +231,9 @@ class LoadClient:
             arrivals.closed += closed
         return arrivals
 
-    def wait_for(self, expected: dict[int, int], timeout: float,
-                 poll: float = 0.02) -> Arrivals:
+    def wait_for(
+        self, expected: dict[int, int], timeout: float, poll: float = 0.02
+    ) -> Arrivals:
         """Collect until each seq in ``expected`` reached its count, or timeout."""
         total = Arrivals()
         deadline = time.monotonic() + timeout

@@ -45,25 +45,41 @@ def flood(redis_url: str, events: Sequence[tuple[str, int]], chunk: int = 2000) 
         reader.readline(), reader.readline()
         sock.sendall(_resp("CLIENT", "REPLY", "OFF"))
         for start in range(0, len(events), chunk):
-            sock.sendall(b"".join(
-                _resp("EVALSHA", sha, 3, wire.epoch_key(prefix),
-                      wire.user_stream_key(prefix, uid), wire.fanout_key(prefix),
-                      "benchep", wire.MESSAGE, '{"s":%d}' % seq, *common, uid,
-                      wire.SENT_TTL)
-                for uid, seq in events[start:start + chunk]
-            ))
+            sock.sendall(
+                b"".join(
+                    _resp(
+                        "EVALSHA",
+                        sha,
+                        3,
+                        wire.epoch_key(prefix),
+                        wire.user_stream_key(prefix, uid),
+                        wire.fanout_key(prefix),
+                        "benchep",
+                        wire.MESSAGE,
+                        '{"s":%d}' % seq,
+                        *common,
+                        uid,
+                        wire.SENT_TTL,
+                    )
+                    for uid, seq in events[start : start + chunk]
+                )
+            )
         sock.sendall(_resp("CLIENT", "REPLY", "ON") + _resp("PING"))
         while not reader.readline().startswith(b"+PONG"):
             pass
 
 
-def nchan_publish(port: int, posts: Sequence[tuple[str, bytes]], connections: int = 4) -> int:
+def nchan_publish(
+    port: int, posts: Sequence[tuple[str, bytes]], connections: int = 4
+) -> int:
     """POST each ``(channel, body)`` to nchan, pipelined over keep-alive
     connections; return how many answered 2xx."""
     return asyncio.run(_nchan(port, posts, connections))
 
 
-async def _nchan(port: int, posts: Sequence[tuple[str, bytes]], connections: int) -> int:
+async def _nchan(
+    port: int, posts: Sequence[tuple[str, bytes]], connections: int
+) -> int:
     shares = [posts[i::connections] for i in range(connections)]
     results = await asyncio.gather(*(_pipeline(port, s) for s in shares if s))
     return sum(results)
@@ -84,6 +100,6 @@ async def _pipeline(port: int, posts: Sequence[tuple[str, bytes]]) -> int:
         seen_now = buffer.count(b"HTTP/1.1 ")
         ok += buffer.count(b"HTTP/1.1 20")
         seen += seen_now
-        buffer = buffer[buffer.rfind(b"HTTP/1.1 ") + 1:] if seen_now else buffer
+        buffer = buffer[buffer.rfind(b"HTTP/1.1 ") + 1 :] if seen_now else buffer
     writer.close()
     return ok

@@ -12,7 +12,10 @@ from typing import Any
 
 import psutil
 
-RESULTS = Path(__file__).resolve().parent / "results"
+#: ``BENCH_RESULTS`` moves them (the smoke test writes to a temporary directory).
+RESULTS = Path(
+    os.environ.get("BENCH_RESULTS", Path(__file__).resolve().parent / "results")
+)
 
 
 def pct(values: list[float], q: float) -> float | None:
@@ -25,8 +28,13 @@ def pct(values: list[float], q: float) -> float | None:
 
 
 def spread(values: list[float]) -> dict[str, float | None]:
-    return {"n": len(values), "min": min(values, default=None), "p50": pct(values, 50),
-            "p99": pct(values, 99), "max": max(values, default=None)}
+    return {
+        "n": len(values),
+        "min": min(values, default=None),
+        "p50": pct(values, 50),
+        "p99": pct(values, 99),
+        "max": max(values, default=None),
+    }
 
 
 def ms(seconds: float | None) -> float | None:
@@ -49,9 +57,11 @@ def machine() -> dict[str, Any]:
     except OSError:
         pass
     return {
-        "cpu": cpu, "cores": os.cpu_count(),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
         "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
-        "kernel": platform.release(), "python": platform.python_version(),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
         "load_avg_at_start": [round(x, 2) for x in os.getloadavg()],
     }
 
@@ -59,8 +69,12 @@ def machine() -> dict[str, Any]:
 def write(name: str, data: dict[str, Any]) -> Path:
     """Write ``bench/results/<name>.json`` with the date and the machine added."""
     RESULTS.mkdir(exist_ok=True)
-    data = {"benchmark": name, "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "machine": machine(), **data}
+    data = {
+        "benchmark": name,
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": machine(),
+        **data,
+    }
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
     return path
@@ -68,6 +82,7 @@ def write(name: str, data: dict[str, Any]) -> Path:
 
 def table(title: str, header: list[str], rows: list[list[Any]]) -> str:
     """Return (and print) a Markdown table."""
+
     def cell(value: Any) -> str:
         if value is None:
             return "-"
@@ -77,8 +92,12 @@ def table(title: str, header: list[str], rows: list[list[Any]]) -> str:
             return f"{value:,}"
         return str(value)
 
-    lines = [f"### {title}", "", "| " + " | ".join(header) + " |",
-             "|" + "|".join("---" for _ in header) + "|"]
+    lines = [
+        f"### {title}",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---" for _ in header) + "|",
+    ]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     text = "\n".join(lines) + "\n"
     print(text, flush=True)

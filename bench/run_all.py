@@ -38,28 +38,65 @@ def targets() -> list[list[Any]]:
         n = max(r["n"] for r in conn["gateway"])
         a, b = _at(conn["gateway"], n), _at(conn["nchan"], n)
         r = report.ratio(a.get("mb_per_1k"), b.get("mb_per_1k"))
-        rows.append([f"memory per 1k idle connections (at {n:,}), MB", a.get("mb_per_1k"),
-                     b.get("mb_per_1k"), r, "≤ 1.2 × nchan", _verdict(r and r <= 1.2)])
-        rows.append([f"connections held by one process (of {n:,})", a.get("open"),
-                     b.get("open"), report.ratio(a.get("open"), b.get("open")),
-                     "10,000", _verdict(a.get("open", 0) >= 10_000 if n >= 10_000 else None)])
-        rows.append([f"idle CPU at {n:,} connections, heartbeats on, %",
-                     a.get("idle_cpu_pct"), b.get("idle_cpu_pct"),
-                     report.ratio(a.get("idle_cpu_pct"), b.get("idle_cpu_pct")), "-", ""])
+        rows.append(
+            [
+                f"memory per 1k idle connections (at {n:,}), MB",
+                a.get("mb_per_1k"),
+                b.get("mb_per_1k"),
+                r,
+                "≤ 1.2 × nchan",
+                _verdict(r and r <= 1.2),
+            ]
+        )
+        rows.append(
+            [
+                f"connections held by one process (of {n:,})",
+                a.get("open"),
+                b.get("open"),
+                report.ratio(a.get("open"), b.get("open")),
+                "10,000",
+                _verdict(a.get("open", 0) >= 10_000 if n >= 10_000 else None),
+            ]
+        )
+        rows.append(
+            [
+                f"idle CPU at {n:,} connections, heartbeats on, %",
+                a.get("idle_cpu_pct"),
+                b.get("idle_cpu_pct"),
+                report.ratio(a.get("idle_cpu_pct"), b.get("idle_cpu_pct")),
+                "-",
+                "",
+            ]
+        )
     if bcast:
         for n in sorted({r["n"] for r in bcast["gateway"]}, reverse=True):
             a = _at(bcast["gateway"], n).get("all_received_ms", {})
             b = _at(bcast["nchan"], n).get("all_received_ms", {})
             r = report.ratio(a.get("p99"), b.get("p99"))
-            rows.append([f"broadcast to {n:,} users, all received p99, ms", a.get("p99"),
-                         b.get("p99"), r, "≤ 1.5 × nchan", _verdict(r and r <= 1.5)])
+            rows.append(
+                [
+                    f"broadcast to {n:,} users, all received p99, ms",
+                    a.get("p99"),
+                    b.get("p99"),
+                    r,
+                    "≤ 1.5 × nchan",
+                    _verdict(r and r <= 1.5),
+                ]
+            )
     if thr:
         for n in sorted({r["n"] for r in thr["gateway"]}, reverse=True):
             a, b = _at(thr["gateway"], n), _at(thr["nchan"], n)
             r = report.ratio(a.get("events_per_s"), b.get("events_per_s"))
-            rows.append([f"events/s, one subscriber each, {n:,} users",
-                         a.get("events_per_s"), b.get("events_per_s"), r,
-                         "≥ 0.8 × nchan", _verdict(r and r >= 0.8)])
+            rows.append(
+                [
+                    f"events/s, one subscriber each, {n:,} users",
+                    a.get("events_per_s"),
+                    b.get("events_per_s"),
+                    r,
+                    "≥ 0.8 × nchan",
+                    _verdict(r and r >= 0.8),
+                ]
+            )
     rows += _pipeline_targets()
     return rows
 
@@ -73,31 +110,81 @@ def _pipeline_targets() -> list[list[Any]]:
             p99s = [r["add_message_to_client_ms"]["p99"] for r in runs]
             worst = max((p for p in p99s if p is not None), default=None)
             target = "≤ 15 ms" if rate == 100 else "-"
-            rows.append([f"add_message → client p99 at {rate} msg/s, ms (worst run)", worst,
-                         "", "", target,
-                         _verdict(worst is not None and worst <= 15) if rate == 100 else ""])
+            rows.append(
+                [
+                    f"add_message → client p99 at {rate} msg/s, ms (worst run)",
+                    worst,
+                    "",
+                    "",
+                    target,
+                    _verdict(worst is not None and worst <= 15) if rate == 100 else "",
+                ]
+            )
     if cost:
         v = cost["variants"]
         for k in (1, 10):
-            ours, sync = v[f"monitio-{k}"]["us"]["p50"], v[f"sync-insert-{k}"]["us"]["p50"]
+            ours, sync = (
+                v[f"monitio-{k}"]["us"]["p50"],
+                v[f"sync-insert-{k}"]["us"]["p50"],
+            )
             r = report.ratio(ours, sync)
-            rows.append([f"request cost, {k} message(s), p50 µs (vs sync insert)", ours, sync,
-                         r, "≤ 0.3 × sync insert", _verdict(r is not None and r <= 0.3)])
+            rows.append(
+                [
+                    f"request cost, {k} message(s), p50 µs (vs sync insert)",
+                    ours,
+                    sync,
+                    r,
+                    "≤ 0.3 × sync insert",
+                    _verdict(r is not None and r <= 0.3),
+                ]
+            )
         cmds = max(v[f"monitio-{k}"]["redis_commands_per_request"] for k in (1, 10))
-        rows.append(["broker commands per request (1 or 10 messages)", cmds, "", "",
-                     "≤ 1 round trip", _verdict(cmds <= 1.05)])
+        rows.append(
+            [
+                "broker commands per request (1 or 10 messages)",
+                cmds,
+                "",
+                "",
+                "≤ 1 round trip",
+                _verdict(cmds <= 1.05),
+            ]
+        )
     if pipe:
         best = max(r["messages_per_s"] for r in pipe["rate"])
-        rows.append(["pipeline messages/s persisted + published (best run)", best, "", "",
-                     "≥ 1,000", _verdict(best >= 1000)])
+        rows.append(
+            [
+                "pipeline messages/s persisted + published (best run)",
+                best,
+                "",
+                "",
+                "≥ 1,000",
+                _verdict(best >= 1000),
+            ]
+        )
         alls = [f["all_received_s"] for f in pipe["fanout"]]
         worst = None if None in alls else max(alls)
-        rows.append([f"one message to {pipe['fanout'][0]['users']:,} users: all told, s "
-                     "(worst run)", worst, "", "", "≤ 5 s",
-                     _verdict(worst is not None and worst <= 5)])
+        rows.append(
+            [
+                f"one message to {pipe['fanout'][0]['users']:,} users: all told, s "
+                "(worst run)",
+                worst,
+                "",
+                "",
+                "≤ 5 s",
+                _verdict(worst is not None and worst <= 5),
+            ]
+        )
         rows_s = [f["rows_s"] for f in pipe["fanout"]]
-        rows.append(["… all rows exist, s (worst run)",
-                     None if None in rows_s else max(rows_s), "", "", "-", ""])
+        rows.append(
+            [
+                "… all rows exist, s (worst run)",
+                None if None in rows_s else max(rows_s),
+                "",
+                "",
+                "-",
+                "",
+            ]
+        )
     return rows
 
 
@@ -105,20 +192,42 @@ def write_summaries(quick: bool) -> str:
     meta = _load("connections") or _load("pipeline") or {}
     machine = meta.get("machine", report.machine())
     header = ["figure", "monitio", "nchan / reference", "ratio", "target", "verdict"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---" for _ in header) + "|",
+    ]
     for row in targets():
-        lines.append("| " + " | ".join("-" if v is None else (
-            f"{v:,.2f}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int)
-            else str(v)) for v in row) + " |")
+        lines.append(
+            "| "
+            + " | ".join(
+                "-"
+                if v is None
+                else (
+                    f"{v:,.2f}"
+                    if isinstance(v, float)
+                    else f"{v:,}"
+                    if isinstance(v, int)
+                    else str(v)
+                )
+                for v in row
+            )
+            + " |"
+        )
     table = "\n".join(lines)
     when = meta.get("date", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
-    machine_line = (f"{machine['cpu']}, {machine['cores']} cores, {machine['memory_gb']} GB, "
-                    f"Linux {machine['kernel']}, Python {machine['python']}")
-    details = "\n".join((report.RESULTS / f"{n}.md").read_text()
-                        for n in ("gateway", "request_cost", "e2e", "pipeline")
-                        if (report.RESULTS / f"{n}.md").exists())
-    summary = (f"# Benchmark summary{' (quick run)' if quick else ''}\n\n"
-               f"Date: {when}. Machine: {machine_line}.\n\n{table}\n\n{details}")
+    machine_line = (
+        f"{machine['cpu']}, {machine['cores']} cores, {machine['memory_gb']} GB, "
+        f"Linux {machine['kernel']}, Python {machine['python']}"
+    )
+    details = "\n".join(
+        (report.RESULTS / f"{n}.md").read_text()
+        for n in ("gateway", "request_cost", "e2e", "pipeline")
+        if (report.RESULTS / f"{n}.md").exists()
+    )
+    summary = (
+        f"# Benchmark summary{' (quick run)' if quick else ''}\n\n"
+        f"Date: {when}. Machine: {machine_line}.\n\n{table}\n\n{details}"
+    )
     (report.RESULTS / "summary.md").write_text(summary)
     return summary
 
@@ -137,13 +246,22 @@ def main(argv: list[str] | None = None) -> None:
             extra.append("--profile")
         print(f"\n==== {name}", flush=True)
         t0 = time.monotonic()
-        proc = subprocess.run([sys.executable, "-m", f"bench.bench_{name}", *extra],
-                              cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        proc = subprocess.run(
+            [sys.executable, "-m", f"bench.bench_{name}", *extra],
+            check=False,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         sys.stdout.write(proc.stdout)
-        tables = proc.stdout[proc.stdout.find("### "):] if "### " in proc.stdout else ""
+        tables = (
+            proc.stdout[proc.stdout.find("### ") :] if "### " in proc.stdout else ""
+        )
         (report.RESULTS / f"{name}.md").write_text(tables)
-        print(f"==== {name}: exit {proc.returncode} in {time.monotonic() - t0:.0f} s",
-              flush=True)
+        print(
+            f"==== {name}: exit {proc.returncode} in {time.monotonic() - t0:.0f} s",
+            flush=True,
+        )
         if proc.returncode:
             failed.append(name)
     summary = write_summaries(args.quick)
@@ -151,8 +269,10 @@ def main(argv: list[str] | None = None) -> None:
         from bench import benchmarks_md
 
         benchmarks_md.write(summary)
-    print(f"\nAll done in {time.monotonic() - started:.0f} s; "
-          f"results in {report.RESULTS.relative_to(ROOT)}/")
+    print(
+        f"\nAll done in {time.monotonic() - started:.0f} s; "
+        f"results in {report.RESULTS.relative_to(ROOT)}/"
+    )
     if failed:
         sys.exit(f"failed: {', '.join(failed)}")
 

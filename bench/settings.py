@@ -7,15 +7,16 @@ Celery broker in database 1). SQLite runs in WAL mode, as a site on SQLite shoul
 import os
 from pathlib import Path
 
-from tests.settings import *  # noqa: F403
+from tests.settings import *
 
 HERE = Path(__file__).resolve().parent
 _REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6399")
 
+_RUN = os.environ.get("BENCH_RUN", str(HERE / "run"))
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": os.environ.get("BENCH_SQLITE", str(HERE / "run" / "bench.sqlite3")),
+        "NAME": os.environ.get("BENCH_SQLITE", os.path.join(_RUN, "bench.sqlite3")),
         "OPTIONS": {
             "timeout": 30,
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",

@@ -15,9 +15,13 @@ def make_users(n: int, prefix: str = "u") -> list[int]:
 
     User = get_user_model()
     User.objects.bulk_create(
-        [User(username=f"{prefix}{i}", password="!") for i in range(n)], batch_size=2000)
-    return list(User.objects.filter(username__startswith=prefix)
-                .order_by("pk").values_list("pk", flat=True))
+        [User(username=f"{prefix}{i}", password="!") for i in range(n)], batch_size=2000
+    )
+    return list(
+        User.objects.filter(username__startswith=prefix)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 def make_sessions(user_ids: list[int]) -> dict[int, str]:
@@ -37,8 +41,9 @@ def make_sessions(user_ids: list[int]) -> dict[int, str]:
     return keys
 
 
-def stream_specs(port: int, user_ids: list[int],
-                 sessions: dict[int, str] | None = None) -> list[tuple[int, bytes]]:
+def stream_specs(
+    port: int, user_ids: list[int], sessions: dict[int, str] | None = None
+) -> list[tuple[int, bytes]]:
     """One gateway stream per user, with the token ``monitio.stream`` would mint."""
     from monitio.stream_token import mint, session_hash
 

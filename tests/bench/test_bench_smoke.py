@@ -1,0 +1,56 @@
+"""Smoke test of the benchmark harness: the quickest benchmark runs and writes
+well-formed results. It asserts the shape of the output, never a timing."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_request_cost_benchmark_writes_well_formed_json(tmp_path):
+    env = {
+        **os.environ,
+        "BENCH_RESULTS": str(tmp_path / "results"),
+        "BENCH_RUN": str(tmp_path / "run"),
+        "PYTHONPATH": str(ROOT),
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+    }
+    (tmp_path / "run").mkdir()
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.bench_request_cost",
+            "--samples",
+            "5",
+            "--runs",
+            "1",
+        ],
+        check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "| monitio-1 |" in proc.stdout
+    data = json.loads((tmp_path / "results" / "request_cost.json").read_text())
+    assert data["benchmark"] == "request_cost"
+    assert data["machine"]["cores"] >= 1
+    variants = data["variants"]
+    assert set(variants) == {
+        f"{v}-{k}"
+        for v in ("monitio", "django-session", "sync-insert")
+        for k in (1, 10)
+    }
+    for row in variants.values():
+        assert row["samples"] == 5
+        assert row["us"]["n"] == 5
+        assert 0 < row["us"]["min"] <= row["us"]["p50"] <= row["us"]["max"]
+        assert row["redis_commands_per_request"] >= 0
