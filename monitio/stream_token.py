@@ -31,7 +31,12 @@ def session_hash(session_key: str | None) -> str:
 
 
 def mint(user_id: int | str, session: str, *, secret: str, now: float | None = None) -> str:
-    """Return a token for ``user_id``'s stream, bound to one login session."""
+    """Return a token for ``user_id``'s stream, bound to one login session.
+
+    ``now`` sets the issue time in the payload (the gateway checks it against its
+    maximum age and revocations); the signature's own timestamp is always the
+    current time.
+    """
     issued = int(time.time() if now is None else now)
     payload = {"u": str(user_id), "s": session, "t": issued}
     return signing.dumps(payload, key=secret, salt=SALT, compress=False)

@@ -161,7 +161,7 @@ def test_stream_credential_only_by_csrf_checked_post_of_a_logged_in_user(
         ),
         client.post(target, **JSON),
     ]
-    assert [r.status_code for r in refused] == [405, 403, 403, 403, 403]
+    assert [r.status_code for r in refused] == [405, 403, 403, 403, 401]
     assert not any(cookie in r.cookies for r in refused)
     granted = csrf_client.post(target, {"csrfmiddlewaretoken": token}, **JSON)
     assert granted.status_code == 200 and granted.cookies[cookie]["httponly"]
