@@ -1,7 +1,6 @@
 """Fixtures of the abuse suite: the gateway suite's gateway and Redis fixtures, the
-fault suite's private nginx, the e2e suite's example stack and Chromium (package
-scoped: started by the first test that needs them, stopped after this package), and
-two users with logged-in browsers."""
+fault suite's private nginx, the e2e suite's ``login`` (its ``stack`` and
+``chromium`` are module-scoped in ``test_xss.py``), and two users."""
 
 from __future__ import annotations
 
@@ -9,7 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from tests.e2e.conftest import chromium, login, stack  # noqa: F401 - fixtures
+from tests.e2e.conftest import login  # noqa: F401 - fixture
 from tests.faults.conftest import start_nginx  # noqa: F401 - fixture
 from tests.gateway.conftest import redis_db, start_gateway, streams  # noqa: F401
 

@@ -2,9 +2,10 @@
 ``monitio.add_message``, rendered by Django's templates and inserted live by
 ``monitio.js`` in headless Chromium, under the example site's strict CSP.
 
-The example project's three Procfile processes run through the e2e suite's
-fixtures (``stack``, ``login``, ``chromium`` from :mod:`tests.e2e.conftest`, package
-scoped). alice's messages to bob are sent with ``add_message`` from
+The example project's three Procfile processes and Chromium run through the e2e
+suite's building blocks (:mod:`tests.e2e.conftest`), scoped to this module: the
+example's Celery worker shares the test broker, so it must be gone before any later
+test enqueues tasks. alice's messages to bob are sent with ``add_message`` from
 ``manage.py shell``, the way a view calls it.
 
 Bob watches two pages: one with the CSP bypassed (so an injected handler would
@@ -24,10 +25,15 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 
 import pytest
+import redis
+from django.conf import settings
+from playwright.sync_api import Browser, sync_playwright
 
-from tests.e2e.conftest import Stack
+from tests import procs
+from tests.e2e.conftest import LAUNCH, Stack, _wait_for_log, _wait_ready, procfile, stack_env
 
 from .xss_payloads import PAYLOADS
 
@@ -92,6 +98,36 @@ monitio.add_message(request, monitio.INFO, mark_safe(f'<b id="safe-{run}">S10-{r
                     user=bob, from_user=alice)
 request._messages.update(HttpResponse())  # what MessageMiddleware does with the response
 """
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(**LAUNCH)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory) -> Iterator[Stack]:
+    """The example project's Procfile processes, as the e2e suite starts them."""
+    for url in (settings.REDIS_URL, settings.CELERY_BROKER_URL):
+        redis.Redis.from_url(url).flushdb()
+    var_dir = tmp_path_factory.mktemp("xss-example")
+    web_port, gateway_port = procs.free_port(), procs.free_port()
+    stack = Stack(web_port, gateway_port, var_dir,
+                  stack_env(var_dir, web_port, gateway_port), {})
+    stack.manage("migrate", "--noinput", "-v0")
+    stack.manage("demo_users")
+    try:
+        for name in procfile():
+            stack.start(name)
+        _wait_for_log(stack.procs["worker"], var_dir / "worker.log", b"ready.", 60)
+        _wait_ready(f"{stack.url}/login/", stack.procs["web"])
+        yield stack
+    finally:
+        for proc in stack.procs.values():
+            procs.stop(proc)
 
 
 def _bob_page(login, **context_options):
