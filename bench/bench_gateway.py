@@ -85,7 +85,6 @@ def run_target(kind: str, args: argparse.Namespace, redis_url: str) -> dict[str,
     target = Target(kind, redis_url, args.heartbeat)
     out: dict[str, Any] = {"connections": [], "broadcast": [], "throughput": []}
     seq = 0
-    profiler = None
     try:
         with LoadClient(args.client_processes) as client:
             time.sleep(0.5)
@@ -113,12 +112,12 @@ def run_target(kind: str, args: argparse.Namespace, redis_url: str) -> dict[str,
                 out["connections"].append(row)
                 print(f"  {kind}: {row}", flush=True)
                 if n in args.fanout_sizes:
-                    if args.profile and kind == "gateway" and n == args.sizes[-1]:
-                        profiler = _start_profile(target.worker.pid, kind, n)
                     seq = _broadcast(target, client, n, args, seq, out)
-                    if profiler:
+                    if args.profile and kind == "gateway" and n == args.sizes[-1]:
+                        # Profiled apart from the measured series: py-spy costs too.
+                        profiler = _start_profile(target.worker.pid, kind, n)
+                        seq = _broadcast(target, client, n, args, seq, {"broadcast": []})
                         _stop_profile(profiler)
-                        profiler = None
                     seq = _throughput(target, client, n, args, seq, out)
     finally:
         target.service.stop()
@@ -221,6 +220,7 @@ def _throughput(
 
 
 def _start_profile(pid: int, kind: str, n: int) -> subprocess.Popen:
+    report.RESULTS.mkdir(parents=True, exist_ok=True)
     path = report.RESULTS / f"profile-{kind}-broadcast-{n}.txt"
     return subprocess.Popen(
         [
@@ -377,6 +377,7 @@ def main(argv: list[str] | None = None) -> None:
         help="connection counts (default 1000 5000 10000)",
     )
     args = parser.parse_args(argv)
+    sizes = args.sizes
     if args.quick:
         args.sizes, args.fanout_sizes, args.events = [200, 1000], [1000], 20
         args.heartbeat, args.idle_seconds, args.throughput_events = 5.0, 5.0, 10_000
@@ -387,8 +388,8 @@ def main(argv: list[str] | None = None) -> None:
             25,
         )
         args.heartbeat, args.idle_seconds, args.throughput_events = 15.0, 15.0, 50_000
-    if args.sizes:
-        args.sizes = sorted(args.sizes)
+    if sizes:
+        args.sizes = sorted(sizes)
         args.fanout_sizes = [n for n in args.sizes if n in (1000, 10000)] or args.sizes[
             -1:
         ]

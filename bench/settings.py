@@ -33,3 +33,6 @@ MONITIO = {
     "STREAM_COOKIE_SECURE": False,
 }
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Persistent connections, as a production worker would run: Celery's Django fix-up
+# closes the connection after each task otherwise.
+DATABASES["default"]["CONN_MAX_AGE"] = 600
