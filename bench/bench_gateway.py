@@ -116,7 +116,9 @@ def run_target(kind: str, args: argparse.Namespace, redis_url: str) -> dict[str,
                     if args.profile and kind == "gateway" and n == args.sizes[-1]:
                         # Profiled apart from the measured series: py-spy costs too.
                         profiler = _start_profile(target.worker.pid, kind, n)
-                        seq = _broadcast(target, client, n, args, seq, {"broadcast": []})
+                        seq = _broadcast(
+                            target, client, n, args, seq, {"broadcast": []}
+                        )
                         _stop_profile(profiler)
                     seq = _throughput(target, client, n, args, seq, out)
     finally:

@@ -49,8 +49,10 @@ def _fresh_database() -> None:
     from django.db import connections
 
     connections.close_all()
-    name = settings.DATABASES["default"]["NAME"]
-    for suffix in ("", "-wal", "-shm"):
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(name + suffix)
+    conf = settings.DATABASES["default"]
+    if conf["ENGINE"].endswith("sqlite3"):
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(conf["NAME"] + suffix)
     call_command("migrate", verbosity=0, interactive=False)
+    call_command("flush", verbosity=0, interactive=False)

@@ -1,7 +1,9 @@
 """Django settings for the benchmarks: the test project, on a SQLite file of its own.
 
 ``BENCH_REDIS_URL`` is the benchmark's own Redis server (events in database 0, the
-Celery broker in database 1). SQLite runs in WAL mode, as a site on SQLite should.
+Celery broker in database 1). SQLite runs in WAL mode, as a site on SQLite should;
+``BENCH_DATABASE_URL`` points the benchmarks at another database instead (its data
+is replaced: the benchmarks migrate it and create users).
 """
 
 import os
@@ -23,6 +25,10 @@ DATABASES = {
         },
     }
 }
+if os.environ.get("BENCH_DATABASE_URL"):  # e.g. postgres://user@127.0.0.1/bench
+    import dj_database_url
+
+    DATABASES = {"default": dj_database_url.parse(os.environ["BENCH_DATABASE_URL"])}
 ROOT_URLCONF = "bench.urls"
 REDIS_URL = f"{_REDIS}/0"
 CELERY_BROKER_URL = f"{_REDIS}/1"
