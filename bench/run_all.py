@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -234,10 +235,17 @@ def write_summaries(quick: bool) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="a short run (~3 minutes)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a short run (~1 minute), into bench/results/quick/",
+    )
     parser.add_argument("--only", nargs="*", choices=BENCHMARKS, default=BENCHMARKS)
     args = parser.parse_args(argv)
-    report.RESULTS.mkdir(exist_ok=True)
+    if args.quick:  # keep the committed figures of the last full run
+        report.RESULTS = report.RESULTS / "quick"
+        os.environ["BENCH_RESULTS"] = str(report.RESULTS)
+    report.RESULTS.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     failed = []
     for name in args.only:
