@@ -2,7 +2,7 @@
 
 import os
 
-from tests.settings import *  # noqa: F403
+from tests.settings import *
 
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 EMAIL_HOST = "127.0.0.1"

@@ -37,8 +37,9 @@ rng = random.Random(7)
 
 def _issue(browser: Client) -> str:
     """Ask Django for a stream credential, as the page does; return the token."""
-    answer = browser.post(reverse("monitio:persistent-messages-sse"),
-                          HTTP_X_CSRFTOKEN=_csrf(browser))
+    answer = browser.post(
+        reverse("monitio:persistent-messages-sse"), HTTP_X_CSRFTOKEN=_csrf(browser)
+    )
     assert answer.status_code == 200
     return browser.cookies["monitio_stream"].value
 
@@ -56,18 +57,26 @@ def _forged(alice) -> list[str]:
     claims = {"u": str(alice.pk), "s": "x", "t": int(time.time())}
     jwt_none = f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64({'sub': str(alice.pk)})}."
     tokens = [
-        "", "null", "undefined", "0", jwt_none, jwt_none + "sig",
+        "",
+        "null",
+        "undefined",
+        "0",
+        jwt_none,
+        jwt_none + "sig",
         signing.dumps(claims, key="guessed-secret", salt=stream_token.SALT),
         signing.dumps(claims, key=SECRET, salt="django.core.signing"),
         signing.dumps(claims, key=SECRET),  # no salt
         signing.dumps(claims, key="monitio-tests-not-secret", salt=stream_token.SALT),
-        signing.dumps(claims, key=SECRET, salt=stream_token.SALT, compress=True)[:-3] + "AAA",
+        signing.dumps(claims, key=SECRET, salt=stream_token.SALT, compress=True)[:-3]
+        + "AAA",
         _b64(claims) + ":" + _b64(claims),
         f"{_b64(claims)}:{int(time.time()):x}:" + "A" * 43,
     ]
     while len(tokens) < 25:
         alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_:"
-        tokens.append("".join(rng.choice(alphabet) for _ in range(rng.randint(20, 120))))
+        tokens.append(
+            "".join(rng.choice(alphabet) for _ in range(rng.randint(20, 120)))
+        )
     return tokens
 
 
@@ -79,21 +88,26 @@ def _tampered(genuine: str, bob) -> list[str]:
         f"{_b64({**claims, 'u': str(bob.pk)})}:{stamp}:{signature}",  # become bob
         f"{_b64({**claims, 't': int(time.time()) + 3600})}:{stamp}:{signature}",
         f"{_b64({**claims, 's': ''})}:{stamp}:{signature}",
-        f"{payload}:{int(stamp, 36) + 1:x}:{signature}", genuine[:-1], genuine + "A",
-        genuine.replace(":", "::", 1), genuine.swapcase(),
+        f"{payload}:{int(stamp, 36) + 1:x}:{signature}",
+        genuine[:-1],
+        genuine + "A",
+        genuine.replace(":", "::", 1),
+        genuine.swapcase(),
     ]
     while len(tokens) < 25:  # flip one character anywhere in the token
         i = rng.randrange(len(genuine))
         if genuine[i] == ":":
             continue
         flipped = "B" if genuine[i] != "B" else "C"
-        tokens.append(genuine[:i] + flipped + genuine[i + 1:])
+        tokens.append(genuine[:i] + flipped + genuine[i + 1 :])
     return tokens
 
 
 def _expired(alice) -> list[str]:
     tokens = []
-    for age in [301, 302, 330, 400, 600, 900, 3600, 86400, 10**6, 10**8] + list(range(305, 620, 21)):
+    for age in [301, 302, 330, 400, 600, 900, 3600, 86400, 10**6, 10**8] + list(
+        range(305, 620, 21)
+    ):
         then = time.time() - age
         with mock.patch("django.core.signing.time.time", return_value=then):
             tokens.append(stream_token.mint(alice.pk, "s", secret=SECRET, now=then))
@@ -116,14 +130,17 @@ def _others(alice, bob, django_user_model) -> list[str]:
     dave.set_password("changed")
     dave.save()
     # Another deployment's credentials for the same user ids (another secret).
-    tokens += [stream_token.mint(u.pk, "s", secret="other-site-secret")
-               for u in (alice, bob, alice, bob)]
+    tokens += [
+        stream_token.mint(u.pk, "s", secret="other-site-secret")
+        for u in (alice, bob, alice, bob)
+    ]
     return tokens
 
 
 def _attempt(port: int, token: str) -> tuple[int, bool]:
-    stream = Stream(port, cookie=f"monitio_stream={token}",
-                    headers={"Last-Event-ID": "x:0-0"})
+    stream = Stream(
+        port, cookie=f"monitio_stream={token}", headers={"Last-Event-ID": "x:0-0"}
+    )
     status = stream.status()
     stream.wait_end(5)
     stream.close()
@@ -132,15 +149,18 @@ def _attempt(port: int, token: str) -> tuple[int, bool]:
 
 
 def test_forged_tampered_expired_and_foreign_credentials_rejected(
-        start_gateway, start_nginx, redis_db, alice, bob, django_user_model):
+    start_gateway, start_nginx, redis_db, alice, bob, django_user_model
+):
     gw = start_gateway()
     proxy = start_nginx(gw.port)
     for user in (alice, bob):
         publish.publish(user.pk, wire.MESSAGE, {"text": f"secret-of-{user.pk}"})
     genuine = _issue(browser_for(alice))
     kinds = {
-        "forged": _forged(alice), "tampered": _tampered(genuine, bob),
-        "expired": _expired(alice), "other": _others(alice, bob, django_user_model),
+        "forged": _forged(alice),
+        "tampered": _tampered(genuine, bob),
+        "expired": _expired(alice),
+        "other": _others(alice, bob, django_user_model),
     }
     time.sleep(0.5)  # the revocations reach the gateway through Redis
     rejected = attempts = leaked = 0
@@ -152,9 +172,11 @@ def test_forged_tampered_expired_and_foreign_credentials_rejected(
                 rejected += status == 401
                 leaked += leak
     total = sum(map(len, kinds.values()))
-    print(f"\nS1 credentials={total} kinds="
-          f"{','.join(f'{k}:{len(v)}' for k, v in kinds.items())} "
-          f"rejected_401={rejected}/{attempts} event_bytes={leaked} paths=direct+nginx")
+    print(
+        f"\nS1 credentials={total} kinds="
+        f"{','.join(f'{k}:{len(v)}' for k, v in kinds.items())} "
+        f"rejected_401={rejected}/{attempts} event_bytes={leaked} paths=direct+nginx"
+    )
     assert total == 100
     assert rejected == attempts and leaked == 0
     # The genuine one still works, so the refusals are not a broken gateway.

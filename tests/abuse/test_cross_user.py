@@ -40,15 +40,25 @@ BATCH = 500
 
 def _messages(user, text: str, count: int) -> list[Message]:
     base = timezone.now() - timedelta(hours=1)
-    return [Message.objects.create(user=user, level=monitio.INFO, message=f"{text} {n}",
-                                   subject=f"{text} subject", url=f"/{text}/{n}/",
-                                   created=base + timedelta(seconds=n))
-            for n in range(count)]
+    return [
+        Message.objects.create(
+            user=user,
+            level=monitio.INFO,
+            message=f"{text} {n}",
+            subject=f"{text} subject",
+            url=f"/{text}/{n}/",
+            created=base + timedelta(seconds=n),
+        )
+        for n in range(count)
+    ]
 
 
 def _snapshot(user) -> list[tuple]:
-    return list(Message.objects.filter(user=user).order_by("id")
-                .values_list("id", "read", "message", "subject", "modified"))
+    return list(
+        Message.objects.filter(user=user)
+        .order_by("id")
+        .values_list("id", "read", "message", "subject", "modified")
+    )
 
 
 def _view_attempts(bob_ids: list[str], bob_cursors: list[str], bob_pk: int):
@@ -64,31 +74,51 @@ def _view_attempts(bob_ids: list[str], bob_cursors: list[str], bob_pk: int):
         ("get", lambda i, c: f"/messages/{i}/../{i}/", True),
         ("get", lambda i, c: f"/messages/json/?cursor={c}", False),
         ("get", lambda i, c: f"/messages/json/?user={bob_pk}&user_id={bob_pk}", False),
-        ("get", lambda i, c: f"/messages/json/?owner={bob_pk}&limit=100&unread=1", False),
+        (
+            "get",
+            lambda i, c: f"/messages/json/?owner={bob_pk}&limit=100&unread=1",
+            False,
+        ),
         ("get", lambda i, c: f"/messages/json/unread/?user={bob_pk}", False),
         ("get", lambda i, c: f"/messages/?user={bob_pk}&page=1", False),
         ("get", lambda i, c: f"/messages/?q={i}", False),
-        ("post", lambda i, c: reverse("monitio:message_mark_all_read") + f"?user={bob_pk}",
-         False),
-        ("post", lambda i, c: reverse("monitio:message_delete_all") + f"?user={bob_pk}",
-         False),
+        (
+            "post",
+            lambda i, c: reverse("monitio:message_mark_all_read") + f"?user={bob_pk}",
+            False,
+        ),
+        (
+            "post",
+            lambda i, c: reverse("monitio:message_delete_all") + f"?user={bob_pk}",
+            False,
+        ),
     ]
     for n in itertools.count():
         method, make, expect_404 = shapes[n % len(shapes)]
         index = n // len(shapes) % len(bob_ids)
-        yield method, make(bob_ids[index], bob_cursors[index]), {"ids": bob_ids[index]}, \
-            expect_404
+        yield (
+            method,
+            make(bob_ids[index], bob_cursors[index]),
+            {"ids": bob_ids[index]},
+            expect_404,
+        )
 
 
-def _attack_views(alice, bob_ids, bob_cursors, bob_pk, count: int) -> tuple[int, int, int]:
-    browser = Client()  # CSRF is S8's matter: here every refusal must come from ownership
+def _attack_views(
+    alice, bob_ids, bob_cursors, bob_pk, count: int
+) -> tuple[int, int, int]:
+    browser = (
+        Client()
+    )  # CSRF is S8's matter: here every refusal must come from ownership
     browser.force_login(alice)
     leaks = foreign = refused = 0
     needles = [SECRET.lower(), *bob_ids, *(i.replace("-", "") for i in bob_ids)]
     for method, path, data, expect_404 in itertools.islice(
-            _view_attempts(bob_ids, bob_cursors, bob_pk), count):
-        response = getattr(browser, method)(path, data if method == "post" else None,
-                                            HTTP_ACCEPT="application/json")
+        _view_attempts(bob_ids, bob_cursors, bob_pk), count
+    ):
+        response = getattr(browser, method)(
+            path, data if method == "post" else None, HTTP_ACCEPT="application/json"
+        )
         body = response.content.decode("utf-8", "replace").lower()
         # An id alice put in her own request may be echoed back (a "next" field):
         # she knew it already. Anything else of bob's is a leak.
@@ -100,14 +130,23 @@ def _attack_views(alice, bob_ids, bob_cursors, bob_pk, count: int) -> tuple[int,
     return leaks, foreign, refused
 
 
-def _gateway_requests(alice_pk: int, bob_event_ids: list[str], count: int) -> list[tuple]:
+def _gateway_requests(
+    alice_pk: int, bob_event_ids: list[str], count: int
+) -> list[tuple]:
     cookie = f"monitio_stream={mint(alice_pk)}"
     tricks = [
-        ("/sse/?user={b}", {}), ("/sse/?channel={b}", {}), ("/sse/?user_id={b}&u={b}", {}),
-        ("/sse/?last_event_id={e}", {}), ("/sse/", {"Last-Event-ID": "{e}"}),
-        ("/sse/?user={b}", {"Last-Event-ID": "{e}"}), ("/sse/{b}", {}),
-        ("/sse/../sse/?user={b}", {}), ("/sse/%2e%2e/{b}", {}), ("/sse//?user={b}", {}),
-        ("/sse/?user={a}&user={b}", {}), ("/sse/?last_event_id={e}&user={b}", {}),
+        ("/sse/?user={b}", {}),
+        ("/sse/?channel={b}", {}),
+        ("/sse/?user_id={b}&u={b}", {}),
+        ("/sse/?last_event_id={e}", {}),
+        ("/sse/", {"Last-Event-ID": "{e}"}),
+        ("/sse/?user={b}", {"Last-Event-ID": "{e}"}),
+        ("/sse/{b}", {}),
+        ("/sse/../sse/?user={b}", {}),
+        ("/sse/%2e%2e/{b}", {}),
+        ("/sse//?user={b}", {}),
+        ("/sse/?user={a}&user={b}", {}),
+        ("/sse/?last_event_id={e}&user={b}", {}),
     ]
     requests = []
     for n in range(count):
@@ -115,9 +154,14 @@ def _gateway_requests(alice_pk: int, bob_event_ids: list[str], count: int) -> li
         event_id = bob_event_ids[n % len(bob_event_ids)]
         fill = {"a": alice_pk, "b": "2", "e": event_id}
         fill["b"] = str(alice_pk + 1)
-        requests.append((alice_pk, cookie,
-                         path.format(**{k: quote(str(v), safe="") for k, v in fill.items()}),
-                         {k: v.format(**fill) for k, v in headers.items()}))
+        requests.append(
+            (
+                alice_pk,
+                cookie,
+                path.format(**{k: quote(str(v), safe="") for k, v in fill.items()}),
+                {k: v.format(**fill) for k, v in headers.items()},
+            )
+        )
     return requests
 
 
@@ -125,7 +169,7 @@ def _attack_gateway(gw, alice_pk, bob_pk, bob_event_ids, count) -> tuple[int, in
     leaks = opened = 0
     requests = _gateway_requests(alice_pk, bob_event_ids, count)
     for start in range(0, len(requests), BATCH):
-        batch = requests[start:start + BATCH]
+        batch = requests[start : start + BATCH]
         reader = MultiReader(gw.port, batch, keep_data=True)
         reader.start()
         deadline = time.monotonic() + 30
@@ -148,28 +192,38 @@ def _attack_gateway(gw, alice_pk, bob_pk, bob_event_ids, count) -> tuple[int, in
     return leaks, opened
 
 
-def test_ten_thousand_cross_user_attempts_leak_nothing(start_gateway, redis_db, alice, bob):
+def test_ten_thousand_cross_user_attempts_leak_nothing(
+    start_gateway, redis_db, alice, bob
+):
     _messages(alice, "alice", 20)
     bob_rows = _messages(bob, SECRET, 50)
     bob_ids = [str(m.pk) for m in bob_rows]
     bob_cursors = [encode_cursor(m) for m in bob_rows]
-    bob_event_ids = [publish.publish(bob.pk, wire.MESSAGE, {"message": f"{SECRET} {n}"})
-                     for n in range(50)]
+    bob_event_ids = [
+        publish.publish(bob.pk, wire.MESSAGE, {"message": f"{SECRET} {n}"})
+        for n in range(50)
+    ]
     publish.publish(alice.pk, wire.MESSAGE, {"message": "alice's own"})
     before = _snapshot(bob)
     views = ATTEMPTS // 2
     gw = start_gateway(MONITIO_MAX_STREAMS_PER_USER=str(BATCH))
     assert bob.pk == alice.pk + 1  # the gateway tricks name bob by alice's id + 1
 
-    view_leaks, foreign, refused = _attack_views(alice, bob_ids, bob_cursors, bob.pk, views)
-    stream_leaks, opened = _attack_gateway(gw, alice.pk, bob.pk, bob_event_ids,
-                                           ATTEMPTS - views)
+    view_leaks, foreign, refused = _attack_views(
+        alice, bob_ids, bob_cursors, bob.pk, views
+    )
+    stream_leaks, opened = _attack_gateway(
+        gw, alice.pk, bob.pk, bob_event_ids, ATTEMPTS - views
+    )
     changed = sum(a != b for a, b in zip(before, _snapshot(bob))) + abs(
-        len(before) - len(_snapshot(bob)))
-    print(f"\nS2 attempts={ATTEMPTS} views={views} gateway={ATTEMPTS - views} "
-          f"leaks={view_leaks + stream_leaks} (views={view_leaks} streams={stream_leaks}) "
-          f"bob_rows_changed={changed} foreign_ids_404={refused}/{foreign} "
-          f"streams_opened_as_alice={opened}")
+        len(before) - len(_snapshot(bob))
+    )
+    print(
+        f"\nS2 attempts={ATTEMPTS} views={views} gateway={ATTEMPTS - views} "
+        f"leaks={view_leaks + stream_leaks} (views={view_leaks} streams={stream_leaks}) "
+        f"bob_rows_changed={changed} foreign_ids_404={refused}/{foreign} "
+        f"streams_opened_as_alice={opened}"
+    )
     assert view_leaks == 0 and stream_leaks == 0 and changed == 0
     assert refused == foreign
     assert opened > 0  # the attempts really reached alice's streams

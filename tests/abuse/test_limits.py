@@ -48,35 +48,47 @@ def _oversize_calls(alice, bob) -> list:
         text = "x" * size
         calls += [
             lambda t=text: monitio.add_message(request, monitio.INFO, t),
-            lambda t=text: monitio.add_message(request, monitio.INFO, t, user=bob, email=True),
+            lambda t=text: monitio.add_message(
+                request, monitio.INFO, t, user=bob, email=True
+            ),
             lambda t=text: monitio.info(request, t, fail_silently=True),
             lambda t=text: monitio.create_message(bob, monitio.WARNING, t),
             lambda t=text: monitio.create_messages([alice, bob], monitio.INFO, t),
         ]
     calls += [
         lambda: monitio.add_message(request, monitio.INFO, "ok", subject=long_subject),
-        lambda: monitio.create_message(bob, monitio.INFO, "ok", subject=long_subject * 100),
+        lambda: monitio.create_message(
+            bob, monitio.INFO, "ok", subject=long_subject * 100
+        ),
     ]
     return calls
 
 
 def test_oversized_messages_refused_before_anything_is_queued(
-        alice, bob, redis_db, broker_client):
+    alice, bob, redis_db, broker_client
+):
     calls = _oversize_calls(alice, bob)
     refused = 0
     for call in calls:
         with pytest.raises(MessageTooLarge):
             call()
         refused += 1
-    queued = sum(broker_client.llen(k) for k in broker_client.keys("*")
-                 if broker_client.type(k) == b"list")
+    queued = sum(
+        broker_client.llen(k)
+        for k in broker_client.keys("*")
+        if broker_client.type(k) == b"list"
+    )
     events = sum(1 for _ in redis_db.scan_iter(f"{monitio_settings.KEY_PREFIX}:u:*"))
     rows = Message.objects.count()
     # The largest message that is allowed still goes through.
-    limit = monitio.create_message(bob, monitio.INFO, "x" * monitio_settings.MAX_MESSAGE_LENGTH)
-    print(f"\nS13 oversize_calls={len(calls)} sizes=max+1,1MB,10MB,subject "
-          f"refused_MessageTooLarge={refused}/{len(calls)} rows={rows} "
-          f"tasks_queued={queued} events={events} at_limit_accepted={limit is not None}")
+    limit = monitio.create_message(
+        bob, monitio.INFO, "x" * monitio_settings.MAX_MESSAGE_LENGTH
+    )
+    print(
+        f"\nS13 oversize_calls={len(calls)} sizes=max+1,1MB,10MB,subject "
+        f"refused_MessageTooLarge={refused}/{len(calls)} rows={rows} "
+        f"tasks_queued={queued} events={events} at_limit_accepted={limit is not None}"
+    )
     assert refused == len(calls) and rows == 0 and queued == 0 and events == 0
 
 
@@ -100,7 +112,9 @@ def _flood(gw, cookie: str) -> tuple[list[int], int]:
         assert time.monotonic() < deadline
         time.sleep(0.05)
     statuses = [c.status for c in flood.conns]
-    retry_after = sum(b"Retry-After: " in c.head for c in flood.conns if c.status == 429)
+    retry_after = sum(
+        b"Retry-After: " in c.head for c in flood.conns if c.status == 429
+    )
     flood.stop()
     for _ in range(1000):
         s = Stream(gw.port, cookie=cookie)
@@ -122,14 +136,18 @@ def test_stream_flood_gets_429_and_memory_stays_flat(start_gateway, redis_db):
     still_works = gw.stream(1)
     ok = still_works.status() == 200
     marker = publish.publish(1, wire.MESSAGE, {"after": "flood"})
-    delivered = bool(still_works.wait(lambda s: any(e.id == marker for e in s.events), 5))
+    delivered = bool(
+        still_works.wait(lambda s: any(e.id == marker for e in s.events), 5)
+    )
     still_works.close()
     statuses = [s for round_statuses, _ in rounds for s in round_statuses]
     retry_after = sum(r for _, r in rounds)
-    print(f"\nS13 stream_flood=3x1000 cap=10 accepted={statuses.count(200)} "
-          f"refused_429={statuses.count(429)} with_retry_after={retry_after} "
-          f"connect_cycles=3x1000 rss_mb={'/'.join(f'{r / 2**20:.1f}' for r in rss)} "
-          f"connections_after={left:g} delivers_after={delivered}")
+    print(
+        f"\nS13 stream_flood=3x1000 cap=10 accepted={statuses.count(200)} "
+        f"refused_429={statuses.count(429)} with_retry_after={retry_after} "
+        f"connect_cycles=3x1000 rss_mb={'/'.join(f'{r / 2**20:.1f}' for r in rss)} "
+        f"connections_after={left:g} delivers_after={delivered}"
+    )
     assert statuses.count(200) == 30 and statuses.count(429) == 2970
     assert retry_after == 2970
     assert left == 0 and ok and delivered
@@ -137,20 +155,26 @@ def test_stream_flood_gets_429_and_memory_stays_flat(start_gateway, redis_db):
 
 
 def test_state_change_flood_publishes_only_real_changes(
-        worker_process, alice, redis_db, broker_client):
+    worker_process, alice, redis_db, broker_client
+):
     message = Message.objects.create(user=alice, level=monitio.INFO, message="m")
     browser = Client()
     browser.force_login(alice)
     statuses = set()
     for n in range(1000):
-        path = (reverse("monitio:message_mark_read", args=[message.pk]) if n % 2
-                else reverse("monitio:message_mark_all_read"))
+        path = (
+            reverse("monitio:message_mark_read", args=[message.pk])
+            if n % 2
+            else reverse("monitio:message_mark_all_read")
+        )
         statuses.add(browser.post(path, HTTP_ACCEPT="application/json").status_code)
     time.sleep(2)  # let the worker publish whatever was queued
     key = wire.user_stream_key(monitio_settings.KEY_PREFIX, alice.pk)
     events = redis_db.xlen(key)
     queued = broker_client.llen("celery")
     message.refresh_from_db()
-    print(f"\nS13 mark_read_flood=1000 statuses={sorted(statuses)} state_changes=1 "
-          f"events={events} tasks_left_queued={queued} throttled=no")
+    print(
+        f"\nS13 mark_read_flood=1000 statuses={sorted(statuses)} state_changes=1 "
+        f"events={events} tasks_left_queued={queued} throttled=no"
+    )
     assert message.read and events == 1 and statuses == {200}

@@ -34,8 +34,10 @@ def _login(username: str) -> tuple[Client, str]:
     browser = Client(enforce_csrf_checks=True)
     assert browser.login(username=username, password="pw")
     browser.get(reverse("monitio:inbox"))
-    answer = browser.post(reverse("monitio:persistent-messages-sse"),
-                          HTTP_X_CSRFTOKEN=browser.cookies["csrftoken"].value)
+    answer = browser.post(
+        reverse("monitio:persistent-messages-sse"),
+        HTTP_X_CSRFTOKEN=browser.cookies["csrftoken"].value,
+    )
     assert answer.status_code == 200
     return browser, browser.cookies["monitio_stream"].value
 
@@ -47,10 +49,13 @@ def _open(port: int, token: str, count: int) -> list[Stream]:
 
 
 def test_logout_deactivation_and_password_change_close_streams(
-        start_gateway, redis_db, transactional_db):
+    start_gateway, redis_db, transactional_db
+):
     gw = start_gateway(MONITIO_MAX_STREAMS_PER_USER="20")
-    users = [get_user_model().objects.create_user(f"user{n}", password="pw")
-             for n in range(1, 12)]
+    users = [
+        get_user_model().objects.create_user(f"user{n}", password="pw")
+        for n in range(1, 12)
+    ]
     sessions = {u.pk: _login(u.username) for u in users}
     streams = {u.pk: _open(gw.port, sessions[u.pk][1], PER_USER) for u in users}
     _, other_token = _login("user1")  # user 1 in a second browser
@@ -82,22 +87,28 @@ def test_logout_deactivation_and_password_change_close_streams(
 
     rejected = 0
     for user in users[:10]:
-        for again in [Stream(gw.port, cookie=f"monitio_stream={sessions[user.pk][1]}")
-                      for _ in range(PER_USER)]:
+        for again in [
+            Stream(gw.port, cookie=f"monitio_stream={sessions[user.pk][1]}")
+            for _ in range(PER_USER)
+        ]:
             rejected += again.status() == 401
             again.close()
     marker_a = publish.publish(users[0].pk, wire.MESSAGE, {"still": "open"})
     marker_b = publish.publish(users[-1].pk, wire.MESSAGE, {"still": "open"})
-    alive = sum(s.wait(lambda s: any(e.id in (marker_a, marker_b) for e in s.events), 10)
-                for s in controls)
+    alive = sum(
+        s.wait(lambda s: any(e.id in (marker_a, marker_b) for e in s.events), 10)
+        for s in controls
+    )
     for s in [*controls, *(s for group in streams.values() for s in group)]:
         s.close()
-    print(f"\nS4 streams={10 * PER_USER} closed={len(closed_after)}/{10 * PER_USER} "
-          f"close_p50_s={median(closed_after):.3f} "
-          f"close_max_s={max(closed_after, default=float('nan')):.3f} bound_s=2 "
-          f"old_credentials_rejected={rejected}/{10 * PER_USER} "
-          f"controls_open={alive}/{len(controls)} "
-          f"revoked_metric={gw.metric('revoked_streams_total'):g}")
+    print(
+        f"\nS4 streams={10 * PER_USER} closed={len(closed_after)}/{10 * PER_USER} "
+        f"close_p50_s={median(closed_after):.3f} "
+        f"close_max_s={max(closed_after, default=float('nan')):.3f} bound_s=2 "
+        f"old_credentials_rejected={rejected}/{10 * PER_USER} "
+        f"controls_open={alive}/{len(controls)} "
+        f"revoked_metric={gw.metric('revoked_streams_total'):g}"
+    )
     assert len(closed_after) == 10 * PER_USER
     assert rejected == 10 * PER_USER
     assert alive == len(controls)

@@ -3,9 +3,10 @@
 ``monitio.js`` in headless Chromium, under the example site's strict CSP.
 
 The example project's three Procfile processes and Chromium run through the e2e
-suite's building blocks (:mod:`tests.e2e.conftest`), scoped to this module: the
+suite's building blocks (:mod:`tests.e2e.conftest`), scoped to this one test: the
 example's Celery worker shares the test broker, so it must be gone before any later
-test enqueues tasks. alice's messages to bob are sent with ``add_message`` from
+test enqueues tasks, and a live Playwright loop would stop Django's database calls.
+(Higher scopes also let pytest reorder the whole session around them.) alice's messages to bob are sent with ``add_message`` from
 ``manage.py shell``, the way a view calls it.
 
 Bob watches two pages: one with the CSP bypassed (so an injected handler would
@@ -33,7 +34,14 @@ from django.conf import settings
 from playwright.sync_api import Browser, sync_playwright
 
 from tests import procs
-from tests.e2e.conftest import LAUNCH, Stack, _wait_for_log, _wait_ready, procfile, stack_env
+from tests.e2e.conftest import (
+    LAUNCH,
+    Stack,
+    _wait_for_log,
+    _wait_ready,
+    procfile,
+    stack_env,
+)
 
 from .xss_payloads import PAYLOADS
 
@@ -100,7 +108,7 @@ request._messages.update(HttpResponse())  # what MessageMiddleware does with the
 """
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def chromium() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(**LAUNCH)
@@ -108,15 +116,17 @@ def chromium() -> Iterator[Browser]:
         browser.close()
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory) -> Iterator[Stack]:
+@pytest.fixture
+def stack(tmp_path) -> Iterator[Stack]:
     """The example project's Procfile processes, as the e2e suite starts them."""
     for url in (settings.REDIS_URL, settings.CELERY_BROKER_URL):
         redis.Redis.from_url(url).flushdb()
-    var_dir = tmp_path_factory.mktemp("xss-example")
+    var_dir = tmp_path / "example"
+    var_dir.mkdir()
     web_port, gateway_port = procs.free_port(), procs.free_port()
-    stack = Stack(web_port, gateway_port, var_dir,
-                  stack_env(var_dir, web_port, gateway_port), {})
+    stack = Stack(
+        web_port, gateway_port, var_dir, stack_env(var_dir, web_port, gateway_port), {}
+    )
     stack.manage("migrate", "--noinput", "-v0")
     stack.manage("demo_users")
     try:
@@ -158,7 +168,8 @@ def _server_pages(page, stack: Stack, run: str) -> tuple[int, int, int, int, boo
         page.goto(f"{stack.url}/messages/?page={number}")
         dom = page.evaluate(SERVER_DOM)
         ids += page.evaluate(
-            "() => [...document.querySelectorAll('li.monitio-message')].map((e) => e.id)")
+            "() => [...document.querySelectorAll('li.monitio-message')].map((e) => e.id)"
+        )
         seen_text += dom["text"]
         executed += page.evaluate("window.__xss")
         injected += sum(name != f"safe-{run}" for name in dom["inside"])
@@ -168,7 +179,9 @@ def _server_pages(page, stack: Stack, run: str) -> tuple[int, int, int, int, boo
             break
     literal += sum(_normal(p) in _normal(seen_text) for p in PAYLOADS)
     for element_id in ids:  # detail pages: the full text, not truncated
-        page.goto(f"{stack.url}/messages/{element_id.removeprefix('monitio-message-')}/")
+        page.goto(
+            f"{stack.url}/messages/{element_id.removeprefix('monitio-message-')}/"
+        )
         dom = page.evaluate(SERVER_DOM)
         executed += page.evaluate("window.__xss")
         injected += sum(name != f"safe-{run}" for name in dom["inside"])
@@ -187,7 +200,10 @@ def test_xss_payloads_stay_text_live_and_server_rendered(stack, login):
     for name, page in (("exposed", exposed), ("strict", strict)):
         page.wait_for_function(
             "([run, n]) => window.__toasts.filter((t) => t.text.includes('S10-' + run)).length >= n",
-            arg=[run, total], timeout=60_000, polling=100)
+            arg=[run, total],
+            timeout=60_000,
+            polling=100,
+        )
         toasts[name] = page.evaluate("window.__toasts")
     exposed.wait_for_timeout(1000)  # give any handler that got in the time to fire
     live_executed = exposed.evaluate("window.__xss") + strict.evaluate("window.__xss")
@@ -207,13 +223,15 @@ def test_xss_payloads_stay_text_live_and_server_rendered(stack, login):
     strict.goto(f"{stack.url}/messages/")
     csp += strict.evaluate("window.__csp")
     executed, literal, injected, handlers, safe_html = server
-    print(f"\nS10 payloads={len(PAYLOADS)} live_executed={live_executed} "
-          f"live_literal={live_literal}/{2 * len(PAYLOADS)} "
-          f"live_injected_elements={live_injected} live_handlers={live_handlers} "
-          f"server_executed={executed} server_literal={literal}/{len(PAYLOADS)} "
-          f"server_injected_elements={injected} server_handlers={handlers} "
-          f"csp_violations={len(csp)} safedata_as_html=live:{safe_live}/2,"
-          f"server:{'yes' if safe_html else 'no'}")
+    print(
+        f"\nS10 payloads={len(PAYLOADS)} live_executed={live_executed} "
+        f"live_literal={live_literal}/{2 * len(PAYLOADS)} "
+        f"live_injected_elements={live_injected} live_handlers={live_handlers} "
+        f"server_executed={executed} server_literal={literal}/{len(PAYLOADS)} "
+        f"server_injected_elements={injected} server_handlers={handlers} "
+        f"csp_violations={len(csp)} safedata_as_html=live:{safe_live}/2,"
+        f"server:{'yes' if safe_html else 'no'}"
+    )
     assert live_executed == 0 and executed == 0
     assert live_literal == 2 * len(PAYLOADS) and literal == len(PAYLOADS)
     assert live_injected == 0 and injected == 0

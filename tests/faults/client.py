@@ -29,8 +29,14 @@ from tests.gateway.sseclient import Event, Stream
 
 
 class Browserlike:
-    def __init__(self, port: int, cookie: str, *, last_event_id: str = "",
-                 reopen_ms: tuple[int, int] = (250, 750)) -> None:
+    def __init__(
+        self,
+        port: int,
+        cookie: str,
+        *,
+        last_event_id: str = "",
+        reopen_ms: tuple[int, int] = (250, 750),
+    ) -> None:
         self.port = port
         self.cookie = cookie
         self.last_event_id = last_event_id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 from monitio import wire
@@ -38,7 +39,9 @@ def judge(sent: list[str], events: list[Event]) -> Verdict:
         foreign=len(set(deduped) - expected),
     )
     keys = [position(i) for i in deduped]
-    verdict.out_of_order = sum(1 for a, b in zip(keys, keys[1:]) if a[0] == b[0] and a >= b)
+    verdict.out_of_order = sum(
+        1 for a, b in itertools.pairwise(keys) if a[0] == b[0] and a >= b
+    )
     return verdict
 
 

@@ -47,7 +47,7 @@ class LiveInbox:
         if stream is not self._stream:
             self._stream, self._applied = stream, 0
         events = list(stream.events)
-        for event in events[self._applied:]:
+        for event in events[self._applied :]:
             self._apply(event)
         self._applied = len(events)
 
@@ -74,8 +74,12 @@ class LiveInbox:
     def diffs(self, user) -> int:
         """How many messages differ from the database (missing, extra or wrong
         read state), plus one if the unread count differs."""
-        truth = {str(i): r for i, r in
-                 Message.objects.visible_to(user).persistent().values_list("id", "read")}
+        truth = {
+            str(i): r
+            for i, r in Message.objects.visible_to(user)
+            .persistent()
+            .values_list("id", "read")
+        }
         keys = truth.keys() | self.read.keys()
         wrong = sum(truth.get(k) != self.read.get(k) for k in keys)
         return wrong + (self.unread != state.unread_count(user))

@@ -20,8 +20,18 @@ from tests.gateway.sseclient import Parser
 
 
 class _Conn:
-    __slots__ = ("sock", "user", "head", "status", "buf", "want", "parser", "ids",
-                 "data", "closed")
+    __slots__ = (
+        "buf",
+        "closed",
+        "data",
+        "head",
+        "ids",
+        "parser",
+        "sock",
+        "status",
+        "user",
+        "want",
+    )
 
     def __init__(self, sock: socket.socket, user: int) -> None:
         self.sock, self.user = sock, user
@@ -57,7 +67,7 @@ class _Conn:
             if len(self.buf) < self.want:
                 break
             payload += self.buf[: self.want - 2]
-            self.buf, self.want = self.buf[self.want:], None
+            self.buf, self.want = self.buf[self.want :], None
         return self.parser.feed(payload) if payload else []
 
 
@@ -68,7 +78,9 @@ class MultiReader(threading.Thread):
     data of every event is kept in ``conn.data``.
     """
 
-    def __init__(self, port: int, requests: list[tuple], keep_data: bool = False) -> None:
+    def __init__(
+        self, port: int, requests: list[tuple], keep_data: bool = False
+    ) -> None:
         super().__init__(daemon=True)
         self.selector = selectors.DefaultSelector()
         self.conns: list[_Conn] = []
@@ -79,9 +91,13 @@ class MultiReader(threading.Thread):
             path, headers = rest if rest else ("/sse/", {})
             extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
             sock = socket.create_connection(("127.0.0.1", port))
-            sock.sendall((f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-                          f"Accept: text/event-stream\r\nCookie: {cookie}\r\n"
-                          f"{extra}\r\n").encode())
+            sock.sendall(
+                (
+                    f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                    f"Accept: text/event-stream\r\nCookie: {cookie}\r\n"
+                    f"{extra}\r\n"
+                ).encode()
+            )
             sock.setblocking(False)
             conn = _Conn(sock, user)
             self.conns.append(conn)

@@ -72,15 +72,16 @@ def _point_at_upstream(body: str) -> str:
 def _override(body: str, name: str, value: str) -> str:
     """Set directive ``name`` to ``value`` in a location body (replace or add)."""
     line = f"        {name} {value};"
-    pattern = re.compile(rf"^\s*{re.escape(name)}\s+[^;]*;", re.M)
+    pattern = re.compile(rf"^\s*{re.escape(name)}\s+[^;]*;", re.MULTILINE)
     return pattern.sub(line, body) if pattern.search(body) else f"{body}\n{line}\n"
 
 
 class Nginx:
     """``nginx -p <dir> -c <dir>/nginx.conf`` proxying ``/sse/`` to ``upstream``."""
 
-    def __init__(self, workdir: Path, upstream: int,
-                 overrides: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, workdir: Path, upstream: int, overrides: dict[str, str] | None = None
+    ) -> None:
         self.dir = workdir
         self.port = procs.free_port()
         self.location, self.source = documented_location()
@@ -89,18 +90,27 @@ class Nginx:
         for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
             (workdir / sub).mkdir(parents=True, exist_ok=True)
         self.conf = workdir / "nginx.conf"
-        self.conf.write_text(_TEMPLATE.format(
-            prefix=workdir, upstream=upstream, port=self.port,
-            location=self.location,
-        ))
+        self.conf.write_text(
+            _TEMPLATE.format(
+                prefix=workdir,
+                upstream=upstream,
+                port=self.port,
+                location=self.location,
+            )
+        )
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> Nginx:
-        check = subprocess.run([NGINX, "-t", "-p", str(self.dir), "-c", str(self.conf)],
-                               capture_output=True, text=True)
+        check = subprocess.run(
+            [NGINX, "-t", "-p", str(self.dir), "-c", str(self.conf)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert check.returncode == 0, check.stderr
-        self.proc = procs.start([NGINX, "-p", str(self.dir), "-c", str(self.conf)],
-                                self.dir / "nginx.out")
+        self.proc = procs.start(
+            [NGINX, "-p", str(self.dir), "-c", str(self.conf)], self.dir / "nginx.out"
+        )
         procs.wait_for_port(self.port, proc=self.proc)
         return self
 

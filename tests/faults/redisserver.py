@@ -30,11 +30,24 @@ class RedisServer:
 
     def start(self) -> float:
         """Start the server; return the time (monotonic) it answers PING."""
-        persistence = (["--appendonly", "yes", "--appendfsync", "always"]
-                       if self.durable else ["--appendonly", "no"])
+        persistence = (
+            ["--appendonly", "yes", "--appendfsync", "always"]
+            if self.durable
+            else ["--appendonly", "no"]
+        )
         self.proc = procs.start(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--dir", str(self.dir), *persistence],
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--dir",
+                str(self.dir),
+                *persistence,
+            ],
             self.dir / "redis.log",
         )
         client = redis.Redis.from_url(self.url, socket_connect_timeout=0.2)

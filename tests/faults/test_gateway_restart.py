@@ -27,11 +27,11 @@ import time
 import pytest
 
 from monitio import publish
+from tests.gateway.conftest import mint
 
 from .client import Browserlike, median, percentile
 from .delivery import Verdict, judge, received_all
 from .publisher import SteadyPublisher
-from tests.gateway.conftest import mint
 
 CLIENTS = int(os.environ.get("MONITIO_FAULTS_CLIENTS", "200"))
 MESSAGES = int(os.environ.get("MONITIO_FAULTS_MESSAGES", "1000"))
@@ -57,15 +57,26 @@ def _restart(gw, sig: int) -> float:
     return time.monotonic() - began
 
 
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["sigkill", "sigterm"])
+@pytest.mark.parametrize(
+    "sig", [signal.SIGKILL, signal.SIGTERM], ids=["sigkill", "sigterm"]
+)
 @pytest.mark.parametrize("proxied", [False, True], ids=["direct", "nginx"])
-def test_gateway_restart_loses_nothing(start_gateway, start_nginx, redis_db, sig, proxied):
+def test_gateway_restart_loses_nothing(
+    start_gateway, start_nginx, redis_db, sig, proxied
+):
     gw = start_gateway(MONITIO_MAX_STREAMS_PER_USER=str(CLIENTS))
     port = start_nginx(gw.port).port if proxied else gw.port
     clients = [
-        (user, Browserlike(port, f"monitio_stream={mint(user)}",
-                           last_event_id=publish.current_event_id(user)))
-        for n in range(CLIENTS) for user in [USERS[n % len(USERS)]]
+        (
+            user,
+            Browserlike(
+                port,
+                f"monitio_stream={mint(user)}",
+                last_event_id=publish.current_event_id(user),
+            ),
+        )
+        for n in range(CLIENTS)
+        for user in [USERS[n % len(USERS)]]
     ]
     deadline = time.monotonic() + 30
     while sum(c.current is not None for _, c in clients) < CLIENTS:
@@ -78,7 +89,8 @@ def test_gateway_restart_loses_nothing(start_gateway, start_nginx, redis_db, sig
     publisher.join(MESSAGES / RATE + 60)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not all(
-            received_all(publisher.sent[u], c.events()) for u, c in clients):
+        received_all(publisher.sent[u], c.events()) for u, c in clients
+    ):
         time.sleep(0.2)
 
     total, reconnects, statuses, reopened = Verdict(), [], {}, 0
@@ -90,14 +102,16 @@ def test_gateway_restart_loses_nothing(start_gateway, start_nginx, redis_db, sig
         for status, count in client.statuses.items():
             statuses[status] = statuses.get(status, 0) + count
     variant = ("nginx-" if proxied else "direct-") + signal.Signals(sig).name.lower()
-    print(f"\nR10 variant={variant} clients={CLIENTS} published={publisher.count()} "
-          f"missed={total.missed} out_of_order={total.out_of_order} "
-          f"duplicates_raw={total.duplicates_raw} "
-          f"duplicates_after_dedupe={total.duplicates_after_dedupe} "
-          f"reconnects={len(reconnects)} reconnect_p50_s={median(reconnects):.2f} "
-          f"reconnect_p99_s={percentile(reconnects, 99):.2f} "
-          f"statuses={statuses or '{}'} reopened_with_query={reopened} "
-          f"downtime_s={downtime:.2f}")
+    print(
+        f"\nR10 variant={variant} clients={CLIENTS} published={publisher.count()} "
+        f"missed={total.missed} out_of_order={total.out_of_order} "
+        f"duplicates_raw={total.duplicates_raw} "
+        f"duplicates_after_dedupe={total.duplicates_after_dedupe} "
+        f"reconnects={len(reconnects)} reconnect_p50_s={median(reconnects):.2f} "
+        f"reconnect_p99_s={percentile(reconnects, 99):.2f} "
+        f"statuses={statuses or '{}'} reopened_with_query={reopened} "
+        f"downtime_s={downtime:.2f}"
+    )
     assert publisher.count() == MESSAGES
     assert total == Verdict(duplicates_raw=total.duplicates_raw)
     assert not any(c.unauthorized for _, c in clients)

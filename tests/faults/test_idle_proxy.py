@@ -36,19 +36,26 @@ from .conftest import SLOW
 STREAMS = 50
 
 
-def _idle(start_gateway, start_nginx, *, heartbeat: str, idle: float,
-          read_timeout: str) -> tuple[int, int, str, str]:
-    gw = start_gateway(MONITIO_HEARTBEAT_SECONDS=heartbeat,
-                       MONITIO_MAX_STREAMS_PER_USER=str(STREAMS))
+def _idle(
+    start_gateway, start_nginx, *, heartbeat: str, idle: float, read_timeout: str
+) -> tuple[int, int, str, str]:
+    gw = start_gateway(
+        MONITIO_HEARTBEAT_SECONDS=heartbeat, MONITIO_MAX_STREAMS_PER_USER=str(STREAMS)
+    )
     proxy = start_nginx(gw.port, proxy_read_timeout=read_timeout)
-    streams = [Stream(proxy.port, cookie=f"monitio_stream={mint(1)}") for _ in range(STREAMS)]
+    streams = [
+        Stream(proxy.port, cookie=f"monitio_stream={mint(1)}") for _ in range(STREAMS)
+    ]
     assert [s.status() for s in streams] == [200] * STREAMS
     time.sleep(idle)
     disconnects = sum(s.ended.is_set() for s in streams)
     # The streams that survived still deliver.
     marker = publish.publish(1, wire.MESSAGE, {"after": "idle"})
-    delivered = sum(s.wait(lambda s: any(e.id == marker for e in s.events), 5)
-                    for s in streams if not s.ended.is_set())
+    delivered = sum(
+        s.wait(lambda s: any(e.id == marker for e in s.events), 5)
+        for s in streams
+        if not s.ended.is_set()
+    )
     comments = min(s.parser.comments for s in streams)
     for s in streams:
         s.close()
@@ -56,29 +63,41 @@ def _idle(start_gateway, start_nginx, *, heartbeat: str, idle: float,
     return disconnects, comments, read_timeout, proxy.source
 
 
-def test_idle_streams_survive_the_proxy_timeout_scaled(start_gateway, start_nginx, redis_db):
+def test_idle_streams_survive_the_proxy_timeout_scaled(
+    start_gateway, start_nginx, redis_db
+):
     disconnects, comments, timeout, source = _idle(
-        start_gateway, start_nginx, heartbeat="1", idle=10, read_timeout="3s")
-    print(f"\nR15 variant=scaled idle_s=10 streams={STREAMS} disconnects={disconnects} "
-          f"heartbeat_s=1 proxy_read_timeout={timeout} comments_min={comments} "
-          f"nginx_config={source}")
+        start_gateway, start_nginx, heartbeat="1", idle=10, read_timeout="3s"
+    )
+    print(
+        f"\nR15 variant=scaled idle_s=10 streams={STREAMS} disconnects={disconnects} "
+        f"heartbeat_s=1 proxy_read_timeout={timeout} comments_min={comments} "
+        f"nginx_config={source}"
+    )
     assert disconnects == 0 and comments >= 5
 
 
 def test_control_heartbeat_slower_than_proxy_timeout_loses_streams(
-        start_gateway, start_nginx, redis_db):
+    start_gateway, start_nginx, redis_db
+):
     disconnects, _, timeout, _ = _idle(
-        start_gateway, start_nginx, heartbeat="5", idle=4, read_timeout="2s")
-    print(f"\nR15 variant=control heartbeat_s=5 proxy_read_timeout={timeout} "
-          f"disconnects={disconnects}/{STREAMS} (expected all)")
+        start_gateway, start_nginx, heartbeat="5", idle=4, read_timeout="2s"
+    )
+    print(
+        f"\nR15 variant=control heartbeat_s=5 proxy_read_timeout={timeout} "
+        f"disconnects={disconnects}/{STREAMS} (expected all)"
+    )
     assert disconnects == STREAMS
 
 
 @pytest.mark.skipif(not SLOW, reason="10 minutes; run with MONITIO_SLOW_FAULTS=1")
 def test_ten_minutes_idle_behind_documented_nginx(start_gateway, start_nginx, redis_db):
     disconnects, comments, timeout, source = _idle(
-        start_gateway, start_nginx, heartbeat="15", idle=600, read_timeout="60s")
-    print(f"\nR15 variant=full idle_s=600 streams={STREAMS} disconnects={disconnects} "
-          f"heartbeat_s=15 proxy_read_timeout={timeout} comments_min={comments} "
-          f"nginx_config={source}")
+        start_gateway, start_nginx, heartbeat="15", idle=600, read_timeout="60s"
+    )
+    print(
+        f"\nR15 variant=full idle_s=600 streams={STREAMS} disconnects={disconnects} "
+        f"heartbeat_s=15 proxy_read_timeout={timeout} comments_min={comments} "
+        f"nginx_config={source}"
+    )
     assert disconnects == 0 and comments >= 600 // 15 - 1

@@ -25,14 +25,15 @@ from __future__ import annotations
 import time
 
 import pytest
+import redis
 
 from monitio import publish, wire
+from tests.gateway.conftest import mint
 
 from .client import Browserlike, median
 from .delivery import Verdict, judge, position
 from .publisher import SteadyPublisher
 from .redisserver import RedisServer
-from tests.gateway.conftest import mint
 
 USERS = [1, 2, 3, 4, 5]
 PER_USER = 10
@@ -61,11 +62,23 @@ def make_redis(tmp_path, settings):
 
 
 def _connect(port: int) -> tuple[list[tuple[int, Browserlike]], Browserlike]:
-    clients = [(u, Browserlike(port, f"monitio_stream={mint(u)}",
-                               last_event_id=publish.current_event_id(u)))
-               for u in USERS for _ in range(PER_USER)]
-    probe = Browserlike(port, f"monitio_stream={mint(PROBE_USER)}",
-                        last_event_id=publish.current_event_id(PROBE_USER))
+    clients = [
+        (
+            u,
+            Browserlike(
+                port,
+                f"monitio_stream={mint(u)}",
+                last_event_id=publish.current_event_id(u),
+            ),
+        )
+        for u in USERS
+        for _ in range(PER_USER)
+    ]
+    probe = Browserlike(
+        port,
+        f"monitio_stream={mint(PROBE_USER)}",
+        last_event_id=publish.current_event_id(PROBE_USER),
+    )
     deadline = time.monotonic() + 20
     while not all(c.current for _, c in [*clients, (0, probe)]):
         assert time.monotonic() < deadline, "clients could not connect"
@@ -79,7 +92,7 @@ def _probe(probe: Browserlike, since: float, timeout: float = 30) -> float:
     while time.monotonic() < deadline:
         try:
             marker = publish.publish(PROBE_USER, wire.MESSAGE, {"probe": True})
-        except Exception:  # Redis still away, or the client's connection was killed
+        except redis.RedisError:  # Redis still away, or our connection was killed
             publish.reset_client()
             time.sleep(0.05)
             continue
@@ -127,8 +140,11 @@ def _tally(clients, probe, publisher) -> tuple[int, int, Verdict]:
 @pytest.mark.parametrize("durable", [True, False], ids=["durable", "empty"])
 def test_redis_crash_and_restart_while_publishing(make_redis, start_gateway, durable):
     server = make_redis(durable)
-    gw = start_gateway(MONITIO_REDIS_URL=server.url, MONITIO_HEARTBEAT_SECONDS="1",
-                       MONITIO_MAX_STREAMS_PER_USER=str(PER_USER))
+    gw = start_gateway(
+        MONITIO_REDIS_URL=server.url,
+        MONITIO_HEARTBEAT_SECONDS="1",
+        MONITIO_MAX_STREAMS_PER_USER=str(PER_USER),
+    )
     clients, probe = _connect(gw.port)
     publisher = SteadyPublisher(USERS, MESSAGES, RATE)
     publisher.start()
@@ -140,22 +156,29 @@ def test_redis_crash_and_restart_while_publishing(make_redis, start_gateway, dur
     publisher.join(60)
     _settle(clients, publisher)
     lost, resynced, verdict = _tally(clients, probe, publisher)
-    print(f"\nR14 fault=crash-{'durable' if durable else 'empty'} clients={len(clients)} "
-          f"published={publisher.count()} publish_retries={publisher.retries} "
-          f"lost={lost} clients_resynced={resynced}/{len(clients)} "
-          f"duplicates_raw={verdict.duplicates_raw} out_of_order={verdict.out_of_order} "
-          f"gateway_resumes={gw.metric('resumes_total'):g} recovery_s={recovery:.2f}")
+    print(
+        f"\nR14 fault=crash-{'durable' if durable else 'empty'} clients={len(clients)} "
+        f"published={publisher.count()} publish_retries={publisher.retries} "
+        f"lost={lost} clients_resynced={resynced}/{len(clients)} "
+        f"duplicates_raw={verdict.duplicates_raw} out_of_order={verdict.out_of_order} "
+        f"gateway_resumes={gw.metric('resumes_total'):g} recovery_s={recovery:.2f}"
+    )
     assert publisher.count() == MESSAGES and lost == 0
     if durable:
-        assert resynced == 0 and verdict == Verdict(duplicates_raw=verdict.duplicates_raw)
+        assert resynced == 0 and verdict == Verdict(
+            duplicates_raw=verdict.duplicates_raw
+        )
     else:
         assert resynced == len(clients), "Redis lost its data: every client must resync"
 
 
-def test_killing_the_gateway_reader_connection_while_publishing(make_redis, start_gateway):
+def test_killing_the_gateway_reader_connection_while_publishing(
+    make_redis, start_gateway
+):
     server = make_redis(True)
-    gw = start_gateway(MONITIO_REDIS_URL=server.url,
-                       MONITIO_MAX_STREAMS_PER_USER=str(PER_USER))
+    gw = start_gateway(
+        MONITIO_REDIS_URL=server.url, MONITIO_MAX_STREAMS_PER_USER=str(PER_USER)
+    )
     admin = server.admin()
     clients, probe = _connect(gw.port)
     publisher = SteadyPublisher(USERS, MESSAGES, RATE)
@@ -167,17 +190,21 @@ def test_killing_the_gateway_reader_connection_while_publishing(make_redis, star
         if round_ % 2:
             pubsub_killed += admin.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
         else:
-            readers = [c for c in admin.client_list() if c["name"] == "monitio-gateway-reader"]
+            readers = [
+                c for c in admin.client_list() if c["name"] == "monitio-gateway-reader"
+            ]
             assert len(readers) == 1
             reader_kills += admin.client_kill_filter(_id=readers[0]["id"])
         recoveries.append(_probe(probe, killed_at))
     publisher.join(60)
     _settle(clients, publisher)
     lost, resynced, verdict = _tally(clients, probe, publisher)
-    print(f"\nR14 fault=reader-kill reader_kills={reader_kills} pubsub_kill_commands=5 "
-          f"pubsub_connections_killed={pubsub_killed} clients={len(clients)} "
-          f"published={publisher.count()} lost={lost} resyncs={resynced} "
-          f"duplicates_raw={verdict.duplicates_raw} out_of_order={verdict.out_of_order} "
-          f"recovery_p50_s={median(recoveries):.2f} recovery_max_s={max(recoveries):.2f}")
+    print(
+        f"\nR14 fault=reader-kill reader_kills={reader_kills} pubsub_kill_commands=5 "
+        f"pubsub_connections_killed={pubsub_killed} clients={len(clients)} "
+        f"published={publisher.count()} lost={lost} resyncs={resynced} "
+        f"duplicates_raw={verdict.duplicates_raw} out_of_order={verdict.out_of_order} "
+        f"recovery_p50_s={median(recoveries):.2f} recovery_max_s={max(recoveries):.2f}"
+    )
     assert reader_kills == 5 and lost == 0 and resynced == 0
     assert verdict == Verdict(duplicates_raw=verdict.duplicates_raw)

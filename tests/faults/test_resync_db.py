@@ -53,8 +53,9 @@ def _browser(alice) -> Client:
     return client
 
 
-def _open(gateway, browser: Client, last_event_id: str | None = None,
-          header: bool = False) -> Stream:
+def _open(
+    gateway, browser: Client, last_event_id: str | None = None, header: bool = False
+) -> Stream:
     """Open the stream as the page does: a credential from Django, then the gateway."""
     answer = browser.post(reverse("monitio:persistent-messages-sse")).json()
     cookie = f"monitio_stream={browser.cookies['monitio_stream'].value}"
@@ -74,14 +75,20 @@ def _send(alice, count: int, prefix: str) -> None:
 
 
 def _stored(alice, count: int) -> None:
-    wait_until(lambda: Message.objects.filter(user=alice).count() >= count, 120,
-               message=f"{count} messages stored by the worker")
+    wait_until(
+        lambda: Message.objects.filter(user=alice).count() >= count,
+        120,
+        message=f"{count} messages stored by the worker",
+    )
 
 
 def _churn(alice) -> list[str]:
     """Read, unread and delete through the state API, as the views do."""
-    ids = list(Message.objects.filter(user=alice).order_by("created")
-               .values_list("id", flat=True)[:6])
+    ids = list(
+        Message.objects.filter(user=alice)
+        .order_by("created")
+        .values_list("id", flat=True)[:6]
+    )
     state.mark_read(alice, ids[:4])
     state.mark_unread(alice, ids[:1])
     state.delete(alice, ids[4:5])
@@ -100,7 +107,9 @@ def _settle(inbox: LiveInbox, stream: Stream, alice) -> int:
 
 
 def _reasons(stream: Stream) -> list[str]:
-    return [json.loads(e.data)["reason"] for e in stream.events if e.type == wire.RESYNC]
+    return [
+        json.loads(e.data)["reason"] for e in stream.events if e.type == wire.RESYNC
+    ]
 
 
 def test_history_overflow_resync_ends_equal_to_database(gateway, worker_process, alice):
@@ -125,14 +134,17 @@ def test_history_overflow_resync_ends_equal_to_database(gateway, worker_process,
     diffs = _settle(inbox, again, alice)
     again.close()
     reasons = _reasons(again)
-    print(f"\nR13 case=overflow maxlen={monitio_settings.HISTORY_MAXLEN} "
-          f"messages_while_away={away} resync={len(reasons)}/1 reasons={reasons} "
-          f"refetches={inbox.fetches - 1} db_messages={len(inbox.read)} diffs={diffs}")
+    print(
+        f"\nR13 case=overflow maxlen={monitio_settings.HISTORY_MAXLEN} "
+        f"messages_while_away={away} resync={len(reasons)}/1 reasons={reasons} "
+        f"refetches={inbox.fetches - 1} db_messages={len(inbox.read)} diffs={diffs}"
+    )
     assert reasons == ["retention"] and diffs == 0
 
 
 def test_flushdb_while_connected_resync_ends_equal_to_database(
-        gateway, worker_process, alice, redis_db):
+    gateway, worker_process, alice, redis_db
+):
     browser = _browser(alice)
     inbox = LiveInbox(browser)
     _send(alice, 10, "before")
@@ -151,13 +163,16 @@ def test_flushdb_while_connected_resync_ends_equal_to_database(
     diffs = _settle(inbox, stream, alice)
     reasons = _reasons(stream)
     stream.close()
-    print(f"\nR13 case=flushdb-live resync={len(reasons)}/1 reasons={reasons} "
-          f"db_messages={len(inbox.read)} diffs={diffs}")
+    print(
+        f"\nR13 case=flushdb-live resync={len(reasons)}/1 reasons={reasons} "
+        f"db_messages={len(inbox.read)} diffs={diffs}"
+    )
     assert reasons == ["epoch"] and diffs == 0
 
 
 def test_flushdb_while_away_resync_ends_equal_to_database(
-        gateway, worker_process, alice, redis_db):
+    gateway, worker_process, alice, redis_db
+):
     browser = _browser(alice)
     inbox = LiveInbox(browser)
     inbox.fetch()
@@ -176,6 +191,8 @@ def test_flushdb_while_away_resync_ends_equal_to_database(
     diffs = _settle(inbox, again, alice)
     reasons = _reasons(again)
     again.close()
-    print(f"\nR13 case=flushdb-reconnect resync={len(reasons)}/1 reasons={reasons} "
-          f"db_messages={len(inbox.read)} diffs={diffs}")
+    print(
+        f"\nR13 case=flushdb-reconnect resync={len(reasons)}/1 reasons={reasons} "
+        f"db_messages={len(inbox.read)} diffs={diffs}"
+    )
     assert reasons == ["epoch"] and diffs == 0

@@ -36,10 +36,10 @@ import time
 import psutil
 
 from monitio import publish, wire
+from tests.gateway.conftest import mint
 
 from .client import median, percentile
 from .multireader import MultiReader
-from tests.gateway.conftest import mint
 
 READERS = 999
 PER_USER = 3
@@ -57,7 +57,9 @@ def _rss(gw) -> int:
 
 
 def _round(users: list[int], sent: dict[int, list[str]]) -> None:
-    ids = publish.publish_many((u, wire.MESSAGE, {"t": time.monotonic()}) for u in users)
+    ids = publish.publish_many(
+        (u, wire.MESSAGE, {"t": time.monotonic()}) for u in users
+    )
     for user, event_id in zip(users, ids):
         sent[user].append(event_id)
 
@@ -92,8 +94,10 @@ def _stall(port: int) -> socket.socket:
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.connect(("127.0.0.1", port))
-    sock.sendall(f"GET /sse/ HTTP/1.1\r\nHost: x\r\nCookie: monitio_stream="
-                 f"{mint(STALLED_USER)}\r\n\r\n".encode())
+    sock.sendall(
+        f"GET /sse/ HTTP/1.1\r\nHost: x\r\nCookie: monitio_stream="
+        f"{mint(STALLED_USER)}\r\n\r\n".encode()
+    )
     return sock
 
 
@@ -113,9 +117,15 @@ def _drain(sock: socket.socket) -> int:
 def test_stalled_client_is_dropped_and_others_unaffected(start_gateway, redis_db):
     gw = start_gateway(MONITIO_MAX_STREAMS_PER_USER=str(PER_USER))
     users = list(range(1, READERS // PER_USER + 1))
-    reader = MultiReader(gw.port, [(u, f"monitio_stream={mint(u)}")
-                                   for u in [*users, CONTROL_USER] for _ in range(PER_USER)
-                                   if u != CONTROL_USER or _ == 0])
+    reader = MultiReader(
+        gw.port,
+        [
+            (u, f"monitio_stream={mint(u)}")
+            for u in [*users, CONTROL_USER]
+            for _ in range(PER_USER)
+            if u != CONTROL_USER or _ == 0
+        ],
+    )
     reader.start()
     deadline = time.monotonic() + 30
     while reader.connected() < READERS + 1:
@@ -127,7 +137,9 @@ def test_stalled_client_is_dropped_and_others_unaffected(start_gateway, redis_db
     peak, flooded, baseline, during, stalled_bytes = [rss_before], [0], [], [], 0
 
     def flood(user: int) -> None:
-        ids = publish.publish_many((user, wire.MESSAGE, {"pad": PAD}) for _ in range(20))
+        ids = publish.publish_many(
+            (user, wire.MESSAGE, {"pad": PAD}) for _ in range(20)
+        )
         if user == CONTROL_USER:
             sent[user] += ids
         else:
@@ -155,16 +167,18 @@ def test_stalled_client_is_dropped_and_others_unaffected(start_gateway, redis_db
     closed = sum(c.closed for c in reader.conns)  # the control reader included
     base_p99, stalled_p99 = _p99(baseline), _p99(during)
     base_round, stalled_round = _round_p99(baseline), _round_p99(during)
-    print(f"\nR18 readers={READERS} stalled={CYCLES}x1 rounds={CYCLES}x(20+30) "
-          f"samples={len(baseline)}/{len(during)} "
-          f"baseline_p99_ms={base_p99:.1f} stalled_p99_ms={stalled_p99:.1f} "
-          f"p99_change_pct={(stalled_p99 - base_p99) / base_p99 * 100:+.1f} "
-          f"median_round_p99_ms={base_round:.1f}->{stalled_round:.1f} "
-          f"median_round_p99_change_pct={(stalled_round - base_round) / base_round * 100:+.1f} "
-          f"stalled_dropped={dropped:g}/{CYCLES} stalled_events={flooded[0]} "
-          f"stalled_bytes_read={stalled_bytes} of_published={flooded[0] * len(PAD)} "
-          f"missed={missed} readers_closed={closed} rss_before_mb={rss_before / 2**20:.1f} "
-          f"rss_peak_mb={peak[0] / 2**20:.1f} rss_after_mb={rss_after / 2**20:.1f}")
+    print(
+        f"\nR18 readers={READERS} stalled={CYCLES}x1 rounds={CYCLES}x(20+30) "
+        f"samples={len(baseline)}/{len(during)} "
+        f"baseline_p99_ms={base_p99:.1f} stalled_p99_ms={stalled_p99:.1f} "
+        f"p99_change_pct={(stalled_p99 - base_p99) / base_p99 * 100:+.1f} "
+        f"median_round_p99_ms={base_round:.1f}->{stalled_round:.1f} "
+        f"median_round_p99_change_pct={(stalled_round - base_round) / base_round * 100:+.1f} "
+        f"stalled_dropped={dropped:g}/{CYCLES} stalled_events={flooded[0]} "
+        f"stalled_bytes_read={stalled_bytes} of_published={flooded[0] * len(PAD)} "
+        f"missed={missed} readers_closed={closed} rss_before_mb={rss_before / 2**20:.1f} "
+        f"rss_peak_mb={peak[0] / 2**20:.1f} rss_after_mb={rss_after / 2**20:.1f}"
+    )
     assert dropped == CYCLES, "every stalled stream must be dropped"
     assert stalled_bytes < flooded[0] * len(PAD), "they were cut, not served to the end"
     assert missed == 0 and closed == 0
