@@ -1,8 +1,9 @@
 """Store queued messages and announce them live: the work behind the deliver tasks.
 
 Every step is idempotent, keyed by the message UUID the caller chose: a redelivered
-task inserts nothing twice (``ignore_conflicts``), publishes only rows not yet marked
-published, and enqueues e-mail that :mod:`monitio.emails` sends at most once.
+task inserts nothing twice (the primary key), publishes each message once (a Redis
+marker, see :func:`monitio.publish.publish_many`) and enqueues e-mail that
+:mod:`monitio.emails` sends at most once.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -33,36 +35,50 @@ def deliver(payloads: list[dict[str, Any]]) -> list[str]:
     is raised after the others are delivered, so the failure is visible without
     holding the rest back.
     """
-    user_ids = {str(p["user"]) for p in payloads} | {
-        str(p["from_user"]) for p in payloads if p["from_user"] is not None
-    }
-    existing = {
-        str(pk) for pk in get_user_model().objects.filter(pk__in=user_ids).values_list("pk", flat=True)
-    }
-    good = [p for p in payloads if str(p["user"]) in existing]
-    rows = [_row(p, existing) for p in good]
-    Message.objects.bulk_create(rows, ignore_conflicts=True, batch_size=settings.BULK_BATCH_SIZE)
-    live = {p["id"] for p in good if p["sse"]}
-    fresh = list(
-        Message.objects.filter(pk__in=[r.pk for r in rows], published_at__isnull=True)
-        .select_related("from_user")
-    )
+    users = _users({p["user"] for p in payloads} | {p["from_user"] for p in payloads})
+    rows = [_row(p, users) for p in payloads if str(p["user"]) in users]
+    fresh = _store(rows)
     if fresh:
         signals.messages_created.send(Message, messages=fresh)
+    live = {p["id"] for p in payloads if p["sse"]}
     publish_rows([m for m in fresh if str(m.pk) in live])
     quiet = [m.pk for m in fresh if str(m.pk) not in live]
     if quiet:
         Message.objects.filter(pk__in=quiet).update(published_at=timezone.now())
-    pending_email = Message.objects.filter(
-        pk__in=[r.pk for r in rows if r.email], email_status=Message.EmailStatus.PENDING
-    ).values_list("pk", flat=True)
-    missing = [p["id"] for p in payloads if str(p["user"]) not in existing]
+    missing = [p["id"] for p in payloads if str(p["user"]) not in users]
     if missing:
         raise RecipientMissing(
             f"{len(missing)} message(s) not delivered: recipient does not exist "
             f"(message ids {', '.join(missing[:10])})."
         )
-    return [str(pk) for pk in pending_email]
+    return [str(m.pk) for m in fresh if m.email and m.email_status == Message.EmailStatus.PENDING]
+
+
+def _users(ids: set[Any]) -> dict[str, Any]:
+    """The users among ``ids`` that exist, as unsaved stand-ins with pk and username
+    (all an event needs), in one query."""
+    model = get_user_model()
+    field = model.USERNAME_FIELD
+    found = model.objects.filter(pk__in=[i for i in ids if i is not None]).values_list("pk", field)
+    return {str(pk): model(pk=pk, **{field: name}) for pk, name in found}
+
+
+def _store(rows: list[Message]) -> list[Message]:
+    """Insert ``rows``; return those not yet announced (all of them, the first time).
+
+    The first delivery is one INSERT. A redelivery hits the primary key: then insert
+    what is missing and reload what has not been announced yet.
+    """
+    try:
+        with transaction.atomic():
+            Message.objects.bulk_create(rows, batch_size=settings.BULK_BATCH_SIZE)
+        return rows
+    except IntegrityError:
+        Message.objects.bulk_create(rows, ignore_conflicts=True, batch_size=settings.BULK_BATCH_SIZE)
+        return list(
+            Message.objects.filter(pk__in=[r.pk for r in rows], published_at__isnull=True)
+            .select_related("from_user")
+        )
 
 
 def bulk_payloads(user_ids: list[Any], template: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
@@ -108,8 +124,8 @@ def publish_state(user_id: Any, event: str, ids: list[str] | None) -> str:
     return publish.publish(user_id, event, {"ids": ids, "unread": count})
 
 
-def _row(payload: dict[str, Any], existing_users: set[str]) -> Message:
+def _row(payload: dict[str, Any], users: dict[str, Any]) -> Message:
     row = Message.from_payload(payload)
-    if row.from_user_id is not None and str(row.from_user_id) not in existing_users:
-        row.from_user_id = None  # the sender was deleted meanwhile
+    sender = users.get(str(row.from_user_id)) if row.from_user_id is not None else None
+    row.from_user = sender  # None when the sender was deleted meanwhile
     return row
