@@ -152,8 +152,7 @@ def _gateway_requests(
     for n in range(count):
         path, headers = tricks[n % len(tricks)]
         event_id = bob_event_ids[n % len(bob_event_ids)]
-        fill = {"a": alice_pk, "b": "2", "e": event_id}
-        fill["b"] = str(alice_pk + 1)
+        fill = {"a": alice_pk, "b": alice_pk + 1, "e": event_id}  # "b" is bob
         requests.append(
             (
                 alice_pk,
