@@ -16,6 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 from django.test import Client
+from playwright.sync_api import Browser, sync_playwright
 from django.utils import timezone
 
 from monitio import publish, wire
@@ -40,12 +41,19 @@ new MutationObserver(records => { for (const r of records) for (const n of r.add
 """
 
 
-@pytest.fixture(scope="session")
-def browser_type_launch_args() -> dict:
-    return {
-        "executable_path": "/usr/bin/chromium",
-        "args": ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-    }
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium for this module only: Playwright's event loop must be gone
+    before later tests use the database from this thread."""
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run"],
+        )
+        yield chromium
+        chromium.close()
 
 
 class Site:
