@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from tests.e2e.conftest import login  # noqa: F401 - fixture
-from tests.faults.conftest import start_nginx  # noqa: F401 - fixture
+from tests.faults.conftest import start_nginx  # noqa: F401 - fixture (raises fd limit)
 from tests.gateway.conftest import redis_db, start_gateway, streams  # noqa: F401
 
 

@@ -18,7 +18,11 @@ from tests.gateway.conftest import (  # noqa: F401 - fixtures used by this suite
     streams,
 )
 
+from .multireader import raise_fd_limit
 from .nginx import Nginx
+
+#: The streams these tests open (and the gateways they start) need many descriptors.
+FD_LIMIT = raise_fd_limit()
 
 #: Set to 1 to run the slow variants (10 minutes idle behind nginx, etc.).
 SLOW = os.environ.get("MONITIO_SLOW_FAULTS") == "1"

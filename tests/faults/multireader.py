@@ -11,12 +11,24 @@ published together share ``t``, so latencies can be grouped by round.
 from __future__ import annotations
 
 import json
+import resource
 import selectors
 import socket
 import threading
 import time
 
 from tests.gateway.sseclient import Parser
+
+
+def raise_fd_limit() -> int:
+    """Raise this process's open-file limit to its hard limit (children started later
+    inherit it); return the new limit. Thousands of test sockets need it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY:
+        hard = 1_048_576
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
 
 
 class _Conn:
