@@ -37,7 +37,7 @@ def deliver(payloads: list[dict[str, Any]]) -> list[str]:
     """
     users = _users({p["user"] for p in payloads} | {p["from_user"] for p in payloads})
     rows = [_row(p, users) for p in payloads if str(p["user"]) in users]
-    fresh = _store(rows)
+    fresh, redelivered = _store(rows)
     if fresh:
         signals.messages_created.send(Message, messages=fresh)
     live = {p["id"] for p in payloads if p["sse"]}
@@ -51,7 +51,12 @@ def deliver(payloads: list[dict[str, Any]]) -> list[str]:
             f"{len(missing)} message(s) not delivered: recipient does not exist "
             f"(message ids {', '.join(missing[:10])})."
         )
-    return [str(m.pk) for m in fresh if m.email and m.email_status == Message.EmailStatus.PENDING]
+    if redelivered:  # the first attempt may have died before enqueueing the e-mail
+        wanted = Message.objects.filter(
+            pk__in=[r.pk for r in rows if r.email], email_status=Message.EmailStatus.PENDING
+        )
+        return [str(pk) for pk in wanted.values_list("pk", flat=True)]
+    return [str(m.pk) for m in fresh if m.email]
 
 
 def _users(ids: set[Any]) -> dict[str, Any]:
@@ -63,8 +68,8 @@ def _users(ids: set[Any]) -> dict[str, Any]:
     return {str(pk): model(pk=pk, **{field: name}) for pk, name in found}
 
 
-def _store(rows: list[Message]) -> list[Message]:
-    """Insert ``rows``; return those not yet announced (all of them, the first time).
+def _store(rows: list[Message]) -> tuple[list[Message], bool]:
+    """Insert ``rows``; return those not yet announced, and whether this is a redelivery.
 
     The first delivery is one INSERT. A redelivery hits the primary key: then insert
     what is missing and reload what has not been announced yet.
@@ -72,13 +77,11 @@ def _store(rows: list[Message]) -> list[Message]:
     try:
         with transaction.atomic():
             Message.objects.bulk_create(rows, batch_size=settings.BULK_BATCH_SIZE)
-        return rows
+        return rows, False
     except IntegrityError:
         Message.objects.bulk_create(rows, ignore_conflicts=True, batch_size=settings.BULK_BATCH_SIZE)
-        return list(
-            Message.objects.filter(pk__in=[r.pk for r in rows], published_at__isnull=True)
-            .select_related("from_user")
-        )
+        fresh = Message.objects.filter(pk__in=[r.pk for r in rows], published_at__isnull=True)
+        return list(fresh.select_related("from_user")), True
 
 
 def bulk_payloads(user_ids: list[Any], template: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:

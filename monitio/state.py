@@ -40,7 +40,9 @@ def _set_read(user, ids: Ids, read: bool) -> int:
             Message.objects.filter(id__in=changed).update(
                 read=read, read_at=timezone.now() if read else None, modified=timezone.now()
             )
-            _announce(user, wire.READ if read else wire.UNREAD, None if ids is None else changed)
+            # The ids, even for "all": a message stored after this update must not
+            # be marked read by clients that receive the event later.
+            _announce(user, wire.READ if read else wire.UNREAD, changed)
     if changed:
         signals.messages_read.send(Message, user=user, ids=changed, read=read)
     return len(changed)

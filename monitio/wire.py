@@ -30,9 +30,10 @@ per user, monotonic, and revealing nothing about other users' traffic.
 Events (SSE ``event:`` names) and their JSON ``data``:
 
 ``message``  a new message: :func:`message_data` fields.
-``read``     ``{"ids": [uuid, ...] | null, "unread": n}``; ``ids`` null means all.
+``read``     ``{"ids": [uuid, ...], "unread": n}``: always the ids that changed, even
+             for "mark all read", so a message stored meanwhile stays unread.
 ``unread``   ``{"ids": [uuid, ...], "unread": n}``.
-``deleted``  ``{"ids": [uuid, ...] | null, "unread": n}``; ``ids`` null means all read.
+``deleted``  ``{"ids": [uuid, ...], "unread": n}``.
 ``resync``   sent by the gateway alone: history cannot fill the gap, refetch the list.
 ``revoke``   control event on the fan-out stream only (``u`` is the user id,
              ``d`` is ``{"session": hash | null}``): close the matching streams.

@@ -1,25 +1,23 @@
-"""PENDING (fails on main): a "mark all read" event marks newer messages read.
+"""Regression: a "mark all read" event must not mark newer messages read.
 
-``state.mark_read(user)`` (ids ``None``; the ``mark_read/all/`` view) updates the
-rows, then a ``publish_state`` task publishes ``read`` with ``"ids": null``, which
-the wire contract defines as "all". With a worker of concurrency > 1 that task may
-run after a ``deliver`` task that stored and published a *newer* message. A client
-that follows the contract then marks that newer message read too, while the
-database (and the event's own ``unread`` count) says it is unread. The client
-stays wrong until the next full reload.
-
-The tasks are plain functions behind thin Celery wrappers; this test calls them in
-the order a two-process worker can run them, against the real Redis and gateway.
-Suggested fix: publish the concrete ids that changed (``state._set_read`` already
-has them in ``changed``), or a watermark (the newest id / created time covered).
-
-Run it: ``cp tests/faults/pending/test_read_all_race.py.pending
-tests/faults/test_read_all_race.py`` and run pytest on that file.
+``state.mark_read(user)`` (the ``mark_read/all/`` view) updates the rows, then a
+``publish_state`` task publishes the ``read`` event. With a worker of concurrency > 1
+that task may run after a ``deliver`` task that stored and published a *newer*
+message. The event used to say ``"ids": null`` ("all"), so clients marked the newer
+message read too while the database said unread. It now carries the ids that
+changed. The tasks are plain functions behind thin Celery wrappers; this test calls
+them in the order a two-process worker can run them, against the real Redis and
+gateway.
 """
 
 from __future__ import annotations
 
+import base64
+import json
+
 import pytest
+import redis
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
 
@@ -43,6 +41,18 @@ def _store(alice, text: str) -> str:
     return payload["id"]
 
 
+def _take_queued_task(name: str) -> list:
+    """Pop the queued task ``name`` from the real broker; return its arguments."""
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    for raw in broker.lrange("celery", 0, -1):
+        message = json.loads(raw)
+        if message["headers"]["task"] == name:
+            broker.lrem("celery", 1, raw)
+            args, _kwargs, _embed = json.loads(base64.b64decode(message["body"]))
+            return args
+    raise AssertionError(f"{name} was not queued")
+
+
 def test_read_all_event_does_not_mark_newer_messages_read(start_gateway, redis_db, alice):
     gw = start_gateway()
     browser = Client()
@@ -54,11 +64,12 @@ def test_read_all_event_does_not_mark_newer_messages_read(start_gateway, redis_d
                     cookie=f"monitio_stream={mint(alice.pk)}")
     assert stream.status() == 200
     # The view: rows updated now, the event's task queued (run below, later).
-    Message.objects.filter(user=alice).update(read=True)
+    state.mark_read(alice)
+    queued = _take_queued_task("monitio_tasks.publish_state")
     # Meanwhile the other worker process stores and publishes a new message...
     newer = _store(alice, "newer")
     # ...before this process runs the queued publish_state task of "mark all read".
-    delivery.publish_state(alice.pk, wire.READ, None)
+    delivery.publish_state(*queued)
     stream.wait_events(2)
     stream.close()
     inbox.apply(stream)
