@@ -44,6 +44,9 @@ def check_text(message: Any, subject: Any) -> None:
         raise InvalidMessage(f"Message must be a str, not {type(message).__name__}.")
     if not isinstance(subject, str):
         raise InvalidMessage(f"Subject must be a str, not {type(subject).__name__}.")
+    if "\x00" in message or "\x00" in subject:
+        # PostgreSQL cannot store NUL in text; refuse it on every database alike.
+        raise InvalidMessage("Message and subject must not contain NUL characters.")
     if len(message) > settings.MAX_MESSAGE_LENGTH:
         raise MessageTooLarge(
             f"Message is {len(message)} characters; the maximum is "

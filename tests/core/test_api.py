@@ -150,3 +150,10 @@ def test_expires_must_be_datetime(alice):
     with pytest.raises(InvalidMessage):
         monitio.add_message(make_request(alice), monitio.INFO, "hi", expires="tomorrow")
     assert monitio.add_message(make_request(alice), monitio.INFO, "hi", expires=timezone.now())
+
+
+def test_nul_character_is_refused(alice):
+    with pytest.raises(InvalidMessage, match="NUL"):
+        monitio.add_message(make_request(alice), monitio.INFO, "a\x00b")
+    with pytest.raises(InvalidMessage, match="NUL"):
+        monitio.add_message(make_request(alice), monitio.INFO, "ok", subject="\x00")

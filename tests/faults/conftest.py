@@ -25,7 +25,6 @@ from .nginx import Nginx
 FD_LIMIT = raise_fd_limit()
 
 #: Set to 1 to run the slow variants (10 minutes idle behind nginx, etc.).
-SLOW = os.environ.get("MONITIO_SLOW_FAULTS") == "1"
 
 
 @pytest.fixture

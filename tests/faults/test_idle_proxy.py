@@ -8,12 +8,12 @@ comment every ``MONITIO_HEARTBEAT_SECONDS`` (15 by default) to prevent that.
   idle for 10 s; and the control that shows the test can fail: heartbeat 5 s
   against ``proxy_read_timeout 2s`` must lose the streams.
 - The full run, 10 minutes idle behind the documented config with the gateway's
-  default heartbeat, is slow and runs only with ``MONITIO_SLOW_FAULTS=1``. The
+  default heartbeat, is marked ``slow`` and runs only with ``pytest -m slow``. The
   documented config sets ``proxy_read_timeout 1h``, which alone would keep the
   streams open; the full run puts it back to nginx's default (60 s), as a proxy
   the operator does not control would have, so only the heartbeats can::
 
-      MONITIO_SLOW_FAULTS=1 .venv/bin/python -m pytest tests/faults/test_idle_proxy.py -s
+      .venv/bin/python -m pytest -m slow tests/faults/test_idle_proxy.py -s
 
 Printed::
 
@@ -31,7 +31,6 @@ from monitio import publish, wire
 from tests.gateway.conftest import mint
 from tests.gateway.sseclient import Stream
 
-from .conftest import SLOW
 
 STREAMS = 50
 
@@ -90,7 +89,7 @@ def test_control_heartbeat_slower_than_proxy_timeout_loses_streams(
     assert disconnects == STREAMS
 
 
-@pytest.mark.skipif(not SLOW, reason="10 minutes; run with MONITIO_SLOW_FAULTS=1")
+@pytest.mark.slow
 def test_ten_minutes_idle_behind_documented_nginx(start_gateway, start_nginx, redis_db):
     disconnects, comments, timeout, source = _idle(
         start_gateway, start_nginx, heartbeat="15", idle=600, read_timeout="60s"
