@@ -1,20 +1,21 @@
 """Read, unread and delete a user's messages; every change is announced live.
 
 Each function acts only on ``user``'s own rows, so a caller cannot touch another
-user's messages by passing their ids. The live event is published by a task that
-is enqueued once the transaction commits (it reads the unread count then).
+user's messages by passing their ids. The live event (with the new unread count) is
+published once the transaction commits.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from uuid import UUID
 
 from django.db import transaction
 from django.utils import timezone
 
 from . import signals, wire
-from .enqueue import enqueue_on_commit
+from .enqueue import enqueue
 from .models import Message
 
 Ids = Sequence[UUID | str] | None
@@ -27,7 +28,21 @@ def unread_count(user) -> int:
 
 def _announce(user, event: str, ids: Ids) -> None:
     payload = None if ids is None else [str(i) for i in ids]
-    enqueue_on_commit("monitio_tasks.publish_state", [user.pk, event, payload])
+    transaction.on_commit(partial(_publish, user.pk, event, payload))
+
+
+def _publish(user_id, event: str, ids: list[str] | None) -> None:
+    """Publish from the request, right after commit, so that a user's changes reach
+    their other tabs in the order they were made (two workers could swap them).
+    If Redis is unreachable, a task publishes the event later."""
+    from redis.exceptions import RedisError
+
+    from .delivery import publish_state
+
+    try:
+        publish_state(user_id, event, ids)
+    except (RedisError, OSError):
+        enqueue("monitio_tasks.publish_state", [user_id, event, ids])
 
 
 def _set_read(user, ids: Ids, read: bool) -> int:
