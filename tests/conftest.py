@@ -1,4 +1,4 @@
-"""Fixtures shared by the whole suite: the real Redis, and a real Celery worker."""
+"""Fixtures shared by the whole suite: the real Redis, a real Celery worker, users."""
 
 from __future__ import annotations
 
@@ -51,6 +51,20 @@ def worker_process(transactional_db, redis_client, broker_client, tmp_path):
     proc = procs.celery_worker(tmp_path / "worker.log")
     yield proc
     procs.stop(proc)
+
+
+@pytest.fixture
+def alice(db):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_user("alice", "alice@example.com", "pw")
+
+
+@pytest.fixture
+def bob(db):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_user("bob", "bob@example.com", "pw")
 
 
 @pytest.fixture(autouse=True)

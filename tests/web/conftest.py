@@ -17,16 +17,6 @@ _seconds = itertools.count()
 
 
 @pytest.fixture
-def alice(db):
-    return get_user_model().objects.create_user("alice", "alice@example.com", "pw")
-
-
-@pytest.fixture
-def bob(db):
-    return get_user_model().objects.create_user("bob", "bob@example.com", "pw")
-
-
-@pytest.fixture
 def make_message():
     """Create a stored message directly, each one a second newer than the last."""
     base = timezone.now() - timedelta(days=1)
