@@ -43,7 +43,7 @@ if TYPE_CHECKING:
         success,
         warning,
     )
-    from .exceptions import MonitioError  # noqa: F401
+    from .exceptions import MonitioError
 
 
 def __getattr__(name: str) -> Any:

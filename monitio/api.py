@@ -22,7 +22,6 @@ from .enqueue import enqueue_on_commit
 from .exceptions import AnonymousRecipient, InvalidMessage
 
 
-
 def add_message(
     request: HttpRequest,
     level: int,

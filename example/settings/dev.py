@@ -9,7 +9,7 @@ both are opened as ``localhost`` (not one as ``127.0.0.1``).
 
 import os
 
-from .base import *  # noqa: F403
+from .base import *
 from .base import MONITIO, VAR_DIR
 
 DEBUG = True

@@ -33,7 +33,7 @@ def test_subclass_of_the_storage_is_fine():
     assert "monitio.E001" not in run_monitio_checks()
 
 
-from monitio.storage import PersistentMessageStorage  # noqa: E402
+from monitio.storage import PersistentMessageStorage
 
 
 class SubclassStorage(PersistentMessageStorage):

@@ -6,7 +6,6 @@ import uuid
 
 import pytest
 from celery import signals as celery_signals
-from django.contrib.auth import get_user_model
 from django.core import mail
 from django.test import override_settings
 

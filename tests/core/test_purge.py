@@ -1,9 +1,9 @@
 import datetime
 
+import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
-import pytest
 
 import monitio
 from monitio.models import Message

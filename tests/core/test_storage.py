@@ -4,7 +4,6 @@ import datetime
 import json
 
 import pytest
-from django.contrib import messages
 from django.contrib.messages import constants as django_levels
 from django.test import Client, override_settings
 from django.utils import timezone
@@ -173,6 +172,7 @@ def test_counting_costs_the_same_queries_however_many_messages(alice, alice_clie
     make_rows(alice, n, level=django_levels.INFO)
     make_rows(alice, n, read=True)
     from django.test import RequestFactory
+
     from monitio.storage import PersistentMessageStorage
 
     request = RequestFactory().get("/")
@@ -195,6 +195,7 @@ def test_expired_messages_are_never_shown_or_counted(alice, alice_client):
 
 def test_extra_methods(alice, bob):
     from django.test import RequestFactory
+
     from monitio.storage import PersistentMessageStorage
 
     make_rows(alice, 2)

@@ -6,7 +6,6 @@ imported so both suites start processes the same way.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest

@@ -31,7 +31,6 @@ from monitio import publish, wire
 from tests.gateway.conftest import mint
 from tests.gateway.sseclient import Stream
 
-
 STREAMS = 50
 
 

@@ -16,8 +16,8 @@ from collections.abc import Iterator
 
 import pytest
 from django.test import Client
-from playwright.sync_api import Browser, sync_playwright
 from django.utils import timezone
+from playwright.sync_api import Browser, sync_playwright
 
 from monitio import publish, wire
 from monitio.models import Message

@@ -8,7 +8,6 @@ import subprocess
 import time
 
 import httpx
-import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 

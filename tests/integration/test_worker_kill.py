@@ -84,8 +84,8 @@ def test_sigkill_of_pool_children_loses_and_doubles_nothing(transactional_db, re
                 kill_times.append(time.monotonic())
             time.sleep(0.05)
 
-        stored_ids = lambda: {str(pk) for pk in Message.objects.values_list("pk", flat=True)}  # noqa: E731
-        subjects = lambda: Counter(Message.objects.values_list("subject", flat=True))  # noqa: E731
+        stored_ids = lambda: {str(pk) for pk in Message.objects.values_list("pk", flat=True)}
+        subjects = lambda: Counter(Message.objects.values_list("subject", flat=True))
         by_id = [k for k, v in expected.items() if v == "deliver+email"]
         singles = [k for k, v in expected.items() if v == "create_message.delay"]
         bulks = [k for k, v in expected.items() if v == "deliver_bulk"]
