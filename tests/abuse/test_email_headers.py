@@ -25,10 +25,12 @@ import email.utils
 import itertools
 import re
 
+import pytest
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
 import monitio
+from monitio.exceptions import InvalidMessage
 from monitio.models import Message
 from tests import procs
 from tests.waiting import wait_until
@@ -82,7 +84,7 @@ def _subjects() -> list[str]:
     subjects = [f"Hello{br}{inj}" for br, inj in itertools.islice(combos, 46)]
     subjects += [
         "=?utf-8?q?Hi=0D=0ABcc=3A_victim=40evil.example?=",
-        "Hi\0Bcc: victim@evil.example",
+        "Hi\u2028Bcc: victim@evil.example",  # NUL is refused in the caller (below)
         "Hi" + "\r\n" * 3 + "Bcc: a@evil.example",
         "Bcc: victim@evil.example",
     ]
@@ -187,3 +189,11 @@ def test_header_injection_in_subjects_and_recipients(
         "refused for what they are, not by accident"
     )
     assert extra == 0 and retries == 0
+
+
+def test_nul_in_a_subject_is_refused_before_anything_is_queued(alice, broker_client):
+    with pytest.raises(InvalidMessage, match="NUL"):
+        monitio.create_message(
+            alice, monitio.INFO, "body", subject="Hi\0Bcc: x@evil.example", email=True
+        )
+    assert broker_client.llen("celery") == 0
