@@ -4,12 +4,13 @@
 ``read`` event is published. It used to be published by a task, which a two-process
 worker could run after a ``deliver`` task had published a *newer* message; and it
 said ``"ids": null`` ("all"), so clients marked the newer message read while the
-database said unread. The event now carries the ids that changed, so even a late
-copy (the fallback task when Redis was down at commit) cannot mark newer messages
-read. Against the real Redis and gateway.
+database said unread. The event now carries the ids that changed (and is published from
+the request, in order). Against the real Redis and gateway.
 """
 
 from __future__ import annotations
+
+import json
 
 import pytest
 import redis
@@ -42,23 +43,24 @@ def test_read_all_event_does_not_mark_newer_messages_read(start_gateway, redis_d
     browser = Client()
     browser.force_login(alice)
     inbox = LiveInbox(browser)
-    _store(alice, "old")
+    old = _store(alice, "old")
     inbox.fetch()
     stream = Stream(gw.port, f"/sse/?last_event_id={monitio.publish.current_event_id(alice.pk)}",
                     cookie=f"monitio_stream={mint(alice.pk)}")
     assert stream.status() == 200
-    # The view: rows updated, the event published after commit.
+    # The view: rows updated, the event published after commit, with the ids.
     state.mark_read(alice)
     stream_key = wire.user_stream_key(settings.MONITIO["KEY_PREFIX"], alice.pk)
     redis_client = redis.Redis.from_url(settings.REDIS_URL, decode_responses=True)
     [(_, read_event)] = redis_client.xrevrange(stream_key, count=1)
     assert read_event["e"] == wire.READ
-    # A worker stores and publishes a newer message...
+    assert json.loads(read_event["d"])["ids"] == [old]  # never null ("all")
+    # A worker stores and publishes a newer message; it must stay unread everywhere.
     newer = _store(alice, "newer")
-    # ...and the same "mark all read" event arrives once more, late (as it does when
-    # Redis was unreachable at commit and the fallback task publishes it).
-    monitio.publish.publish(alice.pk, wire.READ, read_event["d"])
-    stream.wait_events(2)
+    # The same event once more, late, as the fallback task publishes it when Redis
+    # was unreachable at commit (it reads the unread count when it runs).
+    delivery.publish_state(alice.pk, wire.READ, [old])
+    stream.wait_events(3)
     stream.close()
     inbox.apply(stream)
     print(f"\nRACE read_all_after_newer newer_read_in_client={inbox.read.get(newer)} "
