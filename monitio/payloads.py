@@ -12,11 +12,15 @@ from typing import Any
 
 from django.contrib.messages import constants as django_levels
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.safestring import SafeData
 
 from . import constants
 from .conf import settings
 from .exceptions import InvalidMessage, MessageTooLarge, UnknownLevel
+
+#: Django's and monitio's own levels: known whatever ``MESSAGE_TAGS`` says.
+BUILTIN_LEVELS = frozenset({*django_levels.DEFAULT_LEVELS.values(), *constants.DEFAULT_LEVELS.values()})
 
 
 def known_levels() -> set[int]:
@@ -24,14 +28,14 @@ def known_levels() -> set[int]:
     from django.conf import settings as django_settings
 
     custom = getattr(django_settings, "MESSAGE_TAGS", {}) or {}
-    return {*django_levels.DEFAULT_LEVELS.values(), *constants.DEFAULT_LEVELS.values(), *custom}
+    return {*BUILTIN_LEVELS, *custom}
 
 
 def check_level(level: Any) -> int:
     """Return ``level`` as an int, or raise :class:`UnknownLevel`."""
     if isinstance(level, bool) or not isinstance(level, int):
         raise UnknownLevel(f"Message level must be an int, not {type(level).__name__}.")
-    if level not in known_levels():
+    if level not in BUILTIN_LEVELS and level not in known_levels():
         raise UnknownLevel(
             f"Unknown message level {level}. Use one of django.contrib.messages' or "
             "monitio's levels, or name it in settings.MESSAGE_TAGS."
@@ -120,8 +124,31 @@ def build(
     }
 
 
+#: Payload fields that :func:`compact` leaves out when they hold these values.
+DEFAULTS: dict[str, Any] = {
+    "from_user": None,
+    "safe": False,
+    "subject": "",
+    "extra_tags": "",
+    "expires": None,
+    "close_timeout": None,
+    "url": None,
+    "email": False,
+    "sse": True,
+    "read": False,
+}
+
+
+def compact(payload: dict[str, Any]) -> dict[str, Any]:
+    """``payload`` without the fields at their default value (for a small cookie)."""
+    return {k: v for k, v in payload.items() if k not in DEFAULTS or DEFAULTS[k] != v}
+
+
+def expand(compacted: dict[str, Any]) -> dict[str, Any]:
+    """The full payload of a :func:`compact` one."""
+    return {**DEFAULTS, **compacted}
+
+
 def _is_lazy(value: Any) -> bool:
     """Lazy translation strings (``gettext_lazy``) are accepted and resolved now."""
-    from django.utils.functional import Promise
-
     return isinstance(value, Promise)

@@ -7,8 +7,9 @@ session). For an authenticated user, iterating ``messages`` yields:
    (read ones too when ``EXCLUDE_READ`` is off) and non-persistent ones sent to them
    by someone else, which are deleted once shown;
 2. persistent messages this user's own requests queued that the worker has not
-   written yet (carried in the session by UUID until the row exists, so the page
-   after a redirect neither loses nor doubles them);
+   written yet (carried in a signed cookie, or in the session when they do not fit
+   in one, until the row exists, so the page after a redirect neither loses nor
+   doubles them);
 3. plain non-persistent messages, kept in the cookie/session exactly as Django does.
 
 New monitio messages are not written here: :meth:`add` validates them, and once the
@@ -23,7 +24,10 @@ import uuid
 from functools import partial
 from typing import Any
 
+from django.conf import settings as django_settings
+from django.contrib.messages.storage.cookie import CookieStorage
 from django.contrib.messages.storage.fallback import FallbackStorage
+from django.core import signing
 from django.db import transaction
 from django.db.models import Count, Q
 
@@ -34,6 +38,8 @@ from .exceptions import AnonymousRecipient
 from .models import Message
 
 CARRY_SESSION_KEY = "_monitio_pending"
+CARRY_COOKIE_NAME = "monitio_pending"
+CARRY_SALT = "monitio.storage.carry"
 
 
 class PersistentMessageStorage(FallbackStorage):
@@ -111,7 +117,7 @@ class PersistentMessageStorage(FallbackStorage):
         elif self.added_new:
             plain = self._fallback_messages() + self._queued_messages
             unstored = self._store(plain, response)
-        self._save_carried()
+        self._save_carried(response)
         return unstored
 
     # -- reading --------------------------------------------------------------
@@ -125,11 +131,26 @@ class PersistentMessageStorage(FallbackStorage):
         return _by_created(rows + self._carried_not_stored()) + plain, True
 
     def _store(self, messages, response, *args, **kwargs):
-        plain = [m for m in messages if not isinstance(m, Message)]
-        return super()._store(plain, response, *args, **kwargs)
+        return super()._store(_plain(messages), response, *args, **kwargs)
 
     def _prepare_messages(self, messages):
-        super()._prepare_messages([m for m in messages if not isinstance(m, Message)])
+        super()._prepare_messages(_plain(messages))
+
+    def __iter__(self):
+        self._materialize()
+        return super().__iter__()
+
+    def __contains__(self, item):
+        self._materialize()
+        return super().__contains__(item)
+
+    def _materialize(self) -> None:
+        """Turn this request's carried payloads into rows, once they are to be shown."""
+        if any(isinstance(m, _Carried) for m in self._queued_messages):
+            self._queued_messages = [
+                Message.from_payload(m.payload) if isinstance(m, _Carried) else m
+                for m in self._queued_messages
+            ]
 
     def _fallback_messages(self) -> list:
         if not hasattr(self, "_fallback_data"):
@@ -198,9 +219,7 @@ class PersistentMessageStorage(FallbackStorage):
         """Both counts in one aggregate query, cached for the request."""
         if not hasattr(self, "_count_cache"):
             user = self._user()
-            plain = len(self._fallback_messages()) + sum(
-                1 for m in self._queued_messages if not isinstance(m, Message)
-            )
+            plain = len(self._fallback_messages()) + len(_plain(self._queued_messages))
             if user is None:
                 self._count_cache = (0, plain)
             else:
@@ -220,40 +239,105 @@ class PersistentMessageStorage(FallbackStorage):
         if not hasattr(self, "_carry_new"):
             self._carry_new = []
         self._carry_new.append({**payload, "carried_at": time.time()})
-        self._queued_messages.append(Message.from_payload(payload))
-        self.added_new = True
+        self._queued_messages.append(_Carried(payload))
 
     def _carried_not_stored(self) -> list[Message]:
         """What earlier requests carried and the worker has not written yet."""
         if not hasattr(self, "_carried_pending"):
-            session = getattr(self.request, "session", None)
-            carried = list(session.get(CARRY_SESSION_KEY, [])) if session else []
+            user = self._user()
             horizon = time.time() - settings.PENDING_CARRY_SECONDS
-            fresh = [p for p in carried if p["carried_at"] >= horizon]
+            fresh: dict[str, dict[str, Any]] = {}
+            for p in self._carried_in_session() + self._carried_in_cookie():
+                if p["carried_at"] >= horizon and user is not None and str(p["user"]) == str(user.pk):
+                    fresh[p["id"]] = p
             stored: set[str] = set()
             if fresh:
-                ids = [p["id"] for p in fresh]
-                found = Message.objects.filter(pk__in=ids).values_list("pk", flat=True)
+                found = Message.objects.filter(pk__in=list(fresh)).values_list("pk", flat=True)
                 stored = {str(pk) for pk in found}
-            self._carried_payloads = [p for p in fresh if p["id"] not in stored]
+            self._carried_payloads = [p for p in fresh.values() if p["id"] not in stored]
             self._carried_pending = [Message.from_payload(p) for p in self._carried_payloads]
         return list(self._carried_pending)
 
-    def _save_carried(self) -> None:
+    def _carried_in_session(self) -> list[dict[str, Any]]:
         session = getattr(self.request, "session", None)
+        return list(session.get(CARRY_SESSION_KEY, [])) if session is not None else []
+
+    def _carried_in_cookie(self) -> list[dict[str, Any]]:
+        """The carry cookie's payloads; nothing when it is absent, forged or too old."""
+        value = self.request.COOKIES.get(CARRY_COOKIE_NAME)
+        if not value:
+            return []
+        try:
+            carried = signing.loads(
+                value, salt=CARRY_SALT, max_age=settings.PENDING_CARRY_SECONDS
+            )
+        except (signing.BadSignature, ValueError):
+            return []
+        if not isinstance(carried, list):
+            return []
+        return [payloads.expand(p) for p in carried if isinstance(p, dict)]
+
+    def _save_carried(self, response) -> None:
+        """Keep what is still unstored in the cookie, or in the session if it is too big.
+
+        The cookie is signed (a forged or altered one is ignored) and bound to the
+        user; like Django's ``CookieStorage`` it is not encrypted: it holds the
+        user's own message text.
+        """
+        session = getattr(self.request, "session", None)
+        in_session = session is not None and CARRY_SESSION_KEY in session
+        in_cookie = CARRY_COOKIE_NAME in self.request.COOKIES
         new = getattr(self, "_carry_new", [])
-        if session is None or not (new or CARRY_SESSION_KEY in session):
+        if not (new or in_session or in_cookie):
             return
         self._carried_not_stored()
         keep = self._carried_payloads + new
-        if keep:
+        value = (
+            signing.dumps([payloads.compact(p) for p in keep], salt=CARRY_SALT, compress=True)
+            if keep
+            else ""
+        )
+        if value and len(value) <= CookieStorage.max_cookie_size:
+            response.set_cookie(
+                CARRY_COOKIE_NAME,
+                value,
+                max_age=settings.PENDING_CARRY_SECONDS,
+                domain=django_settings.SESSION_COOKIE_DOMAIN,
+                secure=django_settings.SESSION_COOKIE_SECURE or None,
+                httponly=True,
+                samesite=django_settings.SESSION_COOKIE_SAMESITE,
+            )
+            if in_session:
+                del session[CARRY_SESSION_KEY]
+            return
+        if in_cookie:
+            response.delete_cookie(
+                CARRY_COOKIE_NAME,
+                domain=django_settings.SESSION_COOKIE_DOMAIN,
+                samesite=django_settings.SESSION_COOKIE_SAMESITE,
+            )
+        if value and session is not None:
             session[CARRY_SESSION_KEY] = keep
-        else:
+        elif in_session:
             del session[CARRY_SESSION_KEY]
 
     def _user(self):
         user = getattr(self.request, "user", None)
         return user if user is not None and user.is_authenticated else None
+
+
+class _Carried:
+    """A message this request carries; made a :class:`Message` only if it is shown."""
+
+    __slots__ = ("payload",)
+
+    def __init__(self, payload: dict[str, Any]) -> None:
+        self.payload = payload
+
+
+def _plain(messages: list) -> list:
+    """Django's own messages among ``messages`` (neither rows nor carried ones)."""
+    return [m for m in messages if not isinstance(m, (Message, _Carried))]
 
 
 def _pk(user: Any) -> Any:

@@ -1,0 +1,157 @@
+"""The request's send to the broker: one Redis command, kombu's exact message, the
+outbox when the broker is down, and ``apply_async`` whenever the fast path cannot be
+sure to match it."""
+
+import base64
+import json
+import subprocess
+
+import pytest
+from celery import Celery
+from celery.signals import before_task_publish
+from django.conf import settings as django_settings
+
+import monitio
+from monitio import enqueue, payloads
+from monitio.enqueue import RedisQueueSender
+from monitio.models import Message, PendingTask
+from monitio.storage import CARRY_COOKIE_NAME
+from tests import procs
+from tests.core.test_storage import shown
+
+#: Fields that differ between any two sends of the same task.
+PER_SEND = {("headers", "id"), ("headers", "root_id"), ("properties", "correlation_id"),
+            ("properties", "delivery_tag")}
+
+
+def decoded(raw: bytes) -> dict:
+    message = json.loads(raw)
+    message["body"] = json.loads(base64.b64decode(message["body"]))
+    for part, key in PER_SEND:
+        message[part][key] = "<per send>"
+    return message
+
+
+@pytest.fixture
+def private_broker(celery_app):
+    """A Redis server of this test's own as the broker of the fast path."""
+    import redis
+
+    port = procs.free_port()
+    server = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    procs.wait_for_port(port, proc=server)
+    celery_app.conf.broker_url = f"redis://127.0.0.1:{port}/0"
+    RedisQueueSender.reset()
+    client = redis.Redis(port=port)
+    try:
+        yield server, client
+    finally:
+        client.close()
+        celery_app.conf.broker_url = django_settings.CELERY_BROKER_URL
+        RedisQueueSender.reset()
+        if server.poll() is None:
+            server.terminate()
+            server.wait()
+
+
+def commands_processed(client) -> int:
+    return int(client.info("stats")["total_commands_processed"])
+
+
+def test_fast_path_writes_the_message_kombu_writes(transactional_db, broker_client):
+    from monitio_tasks import tasks
+
+    payload = payloads.build(user_id=1, level=monitio.INFO, message="same message")
+    enqueue.send("monitio_tasks.deliver", [[payload]])
+    tasks.deliver.apply_async(args=[[payload]], argsrepr="(...)", kwargsrepr="{}")
+    ours, kombus = (decoded(raw) for raw in broker_client.lrange("celery", 0, -1)[::-1])
+    assert ours == kombus
+    assert ours["body"][0] == [[payload]]
+
+
+def test_ten_messages_are_one_redis_command(transactional_db, alice_client, private_broker):
+    _, client = private_broker
+    alice_client.get(f"/add/?level={monitio.INFO}&n=1")  # connect first
+    before = commands_processed(client)
+    alice_client.get(f"/add/?level={monitio.INFO}&n=10")
+    assert commands_processed(client) - before - 1 == 1  # the INFO above counts itself
+    assert client.llen("celery") == 2
+    (batch,) = decoded(client.lindex("celery", 0))["body"][0]
+    assert [p["message"] for p in batch] == [f"hello {i}" for i in range(10)]
+
+
+def test_broker_down_keeps_the_batch_in_the_outbox(transactional_db, alice, alice_client, private_broker):
+    server, _ = private_broker
+    server.terminate()
+    server.wait()
+    response = alice_client.get(f"/add/?level={monitio.INFO}&text=kept&n=3")
+    assert response.status_code == 302
+    (row,) = PendingTask.objects.all()
+    assert row.task == "monitio_tasks.deliver"
+    assert [p["message"] for p in row.args[0]] == ["kept 0", "kept 1", "kept 2"]
+    assert Message.objects.count() == 0
+    # The user still sees them on the next page, carried in the cookie.
+    assert alice_client.cookies[CARRY_COOKIE_NAME].value
+    assert shown(alice_client.get("/page/")) == ["kept 0", "kept 1", "kept 2"]
+
+
+def test_a_dropped_connection_is_reopened(transactional_db, alice_client, private_broker):
+    _, client = private_broker
+    alice_client.get(f"/add/?level={monitio.INFO}")
+    client.client_kill_filter(_type="normal", skipme=True)  # the server drops our connection
+    alice_client.get(f"/add/?level={monitio.INFO}")
+    assert client.llen("celery") == 2
+    assert PendingTask.objects.count() == 0
+
+
+def test_rolled_back_messages_send_nothing(transactional_db, alice_client, private_broker):
+    _, client = private_broker
+    alice_client.get("/add-then-fail/?n=5")
+    assert client.llen("celery") == 0 and PendingTask.objects.count() == 0
+
+
+def test_publish_signal_receivers_get_apply_async(transactional_db, broker_client):
+    seen = []
+
+    def receiver(sender=None, headers=None, **kwargs):
+        seen.append(headers["task"])
+
+    before_task_publish.connect(receiver)
+    try:
+        enqueue.send("monitio_tasks.deliver", [[payloads.build(user_id=1, level=monitio.INFO, message="x")]])
+    finally:
+        before_task_publish.disconnect(receiver)
+    assert seen == ["monitio_tasks.deliver"]
+    assert broker_client.llen("celery") == 1
+
+
+@pytest.mark.parametrize(
+    "conf",
+    [
+        {"broker_url": "amqp://guest@127.0.0.1//"},
+        {"task_routes": {"monitio_tasks.*": {"queue": "monitio"}}},
+        {"task_compression": "gzip"},
+        {"task_serializer": "pickle"},
+        {"task_protocol": 1},
+        {"broker_transport_options": {"global_keyprefix": "site:"}},
+        {"broker_url": "redis://127.0.0.1:1/0;redis://127.0.0.1:2/0"},
+    ],
+    ids=lambda conf: next(iter(conf)),
+)
+def test_anything_but_a_plain_redis_queue_goes_through_kombu(conf):
+    app = Celery("other", set_as_current=False)
+    app.conf.update({"broker_url": "redis://127.0.0.1:6379/0", **conf})
+    assert RedisQueueSender._build(app) is None
+
+
+def test_a_plain_redis_broker_gets_the_fast_path():
+    app = Celery("plain", set_as_current=False)
+    app.conf.update(broker_url="redis://:secret@127.0.0.1:6390/3")
+    sender = RedisQueueSender._build(app)
+    assert sender is not None
+    assert {k: sender.connection_kwargs[k] for k in ("host", "port", "db", "password")} == {
+        "host": "127.0.0.1", "port": 6390, "db": 3, "password": "secret",
+    }
