@@ -190,7 +190,7 @@ def gateway(
             "-w",
             "1",
             "--worker-connections",
-            "12100",
+            "1000",
             "--backlog",
             "4096",
             "-b",

@@ -4,19 +4,18 @@
 A stream request goes through, in order: method (GET only; OPTIONS answers a CORS
 preflight; anything else 405), Origin (403), no credential in the query string
 (401), the :class:`~.auth.Authenticator` (401), capacity (503, or 429 per user), then
-register + catch-up (see :mod:`.hub`) and the stream itself. Nothing is written
+register + catch-up (see :mod:`.hub`), and the hand-off of the connection to the
+hub (see :mod:`.handoff`), which writes the stream from then on. Nothing is written
 before the credential is verified, and no error body says more than its status.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
-import gevent
 import redis
 from gevent.lock import Semaphore
 
@@ -29,11 +28,17 @@ from .auth import (
     Unauthorized,
 )
 from .broker import Broker, RedisFanoutBroker
-from .client import Client
+from . import handoff
 from .config import Config
 from .event import ServerSentEvent
 from .history import History, RedisHistory
-from .http import StartResponse, origin_verdict, preflight_headers, respond
+from .http import (
+    StartResponse,
+    origin_verdict,
+    preflight_headers,
+    respond,
+    response_head,
+)
 from .hub import Hub, Rejected
 from .metrics import Metrics
 
@@ -64,7 +69,9 @@ class Gateway:
         pool = redis.BlockingConnectionPool.from_url(
             config.redis_url,
             max_connections=config.redis_pool_size,
-            timeout=5,
+            # A reconnect storm queues handshakes for a connection; a 503 there
+            # would end each browser's EventSource, so wait rather than refuse.
+            timeout=30,
             decode_responses=True,
             socket_connect_timeout=2,
             socket_timeout=5,
@@ -86,6 +93,7 @@ class Gateway:
         )
         self._on_start = on_start
         self._start_lock = Semaphore()
+        self._opening = ServerSentEvent(retry=config.retry_ms).encode()
 
     def __call__(
         self, environ: dict[str, Any], start_response: StartResponse
@@ -107,6 +115,9 @@ class Gateway:
             )
         if path != self.config.path:
             return respond(start_response, 404)
+        if not handoff.can_hand_off(environ):
+            logger.error("streams need gunicorn's gevent worker (gunicorn -k gevent)")
+            return respond(start_response, 500)
         return self._stream(environ, start_response, method)
 
     def _simple(
@@ -162,19 +173,24 @@ class Gateway:
             return respond(start_response, 401, headers=cors)
         except redis.RedisError:
             return respond(start_response, 503, headers=[*cors, ("Retry-After", "5")])
+        chunked = environ.get("SERVER_PROTOCOL") == "HTTP/1.1"
         try:
-            client = self.hub.register(claims.user_id, claims.session)
+            client = self.hub.register(claims.user_id, claims.session, chunked=chunked)
         except Rejected as exc:
             self.metrics.inc("limit_rejected_total")
             retry = [("Retry-After", str(exc.retry_after))]
             return respond(start_response, exc.status, headers=[*cors, *retry])
+        client.push(self._opening)
         try:
             self.hub.catch_up(client, _cursor(environ, query))
         except redis.RedisError:
             self.hub.remove(client)
             return respond(start_response, 503, headers=[*cors, ("Retry-After", "5")])
-        start_response("200 OK", [*_STREAM_HEADERS, *cors])
-        return StreamBody(self.hub, client, self.config)
+        client.attach(
+            handoff.take(environ),
+            response_head(200, [*_STREAM_HEADERS, *cors], chunked=chunked),
+        )
+        raise handoff.HandedOff
 
 
 def _cursor(
@@ -190,34 +206,3 @@ def _cursor(
         return None
     parsed = wire.parse_event_id(raw) if len(raw) <= _MAX_EVENT_ID else None
     return parsed or ("", wire.ZERO_ENTRY)
-
-
-class StreamBody:
-    """The response iterable of one stream: the WSGI server pulls chunks from it."""
-
-    def __init__(self, hub: Hub, client: Client, config: Config) -> None:
-        self._hub = hub
-        self._client = client
-        self._heartbeat = config.heartbeat_seconds
-        self._opening: bytes | None = ServerSentEvent(retry=config.retry_ms).encode()
-
-    def __iter__(self) -> StreamBody:
-        return self
-
-    def __next__(self) -> bytes:
-        client = self._client
-        client.writing_since = 0.0
-        if self._opening is not None:
-            client.greenlet = gevent.getcurrent()
-            chunk = self._opening + b"".join(client.buffer)
-            client.buffer.clear()
-            self._opening = None
-        else:
-            chunk = client.take(self._heartbeat)
-            if chunk is None:
-                raise StopIteration
-        client.writing_since = time.monotonic()
-        return chunk
-
-    def close(self) -> None:
-        self._hub.remove(self._client)

@@ -1,22 +1,31 @@
-"""The state the gateway keeps for one open stream, kept small on purpose.
+"""One open stream: its state, and non-blocking writes straight to its socket.
 
-A client is written to by the fan-out reader (:meth:`Client.offer`, which only
-appends already-encoded bytes) and drained by the greenlet serving its response
-(:meth:`Client.take`, which joins everything waiting into one write). So a burst of
-events costs one wake-up and one ``send`` per client, not one per event.
+No greenlet waits per stream. Whoever has bytes for a client (the greenlet reading
+Redis, the sweeper's heartbeat, a catch-up) writes them at once with a non-blocking
+``send``; only what the kernel does not take is kept, in order, and flushed by an
+event-loop watcher when the socket drains. A second watcher notices the peer
+closing. So an event for N users costs N ``send`` calls from one greenlet, and an
+idle stream costs a socket, two watchers and this small object.
 """
 
 from __future__ import annotations
 
 import enum
+import socket
 import time
+from collections.abc import Callable
 
 import gevent
-from gevent.event import Event
 
-from .event import HEARTBEAT
+from .event import HEARTBEAT, Frames, chunk, frames
 
 EntryKey = tuple[int, int]
+
+#: The end of a chunked body.
+_LAST_CHUNK = b"0\r\n\r\n"
+_HEARTBEAT = frames(HEARTBEAT)
+#: Seconds a closed stream's unsent bytes get to drain.
+_LINGER = 5.0
 
 
 class Offer(enum.Enum):
@@ -26,24 +35,40 @@ class Offer(enum.Enum):
 
 
 class Client:
-    """One open stream of ``user_id``, authenticated for login ``session``."""
+    """One open stream of ``user_id``, authenticated for login ``session``.
+
+    Until :meth:`attach` gives it its socket, everything written is kept, in order.
+    ``on_lost`` is called once if the peer goes away.
+    """
 
     __slots__ = (
-        "buffer",
+        "_on_lost",
+        "_reading",
+        "_timer",
+        "_writing",
         "catching_up",
+        "chunked",
         "closed",
         "epoch",
-        "greenlet",
         "last",
+        "out",
         "pending",
         "queue_size",
         "session",
+        "sock",
         "user_id",
-        "wakeup",
         "writing_since",
     )
 
-    def __init__(self, user_id: str, session: str, queue_size: int) -> None:
+    def __init__(
+        self,
+        user_id: str,
+        session: str,
+        queue_size: int,
+        on_lost: Callable[[Client], None],
+        *,
+        chunked: bool = True,
+    ) -> None:
         self.user_id = user_id
         self.session = session
         self.epoch = ""
@@ -51,68 +76,156 @@ class Client:
         self.last: EntryKey = (0, 0)
         #: While the history is read, live events wait in ``pending``.
         self.catching_up = True
-        self.pending: list[tuple[EntryKey, bytes]] = []
-        self.buffer: list[bytes] = []
+        self.pending: list[tuple[EntryKey, Frames]] = []
+        #: Bytes not yet taken by the kernel, oldest first.
+        self.out: list[bytes] = []
         self.closed = False
-        self.wakeup = Event()
-        self.greenlet: gevent.Greenlet | None = None
-        #: ``time.monotonic()`` when the current write started, 0 when idle.
+        #: HTTP/1.1: the body is chunked (HTTP/1.0: it ends when the socket closes).
+        self.chunked = chunked
+        self.sock: socket.socket | None = None
+        self._reading = self._writing = self._timer = None
+        #: ``time.monotonic()`` when writes started to block, 0 while they do not.
         self.writing_since = 0.0
         self.queue_size = queue_size
+        self._on_lost = on_lost
 
-    def offer(self, key: EntryKey, payload: bytes) -> Offer:
-        """Queue ``payload`` (the encoded event with entry id ``key``) unless sent."""
+    # -- writing ---------------------------------------------------------------
+
+    def offer(self, key: EntryKey, event: Frames) -> Offer:
+        """Write ``event`` (entry id ``key``) unless it was already sent."""
         if self.closed:
             return Offer.SKIPPED
         if self.catching_up:
             if len(self.pending) >= self.queue_size:
                 return Offer.OVERFLOW
-            self.pending.append((key, payload))
+            self.pending.append((key, event))
             return Offer.QUEUED
         if key <= self.last:
             return Offer.SKIPPED
-        # Slow means: events pile up while the previous write is still blocked. A
-        # client that merely has not run yet (one batch brought many events) is not
-        # slow; its buffer is bounded by the broker's batch size.
-        if self.writing_since and len(self.buffer) >= self.queue_size:
+        # Slow means: events pile up while the socket will not take them.
+        if len(self.out) >= self.queue_size:
             return Offer.OVERFLOW
-        self.buffer.append(payload)
         self.last = key
+        self._write(event[self.chunked])
         return Offer.QUEUED
 
     def push(self, payload: bytes) -> None:
-        """Queue bytes that are not history events (resync, ``retry:``)."""
-        self.buffer.append(payload)
+        """Write bytes that are not history events (replay, resync, ``retry:``)."""
+        if not self.closed:
+            self._write(chunk(payload) if self.chunked else payload)
 
-    def take(self, timeout: float) -> bytes | None:
-        """Wait up to ``timeout`` seconds; return what to write (a heartbeat if
-        nothing came), or ``None`` once the stream is closed and flushed."""
-        if not self.buffer and not self.closed:
-            self.wakeup.clear()
-            self.wakeup.wait(timeout)
-        if self.buffer:
-            data = b"".join(self.buffer)
-            self.buffer.clear()
-            return data
-        return None if self.closed else HEARTBEAT
+    def heartbeat(self) -> None:
+        """Write a comment, unless the stream is busy anyway."""
+        if not self.out and not self.closed and self.sock is not None:
+            self._write(_HEARTBEAT[self.chunked])
 
-    def close(self, final: bytes = b"", *, abort: bool = False) -> None:
-        """End the stream after writing ``final``; ``abort`` also interrupts a write
-        in progress (a client that stopped reading would block it forever)."""
+    def attach(self, sock: socket.socket, head: bytes) -> None:
+        """Start writing to ``sock`` (non-blocking): ``head``, then what is kept."""
+        self.sock = sock
+        kept = self.out
+        self.out = []
+        self._reading = gevent.get_hub().loop.io(sock.fileno(), 1)
+        self._reading.start(self._on_readable)
+        self._write(b"".join([head, *kept]))
+        if self.closed:  # drained or revoked before it was attached
+            self._end(abort=False, linger=_LINGER)
+
+    def _write(self, data: bytes) -> None:
+        if self.out or self.sock is None:
+            self.out.append(data)
+            return
+        try:
+            sent = self.sock.send(data)
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            self._lose()
+            return
+        if sent < len(data):
+            self.out.append(data[sent:])
+            self.writing_since = time.monotonic()
+            self._writing = gevent.get_hub().loop.io(self.sock.fileno(), 2)
+            self._writing.start(self._on_writable)
+
+    def _on_writable(self) -> None:
+        data = b"".join(self.out)
+        self.out.clear()
+        try:
+            sent = self.sock.send(data)
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            self._lose()
+            return
+        if sent < len(data):
+            self.out.append(data[sent:])
+            if sent:
+                self.writing_since = time.monotonic()
+            return
+        self._writing.stop()
+        self._writing = None
+        self.writing_since = 0.0
         if self.closed:
+            self._release()
+
+    def _on_readable(self) -> None:
+        # Nothing is expected from the peer: bytes are discarded, EOF means gone.
+        try:
+            data = self.sock.recv(4096)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._lose()
+
+    # -- closing ---------------------------------------------------------------
+
+    def close(
+        self, final: bytes = b"", *, abort: bool = False, linger: float = _LINGER
+    ) -> None:
+        """End the stream after writing ``final``; ``abort`` drops what is unsent.
+
+        Unsent bytes get ``linger`` seconds to drain before the socket is closed.
+        """
+        if self.closed:
+            return
+        if final:
+            self.push(final)
+        self.closed = True
+        self.pending.clear()
+        if self.sock is not None:
+            self._end(abort=abort, linger=linger)
+
+    def _end(self, *, abort: bool, linger: float) -> None:
+        if not abort and self.chunked:
+            self._write(_LAST_CHUNK)
+        if abort or not self.out:
+            self._release()
+        else:
+            self._timer = gevent.get_hub().loop.timer(linger)
+            self._timer.start(self._release)
+
+    def _lose(self) -> None:
+        if self.sock is None:
             return
         self.closed = True
         self.pending.clear()
-        if abort:
-            self.buffer.clear()
-            if self.writing_since and self.greenlet is not None:
-                self.greenlet.kill(block=False)
-        elif final:
-            self.buffer.append(final)
-        self.wakeup.set()
+        self._release()
+        self._on_lost(self)
+
+    def _release(self) -> None:
+        for watcher in (self._reading, self._writing, self._timer):
+            if watcher is not None:
+                watcher.stop()
+        self._reading = self._writing = self._timer = None
+        self.out.clear()
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
 
     def writing_for(self, now: float | None = None) -> float:
-        """Seconds the current write has been blocked (0 when not writing)."""
+        """Seconds the socket has not taken anything (0 when nothing waits)."""
         if not self.writing_since:
             return 0.0
         return (time.monotonic() if now is None else now) - self.writing_since

@@ -77,3 +77,18 @@ def encode(data: str, *, event: str, id: str) -> bytes:
     ):
         return ServerSentEvent(data, event=event, id=id).encode()
     return f"id: {id}\nevent: {event}\ndata: {data}\n\n".encode()
+
+
+#: An event's bytes as written to an HTTP/1.0 body and as an HTTP/1.1 chunk,
+#: indexed by ``Client.chunked``; built once per event, shared by every receiver.
+Frames = tuple[bytes, bytes]
+
+
+def chunk(payload: bytes) -> bytes:
+    """``payload`` as one chunk of a ``Transfer-Encoding: chunked`` body."""
+    return b"%x\r\n%s\r\n" % (len(payload), payload)
+
+
+def frames(payload: bytes) -> Frames:
+    """Both framings of ``payload``."""
+    return payload, chunk(payload)

@@ -7,8 +7,10 @@ import os
 worker_class = "gevent"
 # One process per core is plenty: a gevent worker holds thousands of idle streams.
 workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
-# Above MONITIO_MAX_CONNECTIONS, so the gateway itself answers 503 when full.
-worker_connections = int(os.environ.get("MONITIO_MAX_CONNECTIONS", "10000")) + 100
+# Requests in progress at once. An open stream is not one: its connection is handed
+# to the hub once admitted (MONITIO_MAX_CONNECTIONS bounds those), so this only
+# bounds a burst of stream handshakes, health checks and scrapes.
+worker_connections = 1000
 # SIGTERM drains streams at once; this only bounds a stuck write.
 graceful_timeout = 15
 timeout = 30

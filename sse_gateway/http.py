@@ -91,3 +91,18 @@ def preflight_headers(cors: Headers) -> Headers:
         ("Access-Control-Allow-Headers", "Last-Event-ID, Cache-Control"),
         ("Access-Control-Max-Age", "600"),
     ]
+
+
+def response_head(status: int, headers: Headers, *, chunked: bool) -> bytes:
+    """The status line and headers of a response whose body we write ourselves.
+
+    The connection closes when the body ends: chunked for HTTP/1.1, so the end is
+    marked; for HTTP/1.0 the close itself ends the body.
+    """
+    framing = [("Transfer-Encoding", "chunked")] if chunked else []
+    lines = [
+        f"HTTP/1.1 {status} {_REASONS[status]}",
+        *(f"{name}: {value}" for name, value in [*headers, *framing]),
+        "Connection: close",
+    ]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")

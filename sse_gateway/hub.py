@@ -1,8 +1,9 @@
 """Route live events to the connected clients of each user, and catch clients up.
 
 One hub per process. Its reader greenlet iterates the :class:`~.broker.Broker`
-and hands each entry to the clients of its user; a sweeper greenlet drops clients
-whose writes have been blocked too long. Connect order (no gap, no duplicate):
+and writes each entry, encoded once, straight to the sockets of its user's clients
+(see :mod:`.client`); a sweeper greenlet sends heartbeats and drops clients whose
+writes have been blocked too long. Connect order (no gap, no duplicate):
 register the client (live events wait in its ``pending`` list), read the history
 after the client's cursor, queue the history, then the pending events, skipping any
 entry id at or before the last one queued.
@@ -24,7 +25,7 @@ from monitio import wire
 from .broker import Batch, Broker
 from .client import Client, Offer
 from .config import Config
-from .event import ServerSentEvent, encode
+from .event import Frames, ServerSentEvent, encode, frames
 from .history import History, Replay
 from .metrics import Metrics
 
@@ -70,7 +71,7 @@ class Hub:
 
     # -- clients ---------------------------------------------------------------
 
-    def register(self, user_id: str, session: str) -> Client:
+    def register(self, user_id: str, session: str, *, chunked: bool = True) -> Client:
         """Admit a stream of ``user_id`` or raise :class:`Rejected`."""
         if self.draining:
             raise Rejected(503, 1)
@@ -81,7 +82,13 @@ class Hub:
             if not clients:
                 del self.by_user[user_id]
             raise Rejected(429, 10)
-        client = Client(user_id, session, self.config.client_queue_size)
+        client = Client(
+            user_id,
+            session,
+            self.config.client_queue_size,
+            on_lost=self.remove,
+            chunked=chunked,
+        )
         clients.add(client)
         self.count += 1
         self.metrics.inc("connections_total")
@@ -137,12 +144,11 @@ class Hub:
         elif client.last == (0, 0):
             client.last = wire.entry_key(replay.head)
         pending, client.pending = client.pending, []
-        for key, payload in pending:
-            self._offer(client, key, payload)
-        client.wakeup.set()
+        for key, event in pending:
+            self._offer(client, key, event)
 
-    def _offer(self, client: Client, key: tuple[int, int], payload: bytes) -> bool:
-        outcome = client.offer(key, payload)
+    def _offer(self, client: Client, key: tuple[int, int], event: Frames) -> bool:
+        outcome = client.offer(key, event)
         if outcome is Offer.OVERFLOW:
             self.drop_slow(client)
             return False
@@ -157,7 +163,7 @@ class Hub:
         self.metrics.inc("slow_client_drops_total")
         logger.info(
             "dropping a slow client (%d queued, writing for %.1fs)",
-            len(client.buffer),
+            len(client.out),
             client.writing_for(),
         )
         client.close(abort=True)
@@ -187,8 +193,7 @@ class Hub:
             logger.exception("failed to route a batch of events")
 
     def route(self, batch: Batch) -> None:
-        """Queue each entry for its user's clients; wake each client once."""
-        touched: set[Client] = set()
+        """Write each entry to its user's clients."""
         for entry in batch.entries:
             clients = self.by_user.get(entry.user_id)
             if not clients:
@@ -197,16 +202,15 @@ class Hub:
                 self._revoke(clients, entry.data)
                 continue
             key = wire.entry_key(entry.entry_id)
-            payload = encode(
-                entry.data,
-                event=entry.event,
-                id=wire.format_event_id(batch.epoch, entry.entry_id),
+            event = frames(
+                encode(
+                    entry.data,
+                    event=entry.event,
+                    id=wire.format_event_id(batch.epoch, entry.entry_id),
+                )
             )  # once, shared by every tab of the user
             for client in list(clients):
-                if self._offer(client, key, payload):
-                    touched.add(client)
-        for client in touched:
-            client.wakeup.set()
+                self._offer(client, key, event)
 
     def _revoke(self, clients: Iterable[Client], data: str) -> None:
         try:
@@ -244,14 +248,19 @@ class Hub:
     # -- housekeeping ----------------------------------------------------------
 
     def _sweep_forever(self) -> None:
+        period = self.config.heartbeat_seconds / 2
         limit = 2 * self.config.heartbeat_seconds
+        beat = False
         while True:
-            gevent.sleep(self.config.heartbeat_seconds / 2)
+            gevent.sleep(period)
+            beat = not beat  # a heartbeat every other sweep
             now = time.monotonic()
             for clients in list(self.by_user.values()):
                 for client in list(clients):
                     if client.writing_for(now) > limit:
                         self.drop_slow(client)
+                    elif beat:
+                        client.heartbeat()
 
     def drain(self) -> None:
         """Close every stream, telling each to come back after a jittered delay."""
@@ -261,6 +270,7 @@ class Hub:
             for client in list(clients):
                 retry = base + random.randint(0, window)
                 client.close(ServerSentEvent(retry=retry).encode())
+                self.remove(client)
 
 
 #: Events replayed at most; more waiting than this is answered with a resync.

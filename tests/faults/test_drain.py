@@ -62,7 +62,6 @@ def _capacity(gw, worker: psutil.Process, rss_empty: int) -> str:
 
 def test_sigterm_drains_every_stream_with_jittered_retry(start_gateway, redis_db):
     gw = start_gateway(
-        args=("--worker-connections", str(STREAMS + 200)),
         MONITIO_MAX_STREAMS_PER_USER=str(STREAMS),
         MONITIO_MAX_CONNECTIONS=str(STREAMS),
         MONITIO_RETRY_MS=str(RETRY_MS),
