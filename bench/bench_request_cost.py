@@ -1,17 +1,26 @@
 """Benchmark 5: the time a view spends adding messages.
 
 Each sample is one request's worth of work, in this process, with the real broker
-(Redis) and the real SQLite database: the request's session is already loaded (as
-the authentication middleware leaves it), then the clock runs over the view's calls,
-the message middleware's ``update(response)`` (where monitio hands the request's
-messages to the broker in one batch) and the session save when it was modified.
+(Redis) and a real database: the request's session is already loaded (as the
+authentication middleware leaves it), then the clock runs over the view's calls, the
+message middleware's ``update(response)`` (where monitio hands the request's messages
+to the broker in one batch and sets its carry cookie) and the session save when it was
+modified.
 
 Variants, with one and with ten messages per request:
 
 * ``monitio``: ``monitio.add_message`` with ``PersistentMessageStorage``;
 * ``django-session``: stock ``django.contrib.messages`` with ``SessionStorage``;
-* ``sync-insert``: ``Message.objects.create`` per message, what the original
-  library did inside the request.
+* ``sync-insert``: ``Message.objects.create`` per message in autocommit, what the
+  original library did inside the request (Django's default, one commit each);
+* ``sync-insert-atomic``: the same inserts in one transaction, as on a site with
+  ``ATOMIC_REQUESTS`` (one commit per request).
+
+The original library inserted on the site's database, so the whole measurement runs
+once per database, each in a process of its own on a database of its own: SQLite
+(WAL, ``synchronous=NORMAL``: no fsync at commit, the cheapest insert there is) and
+PostgreSQL (default settings: a WAL flush at every commit). ``BENCH_POSTGRES_URL``
+names the PostgreSQL server; a scratch database is created there and dropped after.
 
 It also counts the commands the broker's Redis received per request (all of them,
 server-wide: nothing else uses this benchmark's Redis meanwhile).
@@ -20,11 +29,21 @@ server-wide: nothing else uses this benchmark's Redis meanwhile).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from bench import report
+
+DATABASES = ("sqlite", "postgresql")
+POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 
 
 def _setup():
@@ -49,6 +68,7 @@ def _session(user):
 def _variants(user) -> dict[str, tuple[type, Callable[[Any, int], None]]]:
     from django.contrib import messages as django_messages
     from django.contrib.messages.storage.session import SessionStorage
+    from django.db import transaction
 
     import monitio
     from monitio.models import Message
@@ -70,10 +90,15 @@ def _variants(user) -> dict[str, tuple[type, Callable[[Any, int], None]]]:
                 user=user, level=monitio.INFO, message=f"Report {i} is ready."
             )
 
+    def insert_atomic(request, k: int) -> None:
+        with transaction.atomic():
+            insert(request, k)
+
     return {
         "monitio": (PersistentMessageStorage, add_monitio),
         "django-session": (SessionStorage, add_django),
         "sync-insert": (SessionStorage, insert),
+        "sync-insert-atomic": (SessionStorage, insert_atomic),
     }
 
 
@@ -94,28 +119,28 @@ def _sample(user, storage_cls: type, body, k: int) -> float:
     return time.perf_counter() - start
 
 
-def _broker_commands(redis_url: str) -> int:
-    import redis
-
-    client = redis.Redis.from_url(redis_url)
-    try:
-        return int(client.info("stats")["total_commands_processed"])
-    finally:
-        client.close()
+def _broker_commands(client) -> int:
+    """Commands the server has run so far, not counting this ``INFO``."""
+    return int(client.info("stats")["total_commands_processed"])
 
 
 def measure(samples: int, redis_url: str) -> dict[str, Any]:
+    import redis
+
     import bench.celery_app  # noqa: F401 - the current Celery app, as in a site
 
+    counter = redis.Redis.from_url(redis_url)
+    counter.ping()  # connected (and its handshake counted) before any count
     user = _setup()
     results: dict[str, Any] = {}
     for name, (storage_cls, body) in _variants(user).items():
         for k in (1, 10):
             for _ in range(20):  # warm: connections, caches
                 _sample(user, storage_cls, body, k)
-            before = _broker_commands(redis_url)
+            before = _broker_commands(counter)
             times = [_sample(user, storage_cls, body, k) for _ in range(samples)]
-            commands = (_broker_commands(redis_url) - before - 1) / samples
+            # The first INFO is counted by the second one.
+            commands = (_broker_commands(counter) - before - 1) / samples
             results[f"{name}-{k}"] = {
                 "messages": k,
                 "samples": samples,
@@ -125,48 +150,35 @@ def measure(samples: int, redis_url: str) -> dict[str, Any]:
                 },
                 "redis_commands_per_request": round(commands, 2),
             }
+    counter.close()
     return results
 
 
-def summarize(results: dict[str, Any], repeats: list[dict[str, Any]]) -> None:
-    rows = []
-    for key, row in results.items():
-        k = row["messages"]
-        sync = results[f"sync-insert-{k}"]["us"]["p50"]
-        p50s = [r[key]["us"]["p50"] for r in repeats]
-        rows.append(
-            [
-                key,
-                row["us"]["p50"],
-                row["us"]["p99"],
-                f"{min(p50s):.0f}-{max(p50s):.0f}",
-                report.ratio(row["us"]["p50"], sync),
-                row["redis_commands_per_request"],
-            ]
-        )
-    report.table(
-        "Request cost: time a view spends adding messages (µs)",
-        [
-            "variant-messages",
-            "p50",
-            "p99",
-            "p50 range over runs",
-            "p50 / sync insert",
-            "Redis commands / request",
-        ],
-        rows,
-    )
-    report.write("request_cost", {"variants": results, "runs": repeats})
+def _database_info() -> dict[str, Any]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("PRAGMA journal_mode")
+            journal = cursor.fetchone()[0]
+            cursor.execute("PRAGMA synchronous")
+            sync = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}[cursor.fetchone()[0]]
+            cursor.execute("select sqlite_version()")
+            version = cursor.fetchone()[0]
+            settings = f"journal_mode={journal}, synchronous={sync}"
+            return {"vendor": "sqlite", "version": version, "settings": settings}
+        cursor.execute("SHOW server_version")
+        version = cursor.fetchone()[0]
+        cursor.execute("SHOW synchronous_commit")
+        commit = cursor.fetchone()[0]
+        cursor.execute("SHOW fsync")
+        fsync = cursor.fetchone()[0]
+        settings = f"synchronous_commit={commit}, fsync={fsync}"
+        return {"vendor": connection.vendor, "version": version, "settings": settings}
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--samples", type=int, help="requests per variant and run")
-    parser.add_argument("--runs", type=int, help="repetitions of the whole measurement")
-    args = parser.parse_args(argv)
-    samples, runs = (100, 2) if args.quick else (400, 3)
-    samples, runs = args.samples or samples, args.runs or runs
+def measure_database(samples: int, runs: int) -> dict[str, Any]:
+    """Every run on the database ``bench.settings`` names; the median run by monitio-1."""
     from bench import env as bench_env
 
     with bench_env.environment(database=True) as env:
@@ -176,9 +188,125 @@ def main(argv: list[str] | None = None) -> None:
 
             get_user_model().objects.filter(username="cost").delete()
             repeats.append(measure(samples, env.redis_url))
-        # Report the median run (by the monitio-1 p50); the table shows the range.
-        repeats.sort(key=lambda r: r["monitio-1"]["us"]["p50"])
-        summarize(repeats[len(repeats) // 2], repeats)
+        info = _database_info()
+    repeats.sort(key=lambda r: r["monitio-1"]["us"]["p50"])
+    return {"database": info, "variants": repeats[len(repeats) // 2], "runs": repeats}
+
+
+@contextlib.contextmanager
+def _scratch_database(kind: str) -> Iterator[dict[str, str] | None]:
+    """Environment variables pointing ``bench.settings`` at a database of this run's
+    own (``None`` when PostgreSQL cannot be reached); it is removed afterwards."""
+    tag = f"monitio_bench_cost_{os.getpid()}"
+    if kind == "sqlite":
+        path = os.path.join(tempfile.gettempdir(), f"{tag}.sqlite3")
+        try:
+            yield {"BENCH_SQLITE": path, "BENCH_DATABASE_URL": ""}
+        finally:
+            for suffix in ("", "-wal", "-shm"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(path + suffix)
+        return
+    import psycopg
+
+    server = urlsplit(POSTGRES_URL)
+    admin = urlunsplit(server._replace(scheme="postgresql"))
+    try:
+        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'CREATE DATABASE "{tag}"')
+    except psycopg.Error as exc:
+        print(f"PostgreSQL at {server.hostname}:{server.port} not usable ({exc}); skipped.")
+        yield None
+        return
+    try:
+        yield {"BENCH_DATABASE_URL": urlunsplit(server._replace(path=f"/{tag}"))}
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{tag}" WITH (FORCE)')
+
+
+def _measure_in_child(kind: str, samples: int, runs: int) -> dict[str, Any] | None:
+    with _scratch_database(kind) as env, tempfile.NamedTemporaryFile(suffix=".json") as out:
+        if env is None:
+            return None
+        subprocess.run(
+            [sys.executable, "-m", "bench.bench_request_cost", "--child-out", out.name,
+             "--samples", str(samples), "--runs", str(runs)],
+            check=True,
+            env={**os.environ, **env},
+        )
+        return json.loads(open(out.name).read())
+
+
+def summarize(by_database: dict[str, dict[str, Any]]) -> None:
+    rows = []
+    for kind, data in by_database.items():
+        results, repeats = data["variants"], data["runs"]
+        for key, row in results.items():
+            k = row["messages"]
+            sync = results[f"sync-insert-{k}"]["us"]["p50"]
+            p50s = [r[key]["us"]["p50"] for r in repeats]
+            rows.append(
+                [
+                    kind,
+                    key,
+                    row["us"]["p50"],
+                    row["us"]["p99"],
+                    f"{min(p50s):.0f}-{max(p50s):.0f}",
+                    report.ratio(row["us"]["p50"], sync),
+                    row["redis_commands_per_request"],
+                ]
+            )
+    report.table(
+        "Request cost: time a view spends adding messages (µs)",
+        [
+            "database",
+            "variant-messages",
+            "p50",
+            "p99",
+            "p50 range over runs",
+            "p50 / sync insert (same database)",
+            "Redis commands / request",
+        ],
+        rows,
+    )
+    for kind, data in by_database.items():
+        info = data["database"]
+        print(f"{kind}: {info['vendor']} {info['version']} ({info['settings']})")
+    first = by_database.get("sqlite") or next(iter(by_database.values()))
+    report.write(
+        "request_cost",
+        {
+            # The target rows of the summary read these: SQLite, the cheapest insert.
+            "variants": first["variants"],
+            "runs": first["runs"],
+            "databases": by_database,
+        },
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--samples", type=int, help="requests per variant and run")
+    parser.add_argument("--runs", type=int, help="repetitions of the whole measurement")
+    parser.add_argument("--databases", nargs="*", choices=DATABASES, default=list(DATABASES))
+    parser.add_argument("--child-out", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    samples, runs = (100, 2) if args.quick else (400, 3)
+    samples, runs = args.samples or samples, args.runs or runs
+    if args.child_out:
+        with open(args.child_out, "w") as out:
+            json.dump(measure_database(samples, runs), out)
+        return
+    by_database = {}
+    for kind in args.databases:
+        data = _measure_in_child(kind, samples, runs)
+        if data is not None:
+            by_database[kind] = data
+    if not by_database:
+        sys.exit("no database to measure on")
+    summarize(by_database)
 
 
 if __name__ == "__main__":

@@ -43,14 +43,18 @@ def test_request_cost_benchmark_writes_well_formed_json(tmp_path):
     data = json.loads((tmp_path / "results" / "request_cost.json").read_text())
     assert data["benchmark"] == "request_cost"
     assert data["machine"]["cores"] >= 1
-    variants = data["variants"]
-    assert set(variants) == {
-        f"{v}-{k}"
-        for v in ("monitio", "django-session", "sync-insert")
-        for k in (1, 10)
-    }
-    for row in variants.values():
-        assert row["samples"] == 5
-        assert row["us"]["n"] == 5
-        assert 0 < row["us"]["min"] <= row["us"]["p50"] <= row["us"]["max"]
-        assert row["redis_commands_per_request"] >= 0
+    assert data["variants"] == data["databases"]["sqlite"]["variants"]
+    assert data["databases"]["sqlite"]["database"]["vendor"] == "sqlite"
+    for measured in data["databases"].values():
+        variants = measured["variants"]
+        assert set(variants) == {
+            f"{v}-{k}"
+            for v in ("monitio", "django-session", "sync-insert", "sync-insert-atomic")
+            for k in (1, 10)
+        }
+        for row in variants.values():
+            assert row["samples"] == 5
+            assert row["us"]["n"] == 5
+            assert 0 < row["us"]["min"] <= row["us"]["p50"] <= row["us"]["max"]
+            assert row["redis_commands_per_request"] >= 0
+        assert variants["monitio-10"]["redis_commands_per_request"] <= 1.05
