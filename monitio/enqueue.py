@@ -20,7 +20,7 @@ import os
 import threading
 import uuid
 from functools import partial
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from celery.signals import after_task_publish, before_task_publish
 from django.db import transaction
@@ -54,9 +54,9 @@ def send(name: str, args: list[Any]) -> None:
     """
     task = _task(name)
     sender = RedisQueueSender.for_app(task.app)
-    queue = sender.queue_for(task) if sender is not None else None
-    if queue is not None and not (before_task_publish.receivers or after_task_publish.receivers):
-        sender.send(task, queue, args)
+    template = sender.template(task) if sender is not None else None
+    if template is not None and not (before_task_publish.receivers or after_task_publish.receivers):
+        sender.send(template, args)
         return
     task.apply_async(
         args=args, retry=True, retry_policy=RETRY_POLICY, argsrepr="(...)", kwargsrepr="{}"
@@ -103,6 +103,15 @@ def drain_outbox(limit: int = 500) -> int:
     return sent
 
 
+class _Template(NamedTuple):
+    """The Redis list a task goes to and the message parts all its sends share."""
+
+    queue: str
+    headers: dict[str, Any]
+    properties: dict[str, Any]
+    embed: dict[str, Any]
+
+
 class RedisQueueSender:
     """Send a task as the single ``LPUSH`` kombu's Redis transport makes for it.
 
@@ -117,7 +126,7 @@ class RedisQueueSender:
     def __init__(self, app: Any, connection_kwargs: dict[str, Any]) -> None:
         self.app = app
         self.connection_kwargs = connection_kwargs
-        self._queues: dict[str, str | None] = {}
+        self._templates: dict[tuple[str, int], _Template | None] = {}
         self._local = threading.local()
 
     @classmethod
@@ -164,11 +173,17 @@ class RedisQueueSender:
             connection.release()
         return cls(app, kwargs)
 
-    def queue_for(self, task: Any) -> str | None:
-        """The Redis list ``task`` goes to, or ``None`` when kombu must route it."""
-        if task.name not in self._queues:
-            self._queues[task.name] = self._route(task)
-        return self._queues[task.name]
+    def template(self, task: Any) -> _Template | None:
+        """What every message of ``task`` shares, or ``None`` when kombu must route it.
+
+        Built once per task and process by Celery itself (``as_task_v2``); a send
+        then only fills in its ids and body.
+        """
+        key = (task.name, os.getpid())  # the "origin" header names the process
+        if key not in self._templates:
+            queue = self._route(task)
+            self._templates[key] = None if queue is None else self._build_template(task, queue)
+        return self._templates[key]
 
     def _route(self, task: Any) -> str | None:
         options = task._get_exec_options()
@@ -192,18 +207,11 @@ class RedisQueueSender:
             return None
         return queue.name
 
-    def send(self, task: Any, queue: str, args: list[Any]) -> None:
-        """Push one task message to ``queue``; raise a ``RedisError`` on failure."""
-        task_id = str(uuid.uuid4())
-        parent = self.app.current_worker_task
-        parent_id = parent.request.id if parent else None
+    def _build_template(self, task: Any, queue: str) -> _Template:
         headers, properties, body, _ = self.app.amqp.as_task_v2(
-            task_id, task.name, args, {},
-            reply_to=self.app.thread_oid,
+            "", task.name, (), {},
             time_limit=task.time_limit,
             soft_time_limit=task.soft_time_limit,
-            root_id=(parent.request.root_id or parent_id) if parent else None,
-            parent_id=parent_id,
             ignore_result=task.ignore_result,
             argsrepr="(...)",
             kwargsrepr="{}",
@@ -215,16 +223,30 @@ class RedisQueueSender:
             delivery_info={"exchange": "", "routing_key": queue},
             priority=0,
             body_encoding="base64",
-            delivery_tag=str(uuid.uuid4()),
         )
+        return _Template(queue, headers, properties, body[2])
+
+    def send(self, template: _Template, args: list[Any]) -> None:
+        """Push one task message; raise a ``RedisError`` on failure."""
+        task_id = str(uuid.uuid4())
+        parent = self.app.current_worker_task
+        parent_id = parent.request.id if parent else None
+        root_id = (parent and (parent.request.root_id or parent_id)) or task_id
         message = {
-            "body": base64.b64encode(dumps(body).encode()).decode(),
+            "body": base64.b64encode(dumps((args, {}, template.embed)).encode()).decode(),
             "content-encoding": "utf-8",
             "content-type": "application/json",
-            "headers": headers,
-            "properties": properties,
+            "headers": {
+                **template.headers, "id": task_id, "root_id": root_id, "parent_id": parent_id
+            },
+            "properties": {
+                **template.properties,
+                "correlation_id": task_id,
+                "reply_to": self.app.thread_oid,
+                "delivery_tag": str(uuid.uuid4()),
+            },
         }
-        self._lpush(queue, dumps(message))
+        self._lpush(template.queue, dumps(message))
 
     def _lpush(self, key: str, value: str) -> None:
         connection = self._connection()

@@ -301,7 +301,6 @@ class PersistentMessageStorage(FallbackStorage):
             response.set_cookie(
                 CARRY_COOKIE_NAME,
                 value,
-                max_age=settings.PENDING_CARRY_SECONDS,
                 domain=django_settings.SESSION_COOKIE_DOMAIN,
                 secure=django_settings.SESSION_COOKIE_SECURE or None,
                 httponly=True,

@@ -72,6 +72,28 @@ def test_fast_path_writes_the_message_kombu_writes(transactional_db, broker_clie
     assert ours["body"][0] == [[payload]]
 
 
+def test_sent_from_a_task_it_names_its_parent_as_kombu_does(transactional_db, broker_client):
+    """The outbox is drained from a task: its sends carry that task as their parent."""
+    from celery._state import _task_stack
+
+    from monitio_tasks import tasks
+
+    parent = tasks.drain_outbox._get_current_object()
+    parent.push_request(id="parent-id", root_id="root-id", called_directly=False)
+    _task_stack.push(parent)
+    try:
+        payload = payloads.build(user_id=1, level=monitio.INFO, message="from a task")
+        enqueue.send("monitio_tasks.deliver", [[payload]])
+        tasks.deliver.apply_async(args=[[payload]], argsrepr="(...)", kwargsrepr="{}")
+    finally:
+        _task_stack.pop()
+        parent.pop_request()
+    ours, kombus = (decoded(raw) for raw in broker_client.lrange("celery", 0, -1)[::-1])
+    assert ours == kombus
+    assert (ours["headers"]["parent_id"], ours["headers"]["root_id"]) == ("parent-id", "<per send>")
+    assert json.loads(broker_client.lindex("celery", 1))["headers"]["root_id"] == "root-id"
+
+
 def test_ten_messages_are_one_redis_command(transactional_db, alice_client, private_broker):
     _, client = private_broker
     alice_client.get(f"/add/?level={monitio.INFO}&n=1")  # connect first

@@ -39,7 +39,7 @@ def signed_carry(user_id, text, safe=False, salt=CARRY_SALT, key=None) -> str:
 def test_carry_goes_in_a_signed_cookie_not_the_session(transactional_db, alice, alice_client, broker_client):
     response = alice_client.get(f"/add/?level={monitio.INFO}&text=carried&n=2")
     morsel = response.cookies[CARRY_COOKIE_NAME]
-    assert morsel["httponly"] and morsel["samesite"] == "Lax" and int(morsel["max-age"]) > 0
+    assert morsel["httponly"] and morsel["samesite"] == "Lax"
     assert CARRY_SESSION_KEY not in alice_client.session
     carried = signing.loads(carry_cookie(alice_client), salt=CARRY_SALT)
     assert [c["message"] for c in carried] == ["carried 0", "carried 1"]
