@@ -31,12 +31,28 @@ def _resp(*args: str | int) -> bytes:
 
 
 def flood(redis_url: str, events: Sequence[tuple[str, int]], chunk: int = 2000) -> None:
-    """Run ``wire.PUBLISH_SCRIPT`` for each ``(user_id, seq)``, exactly as
-    ``publish_many`` would, pipelined with replies off, and wait until Redis ran all."""
+    """Run ``wire.PUBLISH_SCRIPT`` over each ``(user_id, seq)``, batched exactly as
+    ``publish_many`` batches, pipelined with replies off, and wait until Redis ran all."""
     parts = urlsplit(redis_url)
     sha = hashlib.sha1(wire.PUBLISH_SCRIPT.encode()).hexdigest()
     prefix = settings.KEY_PREFIX
-    common = (settings.HISTORY_MAXLEN, settings.HISTORY_TTL, settings.FANOUT_MAXLEN)
+    head = (
+        2,
+        wire.epoch_key(prefix),
+        wire.fanout_key(prefix),
+        "benchep",
+        settings.HISTORY_MAXLEN,
+        settings.HISTORY_TTL,
+        settings.FANOUT_MAXLEN,
+        wire.SENT_TTL,
+    )
+
+    def call(batch: Sequence[tuple[str, int]]) -> bytes:
+        keys = [k for uid, _ in batch for k in (wire.user_stream_key(prefix, uid), "-")]
+        args = [a for uid, seq in batch for a in (wire.MESSAGE, '{"s":%d}' % seq, uid, 0)]
+        numkeys, *rest = head
+        return _resp("EVALSHA", sha, numkeys + len(keys), rest[0], rest[1], *keys, *rest[2:], *args)
+
     with socket.create_connection((parts.hostname, parts.port or 6379)) as sock:
         reader = sock.makefile("rb")
         db = (parts.path or "/0").strip("/") or "0"
@@ -44,26 +60,10 @@ def flood(redis_url: str, events: Sequence[tuple[str, int]], chunk: int = 2000) 
         reader.readline()
         reader.readline(), reader.readline()
         sock.sendall(_resp("CLIENT", "REPLY", "OFF"))
+        step = wire.PUBLISH_BATCH
         for start in range(0, len(events), chunk):
-            sock.sendall(
-                b"".join(
-                    _resp(
-                        "EVALSHA",
-                        sha,
-                        3,
-                        wire.epoch_key(prefix),
-                        wire.user_stream_key(prefix, uid),
-                        wire.fanout_key(prefix),
-                        "benchep",
-                        wire.MESSAGE,
-                        '{"s":%d}' % seq,
-                        *common,
-                        uid,
-                        wire.SENT_TTL,
-                    )
-                    for uid, seq in events[start : start + chunk]
-                )
-            )
+            part = events[start : start + chunk]
+            sock.sendall(b"".join(call(part[i : i + step]) for i in range(0, len(part), step)))
         sock.sendall(_resp("CLIENT", "REPLY", "ON") + _resp("PING"))
         while not reader.readline().startswith(b"+PONG"):
             pass

@@ -52,28 +52,33 @@ def publish_many(events: Iterable[Event], once_keys: Iterable[str] | None = None
     """Publish ``(user_id, event, data)`` triples in one pipeline; return their SSE ids.
 
     With ``once_keys`` (one per event, e.g. message ids), an event whose key was
-    already published is skipped and its id is ``None``.
+    already published is skipped and its id is ``None``. Events go to Redis
+    :data:`~monitio.wire.PUBLISH_BATCH` to a script call.
     """
     prefix = settings.KEY_PREFIX
     script = _publish_script()
     pipe = get_client().pipeline(transaction=False)
-    candidate = secrets.token_urlsafe(6)
-    common = (settings.HISTORY_MAXLEN, settings.HISTORY_TTL, settings.FANOUT_MAXLEN)
-    once = iter(once_keys) if once_keys is not None else None
-    count = 0
-    for user_id, event, data in events:
-        keys = [wire.epoch_key(prefix), wire.user_stream_key(prefix, user_id), wire.fanout_key(prefix)]
-        if once is not None:
-            keys.append(wire.sent_key(prefix, next(once)))
-        payload = data if isinstance(data, str) else wire.dumps(data)
-        args = [candidate, event, payload, *common, user_id, wire.SENT_TTL]
-        script(keys=keys, args=args, client=pipe)
-        count += 1
-    if not count:
-        return []
-    return [
-        wire.format_event_id(epoch, entry) if entry else None for epoch, entry in pipe.execute()
+    head_keys = [wire.epoch_key(prefix), wire.fanout_key(prefix)]
+    head_args = [
+        secrets.token_urlsafe(6), settings.HISTORY_MAXLEN, settings.HISTORY_TTL,
+        settings.FANOUT_MAXLEN, wire.SENT_TTL,
     ]
+    once = iter(once_keys) if once_keys is not None else None
+    keys, args = list(head_keys), list(head_args)
+    for user_id, event, data in events:
+        marker = next(once) if once is not None else None
+        keys += [wire.user_stream_key(prefix, user_id), wire.sent_key(prefix, marker or "")]
+        payload = data if isinstance(data, str) else wire.dumps(data)
+        args += [event, payload, user_id, "1" if marker else "0"]
+        if len(keys) - 2 == 2 * wire.PUBLISH_BATCH:
+            script(keys=keys, args=args, client=pipe)
+            keys, args = list(head_keys), list(head_args)
+    if len(keys) > 2:
+        script(keys=keys, args=args, client=pipe)
+    ids: list[str | None] = []
+    for epoch, *entries in pipe.execute():
+        ids += [wire.format_event_id(epoch, entry) if entry else None for entry in entries]
+    return ids
 
 
 def publish(user_id: Any, event: str, data: Any) -> str:

@@ -23,8 +23,8 @@ Keys (``p`` is the configured key prefix, ``"monitio"`` by default)::
     {p}:revoked:{user_id}   hash of revocations: field ``*`` or a session hash, value
                             the Unix time before which matching stream tokens are void.
 
-Every event reaches the user's stream and the fan-out stream in one atomic Lua call
-(:data:`PUBLISH_SCRIPT`). The SSE ``id`` of an event is ``"{epoch}:{entry_id}"``:
+Every event reaches the user's stream and the fan-out stream atomically, in a Lua call
+(:data:`PUBLISH_SCRIPT`) that publishes up to :data:`PUBLISH_BATCH` events. The SSE ``id`` of an event is ``"{epoch}:{entry_id}"``:
 per user, monotonic, and revealing nothing about other users' traffic.
 
 Events (SSE ``event:`` names) and their JSON ``data``:
@@ -110,19 +110,31 @@ def dumps(data: Any) -> str:
 #: Seconds a published message is remembered, against duplicate publication.
 SENT_TTL = 3600
 
-# KEYS: epoch, user stream, fan-out stream[, sent marker].
-# ARGV: candidate epoch, event, data, history maxlen, history ttl, fanout maxlen, user id.
-# Returns {epoch, entry id}, or {epoch, false} when the sent marker already existed.
+#: Events published by one call of :data:`PUBLISH_SCRIPT`: Redis runs nothing else
+#: while a script runs, so a call stays around a millisecond.
+PUBLISH_BATCH = 200
+
+# KEYS: epoch, fan-out stream, then per event: user stream, sent marker.
+# ARGV: candidate epoch, history maxlen, history ttl, fanout maxlen, sent ttl, then
+#       per event: event, data, user id, "1" if the sent marker applies else "0".
+# Returns {epoch, entry id or false per event}: false when the marker already existed.
 PUBLISH_SCRIPT = """
 redis.call('SET', KEYS[1], ARGV[1], 'NX')
-local epoch = redis.call('GET', KEYS[1])
-if KEYS[4] and not redis.call('SET', KEYS[4], '1', 'NX', 'EX', ARGV[8]) then
-  return {epoch, false}
+local result = {redis.call('GET', KEYS[1])}
+local hmax, ttl, fmax, sent_ttl = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+for i = 0, #KEYS / 2 - 2 do
+  local stream, marker = KEYS[3 + 2 * i], KEYS[4 + 2 * i]
+  local event, data, user = ARGV[6 + 4 * i], ARGV[7 + 4 * i], ARGV[8 + 4 * i]
+  if ARGV[9 + 4 * i] == '1' and not redis.call('SET', marker, '1', 'NX', 'EX', sent_ttl) then
+    result[#result + 1] = false
+  else
+    local id = redis.call('XADD', stream, 'MAXLEN', '~', hmax, '*', 'e', event, 'd', data)
+    redis.call('EXPIRE', stream, ttl)
+    redis.call('XADD', KEYS[2], 'MAXLEN', '~', fmax, '*', 'u', user, 'i', id, 'e', event, 'd', data)
+    result[#result + 1] = id
+  end
 end
-local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'e', ARGV[2], 'd', ARGV[3])
-redis.call('EXPIRE', KEYS[2], ARGV[5])
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[6], '*', 'u', ARGV[7], 'i', id, 'e', ARGV[2], 'd', ARGV[3])
-return {epoch, id}
+return result
 """
 
 
