@@ -15,10 +15,12 @@ signals, compression…) goes through ``apply_async`` as before.
 from __future__ import annotations
 
 import base64
+import contextlib
 import logging
 import os
 import threading
 import uuid
+from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any, ClassVar, NamedTuple
 
@@ -47,31 +49,65 @@ def _task(name: str):
 
 
 def send(name: str, args: list[Any]) -> None:
-    """Send task ``name`` now; raise one of :data:`BROKER_ERRORS` if the broker is down.
+    """Send task ``name`` now; raise one of :data:`BROKER_ERRORS` if the broker is down."""
+    _start(name, args)()
 
-    The task's repr in the broker and worker logs names the task only: message text
-    stays out of logs (and repr-ing a large batch would cost the request time).
+
+def _start(name: str, args: list[Any]) -> Callable[[], None]:
+    """Start sending task ``name``; the callable returned waits for the broker's answer.
+
+    Both raise one of :data:`BROKER_ERRORS` when the broker is down. The task's repr
+    in the broker and worker logs names the task only: message text stays out of
+    logs (and repr-ing a large batch would cost the request time).
     """
     task = _task(name)
     sender = RedisQueueSender.for_app(task.app)
     template = sender.template(task) if sender is not None else None
     if template is not None and not (before_task_publish.receivers or after_task_publish.receivers):
-        sender.send(template, args)
-        return
+        return sender.start(template, args)
     task.apply_async(
         args=args, retry=True, retry_policy=RETRY_POLICY, argsrepr="(...)", kwargsrepr="{}"
     )
+    return _sent
+
+
+def _sent() -> None:
+    """The broker's answer, already received."""
+
+
+@contextlib.contextmanager
+def enqueued(name: str, args: list[Any]) -> Iterator[None]:
+    """Enqueue task ``name`` around a block, or keep it in the outbox.
+
+    The task is sent on entry and the broker's answer awaited on exit (also when the
+    block raises), so the block's work overlaps the broker's round trip.
+    """
+    try:
+        wait = _start(name, args)
+    except BROKER_ERRORS as exc:
+        wait = None
+        _keep(name, args, exc)
+    try:
+        yield
+    finally:
+        if wait is not None:
+            try:
+                wait()
+            except BROKER_ERRORS as exc:
+                _keep(name, args, exc)
 
 
 def enqueue(name: str, args: list[Any]) -> None:
     """Send task ``name``, or keep it in the outbox if the broker is unreachable."""
-    try:
-        send(name, args)
-    except BROKER_ERRORS as exc:
-        from .models import PendingTask
+    with enqueued(name, args):
+        pass
 
-        PendingTask.objects.create(task=name, args=args)
-        logger.warning("Broker unreachable (%s); %s kept in the outbox.", exc, name)
+
+def _keep(name: str, args: list[Any], exc: Exception) -> None:
+    from .models import PendingTask
+
+    PendingTask.objects.create(task=name, args=args)
+    logger.warning("Broker unreachable (%s); %s kept in the outbox.", exc, name)
 
 
 def enqueue_on_commit(name: str, args: list[Any], using: str | None = None) -> None:
@@ -226,8 +262,12 @@ class RedisQueueSender:
         )
         return _Template(queue, headers, properties, body[2])
 
-    def send(self, template: _Template, args: list[Any]) -> None:
-        """Push one task message; raise a ``RedisError`` on failure."""
+    def start(self, template: _Template, args: list[Any]) -> Callable[[], None]:
+        """Write the ``LPUSH`` of one task message; the callable returned reads its reply.
+
+        Both raise a ``RedisError`` when the broker cannot be reached. Call the
+        callable exactly once: replies come back in order, one per command.
+        """
         task_id = str(uuid.uuid4())
         parent = self.app.current_worker_task
         parent_id = parent.request.id if parent else None
@@ -246,22 +286,25 @@ class RedisQueueSender:
                 "delivery_tag": str(uuid.uuid4()),
             },
         }
-        self._lpush(template.queue, dumps(message))
-
-    def _lpush(self, key: str, value: str) -> None:
+        key, value = template.queue, dumps(message)
         connection = self._connection()
         try:
-            self._command(connection, key, value)
+            connection.send_command("LPUSH", key, value)
         except (RedisConnectionError, RedisTimeoutError):
             # A kept connection may have been closed by the server meanwhile: one
             # fresh attempt. (Sent twice at worst; the tasks are idempotent.)
             connection.disconnect()
-            self._command(connection, key, value)
+            connection.send_command("LPUSH", key, value)
 
-    @staticmethod
-    def _command(connection: Connection, key: str, value: str) -> None:
-        connection.send_command("LPUSH", key, value)
-        connection.read_response()
+        def wait() -> None:
+            try:
+                connection.read_response()
+            except (RedisConnectionError, RedisTimeoutError):
+                connection.disconnect()
+                connection.send_command("LPUSH", key, value)
+                connection.read_response()
+
+        return wait
 
     def _connection(self) -> Connection:
         connection = getattr(self._local, "connection", None)

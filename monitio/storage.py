@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from contextlib import nullcontext
 from functools import partial
 from typing import Any
 
@@ -33,7 +34,7 @@ from django.db.models import Count, Q
 
 from . import constants, payloads
 from .conf import settings
-from .enqueue import enqueue
+from .enqueue import enqueue, enqueued
 from .exceptions import AnonymousRecipient
 from .models import Message
 
@@ -76,7 +77,9 @@ class PersistentMessageStorage(FallbackStorage):
         if to_self and not persistent and not options.get("email"):
             super().add(level, message, extra_tags)
             return None
+        message_id = uuid.uuid4()
         payload = payloads.build(
+            message_id=message_id,
             user_id=recipient_id,
             level=level,
             message=message,
@@ -92,7 +95,7 @@ class PersistentMessageStorage(FallbackStorage):
         elif to_self:
             super().add(level, message, extra_tags)
         transaction.on_commit(partial(self._committed_one, payload))
-        return uuid.UUID(payload["id"])
+        return message_id
 
     def _committed_one(self, payload: dict[str, Any]) -> None:
         # Normally the response's update() sends the batch. A transaction that
@@ -104,20 +107,22 @@ class PersistentMessageStorage(FallbackStorage):
             self._committed.append(payload)
 
     def update(self, response):
-        """Send what this request queued, then store what Django's storage must keep."""
+        """Send what this request queued and store what Django's storage must keep.
+
+        The batch goes to the broker first; the storing overlaps its round trip.
+        """
         self._sent = True
-        if self._committed:
-            enqueue("monitio_tasks.deliver", [self._committed])
-            self._committed = []
-        self._prepare_messages(self._queued_messages)
-        unstored = None
-        if self.used:
-            self._consume_shown()
-            unstored = self._store(self._queued_messages, response)
-        elif self.added_new:
-            plain = self._fallback_messages() + self._queued_messages
-            unstored = self._store(plain, response)
-        self._save_carried(response)
+        batch, self._committed = self._committed, []
+        with enqueued("monitio_tasks.deliver", [batch]) if batch else nullcontext():
+            self._prepare_messages(self._queued_messages)
+            unstored = None
+            if self.used:
+                self._consume_shown()
+                unstored = self._store(self._queued_messages, response)
+            elif self.added_new:
+                plain = self._fallback_messages() + self._queued_messages
+                unstored = self._store(plain, response)
+            self._save_carried(response)
         return unstored
 
     # -- reading --------------------------------------------------------------

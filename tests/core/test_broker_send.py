@@ -177,3 +177,39 @@ def test_a_plain_redis_broker_gets_the_fast_path():
     assert {k: sender.connection_kwargs[k] for k in ("host", "port", "db", "password")} == {
         "host": "127.0.0.1", "port": 6390, "db": 3, "password": "secret",
     }
+
+
+def batch(text: str) -> list:
+    return [[payloads.build(user_id=1, level=monitio.INFO, message=text)]]
+
+
+def test_work_inside_the_send_overlaps_it_and_an_error_there_still_sends(transactional_db, private_broker):
+    _, client = private_broker
+    with pytest.raises(RuntimeError), enqueue.enqueued("monitio_tasks.deliver", batch("a")):
+        raise RuntimeError("the view's response failed")
+    enqueue.enqueue("monitio_tasks.deliver", batch("b"))  # the connection is in step
+    assert [decoded(raw)["body"][0][0][0]["message"] for raw in client.lrange("celery", 0, -1)] == ["b", "a"]
+    assert PendingTask.objects.count() == 0
+
+
+def test_broker_lost_before_it_answered_keeps_the_task(transactional_db, private_broker):
+    server, client = private_broker
+    enqueue.enqueue("monitio_tasks.deliver", batch("connect"))
+    client.client_pause(60_000, all=False)  # write commands wait, unanswered
+    with enqueue.enqueued("monitio_tasks.deliver", batch("lost?")):
+        server.kill()
+        server.wait()
+    (row,) = PendingTask.objects.all()
+    assert row.args[0][0]["message"] == "lost?"
+
+
+def test_connection_dropped_during_the_overlap_is_sent_again(transactional_db, private_broker):
+    _, client = private_broker
+    enqueue.enqueue("monitio_tasks.deliver", batch("connect"))
+    with enqueue.enqueued("monitio_tasks.deliver", batch("again")):
+        client.client_kill_filter(_type="normal", skipme=True)
+    texts = [decoded(raw)["body"][0][0][0]["message"] for raw in client.lrange("celery", 0, -1)]
+    # Never lost; twice when the server ran the first LPUSH before dropping us (the
+    # tasks are idempotent).
+    assert texts[-1] == "connect" and set(texts[:-1]) == {"again"} and len(texts) in (2, 3)
+    assert PendingTask.objects.count() == 0
