@@ -32,6 +32,9 @@ if os.environ.get("BENCH_DATABASE_URL"):  # e.g. postgres://user@127.0.0.1/bench
 ROOT_URLCONF = "bench.urls"
 REDIS_URL = f"{_REDIS}/0"
 CELERY_BROKER_URL = f"{_REDIS}/1"
+# Let the worker reserve enough messages for monitio to coalesce deliver tasks
+# into batches (monitio_tasks.batching); see ARCHITECTURE.md, "The worker".
+CELERY_WORKER_PREFETCH_MULTIPLIER = 64
 MONITIO = {
     "REDIS_URL": REDIS_URL,
     "KEY_PREFIX": "bench",

@@ -26,6 +26,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from monitio import delivery, emails, enqueue, payloads
 
+from .batching import Call, CoalescingTask
+
 RETRY_BACKOFF_MAX = 300
 TRANSIENT = (RedisConnectionError, RedisTimeoutError, DatabaseOperationalError)
 
@@ -48,7 +50,20 @@ def _send_emails(message_ids: list[str]) -> None:
         send_email.delay(message_id)
 
 
-@shared_task(name="monitio_tasks.deliver", **DELIVERY)
+class Deliver(CoalescingTask):
+    """The worker hands the ``deliver`` calls queued meanwhile to one process, which
+    stores and publishes all their messages at once (see :mod:`.batching`)."""
+
+    def run_many(self, calls: list[Call]) -> None:
+        batch = [p for _, args, kwargs in calls for p in _deliver_payloads(*args, **kwargs)]
+        _send_emails(delivery.deliver(batch))
+
+
+def _deliver_payloads(message_payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return message_payloads
+
+
+@shared_task(name="monitio_tasks.deliver", base=Deliver, ignore_result=True, **DELIVERY)
 def deliver(message_payloads: list[dict[str, Any]]) -> int:
     """Store, publish and (if asked) e-mail messages queued by a request."""
     _send_emails(delivery.deliver(message_payloads))

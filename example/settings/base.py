@@ -111,6 +111,8 @@ CELERY_TASK_IGNORE_RESULT = True
 # Longer than monitio's longest retry delay, so a delayed retry never runs twice.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE: dict = {}  # example/celery.py adds monitio's tasks
+# Reserve enough messages for the worker to coalesce monitio's deliver tasks.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 64
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 DEFAULT_FROM_EMAIL = "monitio demo <notifications@example.com>"
