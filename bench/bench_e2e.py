@@ -148,6 +148,7 @@ def main(argv: list[str] | None = None) -> None:
     from bench import env as bench_env
 
     with bench_env.environment(database=True) as env:
+        database = site.database()
         users = site.make_users(100, prefix="e2e")
         sessions = site.make_sessions(users)
         with (
@@ -211,7 +212,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     report.write(
         "e2e",
-        {"users": 100, "django_workers": 2, "celery_concurrency": 2, "runs": rows},
+        {
+            "users": 100,
+            "django_workers": 2,
+            "celery_concurrency": 2,
+            "database": database,
+            "runs": rows,
+        },
     )
 
 

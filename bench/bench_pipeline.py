@@ -162,12 +162,15 @@ def main(argv: list[str] | None = None) -> None:
             for i, f in enumerate(fanouts)
         ],
     )
+    from django.conf import settings
+
     report.write(
         "pipeline",
         {
             "celery_concurrency": 2,
             "pool": "prefork",
-            "database": "sqlite (WAL)",
+            "database": site.database(),
+            "prefetch_multiplier": settings.CELERY_WORKER_PREFETCH_MULTIPLIER,
             "rate": rates,
             "fanout": fanouts,
             "streams_open": opened,

@@ -54,3 +54,10 @@ def stream_specs(
         token = mint(uid, session, secret=harness.SECRET, now=now)
         specs.append((port, sse_request(port, "/sse/", f"monitio_stream={token}")))
     return specs
+
+
+def database() -> str:
+    """The database the benchmark runs on, for its JSON record."""
+    from django.db import connection
+
+    return "sqlite (WAL)" if connection.vendor == "sqlite" else connection.vendor
