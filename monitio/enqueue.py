@@ -6,8 +6,7 @@ A task that cannot be sent (the broker is unreachable) is written to the
 sends it once the broker is back. The request never sees the error.
 
 On a plain Redis broker a task is sent by :class:`RedisQueueSender`: one ``LPUSH``
-of the message kombu's Redis transport would write, over a connection kept per
-thread. kombu's own publish builds a Redis client per message and costs a view about
+of the message kombu's Redis transport would write, over a kept connection. kombu's own publish builds a Redis client per message and costs a view about
 half a millisecond; any other set-up (another transport, task routes, publish
 signals, compression…) goes through ``apply_async`` as before.
 """
@@ -18,7 +17,6 @@ import base64
 import contextlib
 import logging
 import os
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -153,8 +151,8 @@ class RedisQueueSender:
 
     The message (Celery's task protocol 2 headers from ``app.amqp.as_task_v2``, a
     base64 JSON body, kombu's properties) is the one ``apply_async`` writes, so
-    workers consume it unchanged. One instance per Celery app; one connection per
-    thread (and per process after a fork).
+    workers consume it unchanged. One instance per Celery app; its connections are
+    kept idle between sends, one per concurrent send, and not shared with a fork.
     """
 
     _by_app: ClassVar[dict[int, RedisQueueSender | None]] = {}
@@ -163,7 +161,8 @@ class RedisQueueSender:
         self.app = app
         self.connection_kwargs = connection_kwargs
         self._templates: dict[tuple[str, int], _Template | None] = {}
-        self._local = threading.local()
+        self._idle: list[Connection] = []  # LIFO; a send holds one until its reply
+        self._pid = os.getpid()
 
     @classmethod
     def for_app(cls, app: Any) -> RedisQueueSender | None:
@@ -265,8 +264,8 @@ class RedisQueueSender:
     def start(self, template: _Template, args: list[Any]) -> Callable[[], None]:
         """Write the ``LPUSH`` of one task message; the callable returned reads its reply.
 
-        Both raise a ``RedisError`` when the broker cannot be reached. Call the
-        callable exactly once: replies come back in order, one per command.
+        Both raise a ``RedisError`` when the broker cannot be reached. The send
+        holds its connection until the callable has run: call it exactly once.
         """
         task_id = str(uuid.uuid4())
         parent = self.app.current_worker_task
@@ -287,27 +286,39 @@ class RedisQueueSender:
             },
         }
         key, value = template.queue, dumps(message)
-        connection = self._connection()
+        connection = self._checkout()
         try:
-            connection.send_command("LPUSH", key, value)
-        except (RedisConnectionError, RedisTimeoutError):
-            # A kept connection may have been closed by the server meanwhile: one
-            # fresh attempt. (Sent twice at worst; the tasks are idempotent.)
+            try:
+                connection.send_command("LPUSH", key, value)
+            except (RedisConnectionError, RedisTimeoutError):
+                # An idle connection may have been closed by the server meanwhile:
+                # one fresh attempt. (Sent twice at worst; the tasks are idempotent.)
+                connection.disconnect()
+                connection.send_command("LPUSH", key, value)
+        except BaseException:
             connection.disconnect()
-            connection.send_command("LPUSH", key, value)
+            raise
 
         def wait() -> None:
             try:
-                connection.read_response()
-            except (RedisConnectionError, RedisTimeoutError):
+                try:
+                    connection.read_response()
+                except (RedisConnectionError, RedisTimeoutError):
+                    connection.disconnect()
+                    connection.send_command("LPUSH", key, value)
+                    connection.read_response()
+            except BaseException:
                 connection.disconnect()
-                connection.send_command("LPUSH", key, value)
-                connection.read_response()
+                raise
+            self._idle.append(connection)
 
         return wait
 
-    def _connection(self) -> Connection:
-        connection = getattr(self._local, "connection", None)
-        if connection is None or connection.pid != os.getpid():
-            connection = self._local.connection = Connection(**self.connection_kwargs)
-        return connection
+    def _checkout(self) -> Connection:
+        """An idle connection of this process, or a new one (thread and greenlet safe)."""
+        if self._pid != os.getpid():  # forked: the parent's sockets are not ours
+            self._idle, self._pid = [], os.getpid()
+        try:
+            return self._idle.pop()
+        except IndexError:
+            return Connection(**self.connection_kwargs)

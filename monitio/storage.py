@@ -250,10 +250,11 @@ class PersistentMessageStorage(FallbackStorage):
         """What earlier requests carried and the worker has not written yet."""
         if not hasattr(self, "_carried_pending"):
             user = self._user()
+            owner = str(user.pk) if user is not None else None
             horizon = time.time() - settings.PENDING_CARRY_SECONDS
             fresh: dict[str, dict[str, Any]] = {}
             for p in self._carried_in_session() + self._carried_in_cookie():
-                if p["carried_at"] >= horizon and user is not None and str(p["user"]) == str(user.pk):
+                if str(p["user"]) == owner and p["carried_at"] >= horizon:
                     fresh[p["id"]] = p
             stored: set[str] = set()
             if fresh:

@@ -213,3 +213,29 @@ def test_connection_dropped_during_the_overlap_is_sent_again(transactional_db, p
     # tasks are idempotent).
     assert texts[-1] == "connect" and set(texts[:-1]) == {"again"} and len(texts) in (2, 3)
     assert PendingTask.objects.count() == 0
+
+
+def test_overlapping_and_concurrent_sends_each_hold_a_connection(transactional_db, private_broker):
+    import threading
+
+    _, client = private_broker
+    with (
+        enqueue.enqueued("monitio_tasks.deliver", batch("outer")),
+        enqueue.enqueued("monitio_tasks.deliver", batch("inner")),
+    ):
+        pass
+    assert len(client.client_list()) == 3  # the two sends' connections, kept idle; ours
+
+    def send_some(n):
+        for i in range(20):
+            enqueue.enqueue("monitio_tasks.deliver", batch(f"t{n}-{i}"))
+
+    threads = [threading.Thread(target=send_some, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    texts = [decoded(raw)["body"][0][0][0]["message"] for raw in client.lrange("celery", 0, -1)]
+    assert texts[-2:] == ["inner", "outer"]
+    assert sorted(texts[:-2]) == sorted(f"t{n}-{i}" for n in range(8) for i in range(20))
+    assert PendingTask.objects.count() == 0
