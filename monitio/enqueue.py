@@ -187,6 +187,9 @@ class RedisQueueSender:
             or conf.task_send_sent_event
             or conf.task_always_eager
             or conf.task_routes
+            or conf.task_default_priority is not None
+            or conf.task_inherit_parent_priority
+            or conf.task_queue_max_priority
             or conf.broker_use_ssl
         ):
             return None
@@ -202,7 +205,7 @@ class RedisQueueSender:
                 **parse_url(connection.as_uri(include_password=True)),
                 "socket_connect_timeout": options.get("socket_connect_timeout", timeout),
                 "socket_timeout": options.get("socket_timeout", timeout),
-                "retry": Retry(NoBackoff(), 0),  # _lpush retries once itself
+                "retry": Retry(NoBackoff(), 0),  # start() retries once itself
             }
         finally:
             connection.release()

@@ -156,6 +156,8 @@ def test_publish_signal_receivers_get_apply_async(transactional_db, broker_clien
         {"broker_url": "amqp://guest@127.0.0.1//"},
         {"task_routes": {"monitio_tasks.*": {"queue": "monitio"}}},
         {"task_compression": "gzip"},
+        {"task_default_priority": 5},
+        {"task_inherit_parent_priority": True},
         {"task_serializer": "pickle"},
         {"task_protocol": 1},
         {"broker_transport_options": {"global_keyprefix": "site:"}},
