@@ -16,7 +16,7 @@ import random
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import gevent
 import redis
@@ -92,6 +92,8 @@ class RedisFanoutBroker:
             client_name="monitio-gateway-reader",
             max_connections=1,
         )
+        # Entries as Redis sends them (field lists): parsed once, in :func:`_parse`.
+        self._redis.set_response_callback("XREAD", _raw)
         self._prefix = key_prefix
         self._fanout = wire.fanout_key(key_prefix)
         self._block_ms = block_ms
@@ -145,7 +147,9 @@ class RedisFanoutBroker:
         pipe.get(wire.epoch_key(self._prefix))
         result, _, epoch = pipe.execute()
         entries = []
-        for _stream, rows in result or ():
+        # RESP3 answers a map {stream: rows}, RESP2 a list of [stream, rows].
+        streams = result.values() if isinstance(result, dict) else (r for _, r in result or ())
+        for rows in streams:
             for fanout_id, fields in rows:
                 self._last_id = fanout_id
                 entry = _parse(fields)
@@ -159,8 +163,14 @@ class RedisFanoutBroker:
         self._redis.close()
 
 
-def _parse(fields: dict[str, str]) -> FanoutEntry | None:
+def _raw(response: Any, **options: Any) -> Any:
+    return response
+
+
+def _parse(flat: list[str]) -> FanoutEntry | None:
     """Return the entry, or ``None`` if it does not follow :mod:`monitio.wire`."""
+    pairs = iter(flat)
+    fields = dict(zip(pairs, pairs))
     try:
         entry = FanoutEntry(fields["u"], fields["i"], fields["e"], fields["d"])
         if entry.event != wire.REVOKE:

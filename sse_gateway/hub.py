@@ -144,17 +144,16 @@ class Hub:
         elif client.last == (0, 0):
             client.last = wire.entry_key(replay.head)
         pending, client.pending = client.pending, []
-        for key, event in pending:
-            self._offer(client, key, event)
+        delivered = sum(self._offer(client, key, event) for key, event in pending)
+        self.metrics.inc("events_delivered_total", delivered)
 
     def _offer(self, client: Client, key: tuple[int, int], event: Frames) -> bool:
+        """Write ``event`` to ``client``; whether it was written (not skipped)."""
         outcome = client.offer(key, event)
         if outcome is Offer.OVERFLOW:
             self.drop_slow(client)
             return False
-        if outcome is Offer.QUEUED and not client.catching_up:
-            self.metrics.inc("events_delivered_total")
-        return outcome is Offer.QUEUED
+        return outcome is Offer.QUEUED and not client.catching_up
 
     def drop_slow(self, client: Client) -> None:
         """Disconnect a client too slow to read; it resumes via ``Last-Event-ID``."""
@@ -194,6 +193,7 @@ class Hub:
 
     def route(self, batch: Batch) -> None:
         """Write each entry to its user's clients."""
+        delivered = 0
         for entry in batch.entries:
             clients = self.by_user.get(entry.user_id)
             if not clients:
@@ -210,7 +210,8 @@ class Hub:
                 )
             )  # once, shared by every tab of the user
             for client in list(clients):
-                self._offer(client, key, event)
+                delivered += self._offer(client, key, event)
+        self.metrics.inc("events_delivered_total", delivered)
 
     def _revoke(self, clients: Iterable[Client], data: str) -> None:
         try:
