@@ -29,14 +29,14 @@ def messages_per_second(n: int, users: list[int], worker, run: int) -> dict[str,
     import monitio
     from bench.celery_app import app
 
-    app.control.cancel_consumer("celery", reply=True, timeout=5)
+    app.control.cancel_consumer("celery", reply=True, timeout=5, limit=1)
     t0 = time.monotonic()
     for i in range(n):
         monitio.create_message(users[i % len(users)], monitio.INFO, f"rate{run}#{i}")
     enqueue_s = time.monotonic() - t0
     cpu0 = harness.tree_cpu_seconds(worker)
     start = time.monotonic()
-    app.control.add_consumer("celery", reply=True, timeout=5)
+    app.control.add_consumer("celery", reply=True, timeout=5, limit=1)
     stored_at = None
     while time.monotonic() - start < 120:
         stored = _count(message__startswith=f"rate{run}#")
