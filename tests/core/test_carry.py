@@ -134,3 +134,11 @@ def test_cookie_holds_the_compact_payload(transactional_db, alice, alice_client,
     (entry,) = signing.loads(carry_cookie(alice_client), salt=CARRY_SALT)
     assert set(entry) == {"id", "user", "level", "message", "subject", "created", "carried_at"}
     assert payloads.expand(entry)["subject"] == "Hi" and json.dumps(entry)
+
+
+def test_ten_carried_messages_fit_in_a_small_compressed_cookie(transactional_db, alice_client, broker_client):
+    alice_client.get(f"/add/?level={monitio.INFO}&n=10")
+    value = carry_cookie(alice_client)
+    assert value.startswith(".") and len(value) < 1000  # "." marks compressed data
+    assert [c["message"] for c in signing.loads(value, salt=CARRY_SALT)] == [f"hello {i}" for i in range(10)]
+    assert CARRY_SESSION_KEY not in alice_client.session
