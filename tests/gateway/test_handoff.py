@@ -1,0 +1,121 @@
+"""Streams leave gunicorn's request handling once admitted (``sse_gateway.handoff``).
+
+What that must keep true, through a real gunicorn gevent worker: an open stream holds
+no request slot, a peer that goes away is noticed without waiting for a write, the
+body is framed right for HTTP/1.1 and HTTP/1.0, and a server that cannot hand a
+connection over gets a clear error instead of a broken stream.
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import time
+
+from monitio import publish, wire
+from sse_gateway.app import Gateway
+from sse_gateway.config import Config
+
+from .conftest import SECRET, mint
+from .sseclient import Parser
+
+
+def _raw_stream(port: int, user: int, version: str = "1.1") -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.sendall(
+        f"GET /sse/ HTTP/{version}\r\nHost: 127.0.0.1\r\n"
+        f"Cookie: monitio_stream={mint(user)}\r\n\r\n".encode()
+    )
+    return sock
+
+
+def _read_until(sock: socket.socket, marker: bytes, timeout: float = 10) -> bytes:
+    deadline = time.monotonic() + timeout
+    sock.settimeout(timeout)
+    data = b""
+    while marker not in data and time.monotonic() < deadline:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def test_open_streams_hold_no_request_slot(start_gateway, redis_db, streams):
+    """50 streams through a worker allowed 5 requests at once: all admitted, all live."""
+    gw = start_gateway(args=("--worker-connections", "5"))
+    opened = [gw.stream(u) for u in range(1, 51)]
+    streams += opened
+    assert [s.status() for s in opened] == [200] * 50
+    assert gw.get("/healthz").status_code == 200
+    ids = publish.publish_many((u, wire.MESSAGE, {"u": u}) for u in range(1, 51))
+    for stream, sent in zip(opened, ids):
+        assert [e.id for e in stream.wait_events(1)] == [sent]
+    assert gw.metric("connections") == 50
+
+
+def test_peer_close_is_noticed_without_a_write(start_gateway, redis_db, streams):
+    """No heartbeat for a minute, no event: the closed stream is forgotten at once."""
+    gw = start_gateway(MONITIO_HEARTBEAT_SECONDS="60")
+    stream = gw.stream(1)
+    streams.append(stream)
+    assert stream.status() == 200
+    assert gw.metric("connections") == 1
+    stream.close()
+    deadline = time.monotonic() + 5
+    while gw.metric("connections") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    print(f"R16 peer_close_noticed_s={5 - (deadline - time.monotonic()):.2f} heartbeat_s=60")
+    assert gw.metric("connections") == 0
+
+
+def test_http11_body_is_chunked_and_ends_with_last_chunk(start_gateway, redis_db):
+    """Every write is one chunk; a drained stream ends with the last chunk."""
+    gw = start_gateway()
+    sock = _raw_stream(gw.port, 1)
+    data = _read_until(sock, b"\r\n\r\n")
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.lower().startswith(b"http/1.1 200 ok")
+    assert b"transfer-encoding: chunked" in head.lower()
+    assert b"connection: close" in head.lower()
+    sent = publish.publish(1, wire.MESSAGE, {"n": 1})
+    body += _read_until(sock, sent.encode())
+    gw.stop(signal.SIGTERM)
+    body += _read_until(sock, b"never")  # until the gateway closes the connection
+    sock.close()
+    chunks, rest = [], body
+    while rest:
+        size_line, _, rest = rest.partition(b"\r\n")
+        size = int(size_line, 16)
+        assert rest[size : size + 2] == b"\r\n"
+        chunks.append(rest[:size])
+        rest = rest[size + 2 :]
+    assert chunks[-1] == b""  # the last chunk: the body ended, it was not cut
+    parser = Parser()
+    events = parser.feed(b"".join(chunks))
+    assert [e.id for e in events] == [sent]
+    assert parser.fields.count("retry") == 2  # the opening's, then the drain's
+
+
+def test_http10_body_is_the_events_themselves(gateway, redis_db):
+    sock = _raw_stream(gateway.port, 2, version="1.0")
+    data = _read_until(sock, b"\r\n\r\n")  # admitted: live events reach it now
+    sent = publish.publish(2, wire.MESSAGE, {"n": 2})
+    data += _read_until(sock, sent.encode())
+    sock.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert b"transfer-encoding" not in head.lower()
+    events = Parser().feed(body)
+    assert events[-1].id == sent and events[-1].data == '{"n":2}'
+
+
+def test_a_server_without_handoff_gets_a_clear_error(caplog):
+    app = Gateway(Config(stream_secret=SECRET))
+    statuses = []
+    body = app(
+        {"PATH_INFO": "/sse/", "REQUEST_METHOD": "GET", "SERVER_PROTOCOL": "HTTP/1.1"},
+        lambda status, headers: statuses.append(status),
+    )
+    assert statuses == ["500 Internal Server Error"]
+    assert b"".join(body) == b"Internal Server Error\n"
+    assert "gunicorn -k gevent" in caplog.text
