@@ -41,8 +41,9 @@ own Redis, gateway, nginx, Django (gunicorn) and Celery worker on free ports of
 * **Broadcast**: one event to each of the N connected users, 25 times; the figure is
   the time from the publish call until the last of the N clients has it. monitio
   publishes with `monitio.publish.publish_many` (the worker's code path: one Lua call
-  per user in one pipeline, landing in each user's history stream and the fan-out
-  stream); nchan gets N POSTs, one per channel, pipelined over 4 keep-alive
+  per 200 users in one pipeline, landing in each user's history stream and the
+  fan-out stream); the gateway's reader greenlet writes each event to its receiver's
+  socket itself (no greenlet per stream, see docs/performance.md); nchan gets N POSTs, one per channel, pipelined over 4 keep-alive
   connections. **N channels rather than one channel with N subscribers**, because that
   is the same work: monitio keeps a per-user history (so a browser that reconnects
   gets what it missed), and nchan's per-channel message buffer is the same guarantee;
@@ -72,7 +73,7 @@ the time the N POSTs took, and its worker stayed below a core during throughput
 monitio's worker*, and lower bounds of what nchan alone can do. The SSE clients are
 never the limit: they use well under a core in every run (`client_cpu_pct`).
 monitio's broadcast includes `publish_many` itself (`publish_call_ms_p50` in the
-JSON: ~30 ms for 1k users, ~250 ms for 10k), as the worker would pay it.
+JSON: ~20 ms for 1k users, ~200 ms for 10k), as the worker would pay it.
 
 **Database.** SQLite in WAL mode (`bench/settings.py`); requests, sessions and the
 worker share one file, so writers wait on its lock. Worker connections are persistent
