@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -57,6 +57,11 @@ def deliver(payloads: list[dict[str, Any]]) -> list[str]:
         )
         return [str(pk) for pk in wanted.values_list("pk", flat=True)]
     return [str(m.pk) for m in fresh if m.email]
+
+
+def single_writer() -> bool:
+    """Whether the database messages are written to takes one writer at a time (SQLite)."""
+    return connections[router.db_for_write(Message)].vendor == "sqlite"
 
 
 def _users(ids: set[Any]) -> dict[str, Any]:

@@ -56,6 +56,10 @@ class CoalescingTask(Task):
         """Do the work of ``calls`` at once; raise to have each call run on its own."""
         raise NotImplementedError
 
+    def batch_slots(self, processes: int) -> int:
+        """How many batches may run at once, out of the pool's ``processes``."""
+        return processes
+
 
 @dataclass
 class _Job:
@@ -77,6 +81,7 @@ class CoalescingPool:
 
     def __init__(self, pool: Any, task: CoalescingTask) -> None:
         self._pool = pool
+        self._task = task
         self._name = task.name
         self._max = task.batch_max
         self._lock = threading.Lock()
@@ -96,7 +101,7 @@ class CoalescingPool:
     def _flush(self) -> None:
         while True:
             with self._lock:
-                if not self._waiting or self._running >= (self._pool.limit or 1):
+                if not self._waiting or self._running >= self._task.batch_slots(self._pool.limit or 1):
                     return
                 jobs, self._waiting = self._waiting[: self._max], self._waiting[self._max :]
                 self._running += 1

@@ -58,6 +58,11 @@ class Deliver(CoalescingTask):
         batch = [p for _, args, kwargs in calls for p in _deliver_payloads(*args, **kwargs)]
         _send_emails(delivery.deliver(batch))
 
+    def batch_slots(self, processes: int) -> int:
+        """One at a time on SQLite: it has one writer, and a second batch would only
+        wait for the lock in SQLite's busy handler, which sleeps in steps of 1 to 100 ms."""
+        return 1 if delivery.single_writer() else processes
+
 
 def _deliver_payloads(message_payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return message_payloads
