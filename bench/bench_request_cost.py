@@ -22,8 +22,10 @@ once per database, each in a process of its own on a database of its own: SQLite
 PostgreSQL (default settings: a WAL flush at every commit). ``BENCH_POSTGRES_URL``
 names the PostgreSQL server; a scratch database is created there and dropped after.
 
-It also counts the commands the broker's Redis received per request (all of them,
-server-wide: nothing else uses this benchmark's Redis meanwhile).
+The samples of all variants are interleaved (a shuffled round robin), so that load
+from other processes on the machine falls on every variant alike. It also counts the
+commands the broker's Redis received during each request (server-wide: nothing else
+uses this benchmark's Redis meanwhile).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import argparse
 import contextlib
 import json
 import os
+import random
 import subprocess
 import sys
 import tempfile
@@ -125,6 +128,8 @@ def _broker_commands(client) -> int:
 
 
 def measure(samples: int, redis_url: str) -> dict[str, Any]:
+    """``samples`` requests of every variant, interleaved in a shuffled round robin so
+    that load from other processes falls on every variant alike."""
     import redis
 
     import bench.celery_app  # noqa: F401 - the current Celery app, as in a site
@@ -132,26 +137,37 @@ def measure(samples: int, redis_url: str) -> dict[str, Any]:
     counter = redis.Redis.from_url(redis_url)
     counter.ping()  # connected (and its handshake counted) before any count
     user = _setup()
-    results: dict[str, Any] = {}
-    for name, (storage_cls, body) in _variants(user).items():
-        for k in (1, 10):
-            for _ in range(20):  # warm: connections, caches
-                _sample(user, storage_cls, body, k)
+    variants = [
+        (f"{name}-{k}", storage_cls, body, k)
+        for name, (storage_cls, body) in _variants(user).items()
+        for k in (1, 10)
+    ]
+    for _ in range(20):  # warm: connections, caches
+        for _, storage_cls, body, k in variants:
+            _sample(user, storage_cls, body, k)
+    times: dict[str, list[float]] = {key: [] for key, *_ in variants}
+    commands = dict.fromkeys(times, 0)
+    shuffled, order = list(variants), random.Random(6)
+    for _ in range(samples):
+        order.shuffle(shuffled)
+        for key, storage_cls, body, k in shuffled:
             before = _broker_commands(counter)
-            times = [_sample(user, storage_cls, body, k) for _ in range(samples)]
+            times[key].append(_sample(user, storage_cls, body, k))
             # The first INFO is counted by the second one.
-            commands = (_broker_commands(counter) - before - 1) / samples
-            results[f"{name}-{k}"] = {
-                "messages": k,
-                "samples": samples,
-                "us": {
-                    key: (round(v * 1e6, 1) if key != "n" and v is not None else v)
-                    for key, v in report.spread(times).items()
-                },
-                "redis_commands_per_request": round(commands, 2),
-            }
+            commands[key] += _broker_commands(counter) - before - 1
     counter.close()
-    return results
+    return {
+        key: {
+            "messages": k,
+            "samples": samples,
+            "us": {
+                stat: (round(v * 1e6, 1) if stat != "n" and v is not None else v)
+                for stat, v in report.spread(times[key]).items()
+            },
+            "redis_commands_per_request": round(commands[key] / samples, 2),
+        }
+        for key, _, _, k in variants
+    }
 
 
 def _database_info() -> dict[str, Any]:
