@@ -134,14 +134,8 @@ class Client:
         if self.out or self.sock is None:
             self.out.append(data)
             return
-        try:
-            sent = self.sock.send(data)
-        except BlockingIOError:
-            sent = 0
-        except OSError:
-            self._lose()
-            return
-        if sent < len(data):
+        sent = self._send(data)
+        if sent is not None and sent < len(data):
             self.out.append(data[sent:])
             self.writing_since = time.monotonic()
             self._writing = gevent.get_hub().loop.io(self.sock.fileno(), 2)
@@ -150,12 +144,8 @@ class Client:
     def _on_writable(self) -> None:
         data = b"".join(self.out)
         self.out.clear()
-        try:
-            sent = self.sock.send(data)
-        except BlockingIOError:
-            sent = 0
-        except OSError:
-            self._lose()
+        sent = self._send(data)
+        if sent is None:
             return
         if sent < len(data):
             self.out.append(data[sent:])
@@ -167,6 +157,16 @@ class Client:
         self.writing_since = 0.0
         if self.closed:
             self._release()
+
+    def _send(self, data: bytes) -> int | None:
+        """Send what the socket takes now: the byte count, ``None`` if the peer is gone."""
+        try:
+            return self.sock.send(data)
+        except BlockingIOError:
+            return 0
+        except OSError:
+            self._lose()
+            return None
 
     def _on_readable(self) -> None:
         # Nothing is expected from the peer: bytes are discarded, EOF means gone.
