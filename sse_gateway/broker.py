@@ -33,6 +33,7 @@ class FanoutEntry(NamedTuple):
     entry_id: str  # id in the user's own stream ("" for control events)
     event: str
     data: str
+    key: tuple[int, int] = (0, 0)  # ``wire.entry_key(entry_id)``, for ordering
 
 
 @dataclass
@@ -172,9 +173,8 @@ def _parse(flat: list[str]) -> FanoutEntry | None:
     pairs = iter(flat)
     fields = dict(zip(pairs, pairs))
     try:
-        entry = FanoutEntry(fields["u"], fields["i"], fields["e"], fields["d"])
-        if entry.event != wire.REVOKE:
-            wire.entry_key(entry.entry_id)
+        event, entry_id = fields["e"], fields["i"]
+        key = wire.entry_key(entry_id) if event != wire.REVOKE else (0, 0)
+        return FanoutEntry(fields["u"], entry_id, event, fields["d"], key)
     except (KeyError, ValueError):
         return None
-    return entry

@@ -194,14 +194,14 @@ class Hub:
     def route(self, batch: Batch) -> None:
         """Write each entry to its user's clients."""
         delivered = 0
+        receivers = self.by_user.get
         for entry in batch.entries:
-            clients = self.by_user.get(entry.user_id)
+            clients = receivers(entry.user_id)
             if not clients:
                 continue
             if entry.event == wire.REVOKE:
                 self._revoke(clients, entry.data)
                 continue
-            key = wire.entry_key(entry.entry_id)
             event = frames(
                 encode(
                     entry.data,
@@ -210,7 +210,7 @@ class Hub:
                 )
             )  # once, shared by every tab of the user
             for client in list(clients):
-                delivered += self._offer(client, key, event)
+                delivered += self._offer(client, entry.key, event)
         self.metrics.inc("events_delivered_total", delivered)
 
     def _revoke(self, clients: Iterable[Client], data: str) -> None:
