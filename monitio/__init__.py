@@ -50,7 +50,8 @@ def __getattr__(name: str) -> Any:
     if name in _API:
         from . import api
 
-        return getattr(api, name)
+        value = globals()[name] = getattr(api, name)  # later lookups skip this hook
+        return value
     if name == "MonitioError":
         from .exceptions import MonitioError
 
