@@ -65,6 +65,7 @@ class Deliver(CoalescingTask):
 
 
 def _deliver_payloads(message_payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A ``deliver`` call's payloads, whether passed by position or by name."""
     return message_payloads
 
 
