@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Iterable
 from typing import Any
 
 import redis
+from redis.exceptions import NoScriptError
 
 from . import wire
 from .conf import settings
 
 _client: redis.Redis | None = None
-_script = None
+#: SHA1 of :data:`wire.PUBLISH_SCRIPT`: called with EVALSHA, loaded only when missing.
+_SCRIPT_SHA = hashlib.sha1(wire.PUBLISH_SCRIPT.encode()).hexdigest()
 
 
 def get_client() -> redis.Redis:
@@ -32,17 +35,38 @@ def get_client() -> redis.Redis:
 
 def reset_client() -> None:
     """Drop the cached client (after a fork, or when a test changes ``REDIS_URL``)."""
-    global _client, _script
+    global _client
     if _client is not None:
         _client.close()
-    _client = _script = None
+    _client = None
 
 
-def _publish_script():
-    global _script
-    if _script is None:
-        _script = get_client().register_script(wire.PUBLISH_SCRIPT)
-    return _script
+def _run_script(calls: list[tuple[list[str], list[Any]]]) -> list[Any]:
+    """Run :data:`wire.PUBLISH_SCRIPT` once per ``(keys, args)`` in one pipeline.
+
+    EVALSHA first (redis-py's ``Script`` would add a ``SCRIPT EXISTS`` round trip to
+    every pipeline); calls refused with NOSCRIPT (a restarted or flushed Redis) run
+    again once the script is loaded. No other call runs twice.
+    """
+    client = get_client()
+
+    def pipeline(indexes: list[int]) -> list[Any]:
+        pipe = client.pipeline(transaction=False)
+        for i in indexes:
+            keys, args = calls[i]
+            pipe.evalsha(_SCRIPT_SHA, len(keys), *keys, *args)
+        return pipe.execute(raise_on_error=False)
+
+    results = pipeline(list(range(len(calls))))
+    missing = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
+    if missing:
+        client.script_load(wire.PUBLISH_SCRIPT)
+        for i, result in zip(missing, pipeline(missing)):
+            results[i] = result
+    for result in results:
+        if isinstance(result, Exception):
+            raise result
+    return results
 
 
 Event = tuple[Any, str, Any]
@@ -56,8 +80,7 @@ def publish_many(events: Iterable[Event], once_keys: Iterable[str] | None = None
     :data:`~monitio.wire.PUBLISH_BATCH` to a script call.
     """
     prefix = settings.KEY_PREFIX
-    script = _publish_script()
-    pipe = get_client().pipeline(transaction=False)
+    calls: list[tuple[list[str], list[Any]]] = []
     head_keys = [wire.epoch_key(prefix), wire.fanout_key(prefix)]
     head_args = [
         secrets.token_urlsafe(6), settings.HISTORY_MAXLEN, settings.HISTORY_TTL,
@@ -71,12 +94,14 @@ def publish_many(events: Iterable[Event], once_keys: Iterable[str] | None = None
         payload = data if isinstance(data, str) else wire.dumps(data)
         args += [event, payload, user_id, "1" if marker else "0"]
         if len(keys) - 2 == 2 * wire.PUBLISH_BATCH:
-            script(keys=keys, args=args, client=pipe)
+            calls.append((keys, args))
             keys, args = list(head_keys), list(head_args)
     if len(keys) > 2:
-        script(keys=keys, args=args, client=pipe)
+        calls.append((keys, args))
+    if not calls:
+        return []
     ids: list[str | None] = []
-    for epoch, *entries in pipe.execute():
+    for epoch, *entries in _run_script(calls):
         ids += [wire.format_event_id(epoch, entry) if entry else None for entry in entries]
     return ids
 
