@@ -42,8 +42,8 @@ own Redis, gateway, nginx, Django (gunicorn) and Celery worker on free ports of
   the time from the publish call until the last of the N clients has it. monitio
   publishes with `monitio.publish.publish_many` (the worker's code path: one Lua call
   per 200 users in one pipeline, landing in each user's history stream and the
-  fan-out stream); the gateway's reader greenlet writes each event to its receiver's
-  socket itself (no greenlet per stream, see docs/performance.md); nchan gets N POSTs, one per channel, pipelined over 4 keep-alive
+  fan-out stream); the gateway's reader greenlet writes each event to its receivers'
+  sockets itself (no greenlet per stream, see docs/performance.md); nchan gets N POSTs, one per channel, pipelined over 4 keep-alive
   connections. **N channels rather than one channel with N subscribers**, because that
   is the same work: monitio keeps a per-user history (so a browser that reconnects
   gets what it missed), and nchan's per-channel message buffer is the same guarantee;
@@ -54,17 +54,43 @@ own Redis, gateway, nginx, Django (gunicorn) and Celery worker on free ports of
   measured; nchan: pipelined POSTs), events received per second from the first publish
   to the last arrival.
 * **End to end**: `monitio.add_message` in a real view (gunicorn, 2 sync workers) →
-  Celery worker (prefork, concurrency 2) → SQLite insert → Redis → gateway → SSE
+  Celery worker (prefork, concurrency 2) → database insert → Redis → gateway → SSE
   client, for 100 users, open-loop at 100 and 500 requests per second; the latency
-  runs from the `time.time()` the view stamps into the message to its arrival.
-* **Request cost**: in-process, per request: the view's `add_message` calls, the
-  message middleware's `update(response)` (where monitio sends the request's batch to
-  the broker) and the session save; against stock `django.contrib.messages`
-  (`SessionStorage`) and a synchronous `Message.objects.create` per message.
-* **Pipeline**: messages queued one task each (`monitio.create_message`) while the
-  worker's consumer is cancelled, then timed from `add_consumer` until every row
-  exists and is marked published; and `monitio.create_messages` to 10,000 users, each
-  with a stream open on the gateway.
+  runs from the `time.time()` the view stamps into the message to its arrival. The
+  database is SQLite in WAL mode (`"database"` in `e2e.json`; `BENCH_DATABASE_URL`
+  runs it on PostgreSQL). The request writes nothing to it: monitio carries the queued
+  message in a signed cookie and the database session is only read, so the worker is
+  the only writer, and on SQLite it runs one `deliver` batch at a time (a second
+  would only sleep in SQLite's busy handler). Other work shares the 2 cores during
+  the runs (load average 2-6 in the last ones); the spread between runs shows it.
+* **Request cost**: in-process, per request, the session already loaded: the clock
+  covers the view's `add_message` calls, the message middleware's `update(response)`
+  (where monitio sends the request's batch to the broker, one `LPUSH`, and sets its
+  signed carry cookie) and the session save when the session changed. Against stock
+  `django.contrib.messages` (`SessionStorage`), and against what the original library
+  did: a synchronous `Message.objects.create` per message on the site's database, in
+  autocommit (`sync-insert`, Django's default) and in one transaction
+  (`sync-insert-atomic`, as with `ATOMIC_REQUESTS`). That baseline depends on the
+  database, so everything runs twice, each time on a scratch database of its own:
+  SQLite in WAL mode with `synchronous=NORMAL` (a commit does not fsync: the cheapest
+  insert there is, and the figure of the summary row) and PostgreSQL with its default
+  durability (`synchronous_commit=on`: a WAL flush per commit), where the original
+  would more likely have run. monitio itself touches neither database in the request.
+  The samples of all variants are interleaved (a shuffled round robin), so a burst of
+  load from other processes falls on every variant alike.
+* **Pipeline**: messages queued one task each (`monitio.create_message`: one
+  `deliver` task per message) while the worker's consumer is cancelled, then timed
+  from `add_consumer` (waiting for the one worker's reply, not for the whole control
+  timeout) until every row exists and is marked published. The worker coalesces the
+  queued tasks: while a batch runs (on SQLite one at a time, elsewhere one per pool
+  process) it holds the requests it has reserved and hands them over as one job (one
+  bulk INSERT, one unread-count query, one Redis pipeline per batch;
+  `ARCHITECTURE.md`, "Coalescing in the worker"). A
+  batch is at most the prefetch window (acks are late), so `bench/settings.py` sets
+  `CELERY_WORKER_PREFETCH_MULTIPLIER = 64`. What remains per message is the broker:
+  the consumer's BRPOP, unacked bookkeeping and ack, three Redis round trips in one
+  process. And `monitio.create_messages` to 10,000 users, each with a stream open on
+  the gateway.
 
 **Reading the nchan column.** nchan's broadcast and throughput figures are bounded
 by the Python publisher, not by nginx: its all-received time is within a few ms of
@@ -75,8 +101,8 @@ never the limit: they use well under a core in every run (`client_cpu_pct`).
 monitio's broadcast includes `publish_many` itself (`publish_call_ms_p50` in the
 JSON: ~20 ms for 1k users, ~200 ms for 10k), as the worker would pay it.
 
-**Database.** SQLite in WAL mode (`bench/settings.py`); requests, sessions and the
-worker share one file, so writers wait on its lock. Worker connections are persistent
+**Database.** SQLite in WAL mode (`bench/settings.py`) unless a figure says otherwise;
+the worker is its only writer during the end-to-end runs. Worker connections are persistent
 (`CONN_MAX_AGE`), as in production. Run on PostgreSQL by pointing `DATABASES` there.
 
 The machine runs other work too (other test suites share its 2 cores), so each
