@@ -42,6 +42,16 @@ def queue_single_messages(users, n: int, tag: str) -> set[str]:
     }
 
 
+def published() -> int:
+    """Messages stored and announced so far."""
+    return Message.objects.filter(published_at__isnull=False).count()
+
+
+def stored_ids() -> set[str]:
+    """Ids of every stored message."""
+    return {str(pk) for pk in Message.objects.values_list("pk", flat=True)}
+
+
 def test_single_message_tasks_queued_together_are_batched_and_each_delivered_once(
     transactional_db, redis_client, broker_client, tmp_path
 ):
@@ -50,12 +60,11 @@ def test_single_message_tasks_queued_together_are_batched_and_each_delivered_onc
     log = tmp_path / "worker.log"
     worker = procs.celery_worker(log)
     try:
-        wait_until(lambda: Message.objects.filter(published_at__isnull=False).count() == 300,
-                   timeout=120, message="300 messages published")
+        wait_until(lambda: published() == 300, timeout=120, message="300 messages published")
         batched = [int(n) for n in BATCH_LOG.findall(log.read_text())]
     finally:
         procs.stop(worker)
-    stored = {str(pk) for pk in Message.objects.values_list("pk", flat=True)}
+    stored = stored_ids()
     events = message_events(redis_client, users)
     print(f"coalescing tasks=300 batches={len(batched)} in_batches={sum(batched)} "
           f"largest={max(batched, default=0)} rows={len(stored)} events={len(events)}")
@@ -82,8 +91,7 @@ def test_a_failing_batch_runs_its_requests_one_by_one(
     try:
         with start_worker(celery_app, pool="threads", concurrency=2, perform_ping_check=False,
                           shutdown_timeout=30):
-            wait_until(lambda: Message.objects.filter(published_at__isnull=False).count() == 20
-                       and failures, timeout=60)
+            wait_until(lambda: published() == 20 and failures, timeout=60)
             time.sleep(0.5)
     finally:
         celery_signals.task_failure.disconnect(record)
@@ -107,19 +115,18 @@ def test_pool_process_killed_mid_batch_loses_and_doubles_nothing(
         while (
             (kills < 5 or "WorkerLostError" not in log.read_text())
             and kills < 40
-            and Message.objects.filter(published_at__isnull=False).count() < 1500
+            and published() < 1500
         ):
             time.sleep(0.1)
             if BATCH_LOG.search(log.read_text()) and (children := pool_children(worker.pid)):
                 for child in children:  # the one running a batch among them
                     os.kill(child, signal.SIGKILL)
                 kills += 1
-        wait_until(lambda: Message.objects.filter(published_at__isnull=False).count() == 1500,
-                   timeout=180, message="1500 messages published")
+        wait_until(lambda: published() == 1500, timeout=180, message="1500 messages published")
         lost_worker = log.read_text().count("WorkerLostError")
     finally:
         procs.stop(worker)
-    stored = {str(pk) for pk in Message.objects.values_list("pk", flat=True)}
+    stored = stored_ids()
     events = message_events(redis_client, users)
     print(f"coalescing kills={kills} worker_lost_logged={lost_worker} rows={len(stored)} "
           f"events={len(events)} distinct={len(set(events))}")
