@@ -108,7 +108,7 @@ def test_pool_process_killed_mid_batch_loses_and_doubles_nothing(
     expected = queue_single_messages(users, 1500, "killed")
     log = tmp_path / "worker.log"
     worker = procs.celery_worker(log)
-    kills = 0
+    kills = batches_at_kill = 0
     try:
         # At least 5 kills, and on until one has cut a batch short (a kill between
         # two batches loses nothing and proves nothing); at most 40.
@@ -118,10 +118,14 @@ def test_pool_process_killed_mid_batch_loses_and_doubles_nothing(
             and published() < 1500
         ):
             time.sleep(0.1)
-            if BATCH_LOG.search(log.read_text()) and (children := pool_children(worker.pid)):
+            # Kill only once the pool has finished a batch since the last kill: it is
+            # up and working, so the next batch is likely running (killing children
+            # still starting up would cut nothing short).
+            batches = len(BATCH_LOG.findall(log.read_text()))
+            if batches > batches_at_kill and (children := pool_children(worker.pid)):
                 for child in children:  # the one running a batch among them
                     os.kill(child, signal.SIGKILL)
-                kills += 1
+                kills, batches_at_kill = kills + 1, batches
         wait_until(lambda: published() == 1500, timeout=180, message="1500 messages published")
         lost_worker = log.read_text().count("WorkerLostError")
     finally:
