@@ -81,7 +81,7 @@ class RedisFanoutBroker:
         key_prefix: str,
         *,
         block_ms: int = 5000,
-        count: int = 1000,
+        count: int = 5000,
         max_backoff: float = 5.0,
     ) -> None:
         # A client of its own: a blocking read must not hold a pooled connection.

@@ -5,7 +5,9 @@ Redis, the sweeper's heartbeat, a catch-up) writes them at once with a non-block
 ``send``; only what the kernel does not take is kept, in order, and flushed by an
 event-loop watcher when the socket drains. A second watcher notices the peer
 closing. So an event for N users costs N ``send`` calls from one greenlet, and an
-idle stream costs a socket, two watchers and this small object.
+idle stream costs a socket, two watchers and this small object. Several events for
+one stream in one batch from Redis can be held (:meth:`Client.hold`) and go out in
+one ``send`` (:meth:`Client.flush`).
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class Client:
         "chunked",
         "closed",
         "epoch",
+        "held",
         "last",
         "out",
         "pending",
@@ -79,6 +82,8 @@ class Client:
         self.pending: list[tuple[EntryKey, Frames]] = []
         #: Bytes not yet taken by the kernel, oldest first.
         self.out: list[bytes] = []
+        #: While not ``None``, writes wait here for :meth:`flush` (one ``send``).
+        self.held: list[bytes] | None = None
         self.closed = False
         #: HTTP/1.1: the body is chunked (HTTP/1.0: it ends when the socket closes).
         self.chunked = chunked
@@ -130,9 +135,25 @@ class Client:
         if self.closed:  # drained or revoked before it was attached
             self._end(abort=False, linger=_LINGER)
 
+    def hold(self) -> None:
+        """Keep what is written from now on for one :meth:`flush`."""
+        if self.held is None:
+            self.held = []
+
+    def flush(self) -> int:
+        """Write what was held since :meth:`hold` at once, and stop holding; return
+        how many writes were joined."""
+        held, self.held = self.held, None
+        if held:
+            self._write(b"".join(held))
+        return len(held or ())
+
     def _write(self, data: bytes) -> None:
         if self.out or self.sock is None:
             self.out.append(data)
+            return
+        if self.held is not None:
+            self.held.append(data)
             return
         sent = self._send(data)
         if sent is not None and sent < len(data):
@@ -192,6 +213,7 @@ class Client:
             return
         if final:
             self.push(final)
+        self.flush()
         self.closed = True
         self.pending.clear()
         if self.sock is not None:
@@ -220,6 +242,7 @@ class Client:
                 watcher.stop()
         self._reading = self._writing = self._timer = None
         self.out.clear()
+        self.held = None
         if self.sock is not None:
             self.sock.close()
             self.sock = None

@@ -16,6 +16,10 @@ _HELP = {
         "Events queued to clients (live and replay).",
     ),
     "events_replayed_total": ("counter", "Events sent from history on (re)connect."),
+    "events_merged_total": (
+        "counter",
+        "Live events sent in one write with an earlier one of the same batch.",
+    ),
     "resyncs_total": ("counter", "Resync events sent instead of a gap."),
     "slow_client_drops_total": (
         "counter",

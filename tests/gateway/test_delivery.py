@@ -59,6 +59,25 @@ def test_every_tab_of_a_user_gets_every_event(gateway, streams):
     assert all(_ids(t.wait_events(10)) == sent for t in tabs)
 
 
+def test_a_burst_for_one_stream_goes_out_in_one_write(gateway, streams):
+    tabs = [gateway.stream(7), gateway.stream(7)]
+    other = gateway.stream(8)
+    streams += [*tabs, other]
+    assert all(s.status() == 200 for s in [*tabs, other])
+    single = publish.publish(7, wire.MESSAGE, {"n": -1})
+    assert all(_ids(t.wait_events(1)) == [single] for t in tabs)
+    assert gateway.metric("events_merged_total") == 0
+    # One script call: the gateway reads the whole burst in one batch.
+    burst = [(7, wire.MESSAGE, {"n": n}) for n in range(50)]
+    burst.insert(25, (8, wire.MESSAGE, {"n": "between"}))
+    sent = publish.publish_many(burst)
+    mine = [sid for (user, _, _), sid in zip(burst, sent) if user == 7]
+    assert all(_ids(t.wait_events(51)) == [single, *mine] for t in tabs)
+    assert [e.data for e in other.wait_events(1)] == ['{"n":"between"}']
+    # Per tab, the first event of the batch went out at once, the other 49 together.
+    assert gateway.metric("events_merged_total") == 2 * 49
+
+
 def test_two_gateway_processes_both_deliver(start_gateway, redis_db, streams):
     one, two = start_gateway(), start_gateway()
     clients = [one.stream(1), two.stream(1), one.stream(2), two.stream(2)]
