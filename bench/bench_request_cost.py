@@ -7,7 +7,9 @@ message middleware's ``update(response)`` (where monitio hands the request's mes
 to the broker in one batch and sets its carry cookie) and the session save when it was
 modified.
 
-Variants, with one and with ten messages per request:
+Variants, with one and with ten messages per request (and, for scale, one Redis
+round trip: a ``PING`` on a kept connection, the least a request that waits for
+the broker's answer can spend):
 
 * ``monitio``: ``monitio.add_message`` with ``PersistentMessageStorage``;
 * ``django-session``: stock ``django.contrib.messages`` with ``SessionStorage``;
@@ -147,26 +149,49 @@ def measure(samples: int, redis_url: str) -> dict[str, Any]:
             _sample(user, storage_cls, body, k)
     times: dict[str, list[float]] = {key: [] for key, *_ in variants}
     commands = dict.fromkeys(times, 0)
-    shuffled, order = list(variants), random.Random(6)
+    # The floor of any request that waits for the broker: one round trip (PING) on
+    # a kept connection, sampled in the same round robin.
+    pinger = redis.Redis.from_url(redis_url)
+    pinger.ping()
+    round_trips: list[float] = []
+    shuffled, order = [*variants, None], random.Random(6)
     for _ in range(samples):
         order.shuffle(shuffled)
-        for key, storage_cls, body, k in shuffled:
+        for variant in shuffled:
             before = _broker_commands(counter)
+            if variant is None:
+                start = time.perf_counter()
+                pinger.ping()
+                round_trips.append(time.perf_counter() - start)
+                continue
+            key, storage_cls, body, k = variant
             times[key].append(_sample(user, storage_cls, body, k))
             # The first INFO is counted by the second one.
             commands[key] += _broker_commands(counter) - before - 1
     counter.close()
-    return {
+    pinger.close()
+    results = {
         key: {
             "messages": k,
             "samples": samples,
-            "us": {
-                stat: (round(v * 1e6, 1) if stat != "n" and v is not None else v)
-                for stat, v in report.spread(times[key]).items()
-            },
+            "us": _micros(times[key]),
             "redis_commands_per_request": round(commands[key] / samples, 2),
         }
         for key, _, _, k in variants
+    }
+    results["redis-round-trip"] = {
+        "messages": 0,
+        "samples": samples,
+        "us": _micros(round_trips),
+        "redis_commands_per_request": 1.0,
+    }
+    return results
+
+
+def _micros(seconds: list[float]) -> dict[str, Any]:
+    return {
+        stat: (round(v * 1e6, 1) if stat != "n" and v is not None else v)
+        for stat, v in report.spread(seconds).items()
     }
 
 
@@ -259,7 +284,7 @@ def summarize(by_database: dict[str, dict[str, Any]]) -> None:
     for kind, data in by_database.items():
         results, repeats = data["variants"], data["runs"]
         for key, row in results.items():
-            k = row["messages"]
+            k = row["messages"] or 1
             sync = results[f"sync-insert-{k}"]["us"]["p50"]
             p50s = [r[key]["us"]["p50"] for r in repeats]
             rows.append(

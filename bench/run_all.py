@@ -141,6 +141,18 @@ def _pipeline_targets() -> list[list[Any]]:
                         _verdict(r is not None and r <= 0.3),
                     ]
                 )
+            if "redis-round-trip" in v:  # the floor: one broker round trip
+                ping = v["redis-round-trip"]["us"]["p50"]
+                rows.append(
+                    [
+                        f"one Redis round trip on {db} runs (PING), p50 µs (vs sync insert)",
+                        ping,
+                        v["sync-insert-1"]["us"]["p50"],
+                        report.ratio(ping, v["sync-insert-1"]["us"]["p50"]),
+                        "-",
+                        "",
+                    ]
+                )
         cmds = max(
             data["variants"][f"monitio-{k}"]["redis_commands_per_request"]
             for data in databases.values()

@@ -51,7 +51,7 @@ def test_request_cost_benchmark_writes_well_formed_json(tmp_path):
             f"{v}-{k}"
             for v in ("monitio", "django-session", "sync-insert", "sync-insert-atomic")
             for k in (1, 10)
-        }
+        } | {"redis-round-trip"}
         for row in variants.values():
             assert row["samples"] == 5
             assert row["us"]["n"] == 5
