@@ -6,6 +6,7 @@ id       problem
 E001     ``MESSAGE_STORAGE`` is not monitio's storage.
 E002     ``MessageMiddleware`` (or ``django.contrib.messages``) is missing.
 E003     ``MONITIO["REDIS_URL"]`` is empty or not a Redis URL.
+E004     ``MONITIO["STATE_CHANGE_RATE"]`` is not ``None`` or a rate like ``"120/m"``.
 W001     A Redis server monitio uses may evict keys (``maxmemory-policy`` is not
          ``noeviction``): queued tasks and event history could vanish.
 W002     A Redis server monitio uses does not answer.
@@ -17,6 +18,8 @@ W005     (deploy) the stream cookie is not ``Secure``.
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings as django_settings
 from django.core import checks
 from django.utils.module_loading import import_string
@@ -24,6 +27,8 @@ from django.utils.module_loading import import_string
 from .conf import settings
 
 STORAGE = "monitio.storage.PersistentMessageStorage"
+#: django-ratelimit's rate: a count per (optionally several) seconds, minutes, hours or days.
+RATE = re.compile(r"\d+/\d*[smhd]")
 MIDDLEWARE = "django.contrib.messages.middleware.MessageMiddleware"
 
 
@@ -49,6 +54,13 @@ def check_setup(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
         errors.append(checks.Error(
             f'MONITIO["REDIS_URL"] is {url!r}.',
             hint='Set MONITIO["REDIS_URL"], e.g. "redis://127.0.0.1:6379/0".', id="monitio.E003",
+        ))
+    rate = settings.STATE_CHANGE_RATE
+    if rate is not None and not (isinstance(rate, str) and RATE.fullmatch(rate)):
+        errors.append(checks.Error(
+            f'MONITIO["STATE_CHANGE_RATE"] is {rate!r}.',
+            hint='Give a count per period, e.g. "120/m" (s, m, h or d), or None for no limit.',
+            id="monitio.E004",
         ))
     return errors
 

@@ -48,6 +48,10 @@ DEFAULTS: dict[str, Any] = {
     "PENDING_CARRY_SECONDS": 600,
     # Rows per INSERT, and users per Redis pipeline, when sending in bulk.
     "BULK_BATCH_SIZE": 1000,
+    # State changes (mark read/unread, delete) one user may make, django-ratelimit's
+    # "count/period" form, counted in the cache RATELIMIT_USE_CACHE names; beyond it
+    # they answer 429 with Retry-After. None: no limit.
+    "STATE_CHANGE_RATE": "120/m",
 }
 
 #: Settings of the original project that still work, and the key they map to.

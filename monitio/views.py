@@ -6,10 +6,11 @@ answers 404, exactly like an id that does not exist, so ids cannot be probed.
 Anonymous requests are refused before anything else is looked at: browsers are
 redirected to ``settings.LOGIN_URL``; clients that ask for JSON (``Accept:
 application/json`` or ``X-Requested-With``) get ``401 {"ok": false}``.
-State changes accept POST only (anything else is 405) and go through Django's CSRF
-protection. They answer ``{"ok": true, "unread": n}`` to JSON clients and redirect
-everyone else back to ``next`` or the Referer when that is a URL of this site, or to
-the inbox.
+State changes accept POST only (anything else is 405), go through Django's CSRF
+protection and are limited per user (429 with ``Retry-After`` past
+``MONITIO["STATE_CHANGE_RATE"]``). They answer ``{"ok": true, "unread": n}`` to JSON
+clients and redirect everyone else back to ``next`` or the Referer when that is a
+URL of this site, or to the inbox.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
-from . import state
+from . import state, throttle
 from .models import Message
 from .serialize import message_dict
 
@@ -82,6 +83,32 @@ def login_required(view: View) -> View:
             raise
 
     return wrapper
+
+
+def state_change(view: View) -> View:
+    """A state-changing view: POST only, login required, and limited per user
+    (``MONITIO["STATE_CHANGE_RATE"]``, see :mod:`.throttle`): past the limit it
+    answers 429 with ``Retry-After`` and changes nothing."""
+
+    @functools.wraps(view)
+    def limited(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        wait = throttle.retry_after(request)
+        if wait is None:
+            return view(request, *args, **kwargs)
+        if wants_json(request):
+            response: HttpResponse = JsonResponse(
+                {"ok": False, "error": "too many requests"}, status=429
+            )
+        else:
+            response = HttpResponse(
+                "Too many changes at once; try again in a moment.",
+                status=429,
+                content_type="text/plain; charset=utf-8",
+            )
+        response["Retry-After"] = str(wait)
+        return response
+
+    return require_POST(login_required(limited))
 
 
 def _own(request: HttpRequest) -> QuerySet[Message]:
@@ -146,8 +173,7 @@ def message_detail(request: HttpRequest, message_id: UUID) -> HttpResponse:
     return render(request, "monitio/detail.html", {"message": message})
 
 
-@require_POST
-@login_required
+@state_change
 def mark_read(request: HttpRequest, message_id: UUID) -> HttpResponse:
     """Mark one of the user's messages read."""
     message = get_object_or_404(_own(request), pk=message_id)
@@ -155,8 +181,7 @@ def mark_read(request: HttpRequest, message_id: UUID) -> HttpResponse:
     return _done(request)
 
 
-@require_POST
-@login_required
+@state_change
 def mark_unread(request: HttpRequest, message_id: UUID) -> HttpResponse:
     """Mark one of the user's messages unread."""
     message = get_object_or_404(_own(request), pk=message_id)
@@ -164,16 +189,14 @@ def mark_unread(request: HttpRequest, message_id: UUID) -> HttpResponse:
     return _done(request)
 
 
-@require_POST
-@login_required
+@state_change
 def mark_all_read(request: HttpRequest) -> HttpResponse:
     """Mark all of the user's messages read."""
     state.mark_read(request.user)
     return _done(request)
 
 
-@require_POST
-@login_required
+@state_change
 def delete(request: HttpRequest, message_id: UUID) -> HttpResponse:
     """Delete one of the user's messages."""
     message = get_object_or_404(_own(request), pk=message_id)
@@ -181,8 +204,7 @@ def delete(request: HttpRequest, message_id: UUID) -> HttpResponse:
     return _done(request)
 
 
-@require_POST
-@login_required
+@state_change
 def delete_all_read(request: HttpRequest) -> HttpResponse:
     """Delete the messages the user has read."""
     state.delete(request.user, only_read=True)

@@ -10,6 +10,7 @@
 #   WEB_PORT=8000 GATEWAY_PORT=8001    the site, and the SSE gateway beside it
 #   MONITIO_REDIS_URL=redis://127.0.0.1:6379/0   live events
 #   CELERY_BROKER_URL=redis://127.0.0.1:6379/1   Celery's broker
+#   DJANGO_CACHE_URL=<MONITIO_REDIS_URL's server>/2  Django's cache
 #   PYTHON=python3                     the interpreter that creates .venv
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,7 @@ export WEB_PORT=${WEB_PORT:-8000}
 export GATEWAY_PORT=${GATEWAY_PORT:-8001}
 export MONITIO_REDIS_URL=${MONITIO_REDIS_URL:-redis://127.0.0.1:6379/0}
 export CELERY_BROKER_URL=${CELERY_BROKER_URL:-redis://127.0.0.1:6379/1}
+export DJANGO_CACHE_URL=${DJANGO_CACHE_URL:-${MONITIO_REDIS_URL%/*}/2}
 export EXAMPLE_VAR_DIR=${EXAMPLE_VAR_DIR:-$PWD/var}
 export DJANGO_SETTINGS_MODULE=example.settings.dev
 # The page (localhost:WEB_PORT) opens the gateway (localhost:GATEWAY_PORT) with
@@ -66,7 +68,7 @@ mkdir -p "$EXAMPLE_VAR_DIR/mail"
 
 say "Redis"
 # Prints "host port" of a local URL that does not answer; nothing when all answer.
-silent_redis=$(python - "$MONITIO_REDIS_URL" "$CELERY_BROKER_URL" <<'EOF'
+silent_redis=$(python - "$MONITIO_REDIS_URL" "$CELERY_BROKER_URL" "$DJANGO_CACHE_URL" <<'EOF'
 import sys
 from urllib.parse import urlsplit
 

@@ -72,3 +72,11 @@ def _fresh_monitio_settings():
     monitio_settings.reload()
     yield
     monitio_settings.reload()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Django's cache (where django-ratelimit counts state changes) starts empty."""
+    from django.core.cache import cache
+
+    cache.clear()

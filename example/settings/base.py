@@ -12,6 +12,8 @@ Everything that differs between machines comes from the environment:
 ``MONITIO_STREAM_SECRET`` the key stream tokens are signed with; the gateway needs
                           the same value. Unset: ``SECRET_KEY``.
 ``CELERY_BROKER_URL``     ``redis://127.0.0.1:6379/1``: Celery's broker.
+``DJANGO_CACHE_URL``      ``redis://127.0.0.1:6379/2``: Django's cache, shared by the
+                          web processes (monitio's state-change limit counts there).
 """
 
 import os
@@ -100,6 +102,13 @@ MONITIO = {
     "STREAM_URL": os.environ.get("MONITIO_STREAM_URL", "/sse/"),
     "STREAM_SECRET": os.environ.get("MONITIO_STREAM_SECRET") or None,
     "EMAIL_SUBJECT_PREFIX": "[monitio demo] ",
+}
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": os.environ.get("DJANGO_CACHE_URL", "redis://127.0.0.1:6379/2"),
+    }
 }
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/1")
