@@ -21,6 +21,7 @@ from django.conf import settings
 from monitio import stream_token
 from monitio.conf import settings as monitio_settings
 from tests import procs
+from tests.faults.redisserver import RedisServer
 
 from .sseclient import Stream
 
@@ -174,49 +175,15 @@ def streams() -> Iterator[list[Stream]]:
         s.close()
 
 
-class RedisServer:
-    """A private ``redis-server`` (no persistence) that a test may kill and restart."""
-
-    def __init__(self, log: Path) -> None:
-        self.port = procs.free_port()
-        self.log = log
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.proc = procs.start(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            self.log,
-        )
-        procs.wait_for_port(self.port, proc=self.proc)
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            procs.stop(self.proc, signal.SIGKILL)
-
-
 @pytest.fixture
 def own_redis(tmp_path, settings) -> Iterator[RedisServer]:
     """A private Redis, with monitio's publisher pointed at it for this test."""
     from monitio import publish
 
-    server = RedisServer(tmp_path / "redis.log")
+    server = RedisServer(tmp_path / "redis", durable=False)
     server.start()
     settings.MONITIO = {**settings.MONITIO, "REDIS_URL": server.url}
     publish.reset_client()
     yield server
-    server.stop()
+    server.crash()
     publish.reset_client()

@@ -85,7 +85,7 @@ def test_redis_restart_while_publishing_loses_nothing(own_redis, start_gateway):
     publisher = Publisher(users, 300)
     publisher.start()
     time.sleep(1.0)
-    own_redis.stop()
+    own_redis.crash()
     time.sleep(0.5)
     restarted = time.monotonic()
     own_redis.start()
