@@ -100,12 +100,12 @@ def test_an_unreachable_cache_lets_changes_through_and_logs_it(
     assert "State-change limit not checked: the cache failed" in caplog.text
 
 
-def test_a_shared_redis_cache_counts_for_every_process(
-    limit_three, settings, alice, make_message, redis_client
+def test_with_a_redis_cache_the_count_lives_in_redis(
+    limit_three, settings, alice, redis_client
 ):
-    """With Django's RedisCache (as in production) the count lives in Redis, so
-    clients of different processes draw on one budget; shown with two clients and
-    the count read back from Redis."""
+    """With Django's RedisCache (as in production) the count is kept in Redis, where
+    every web process draws on it: two clients share one budget, and the counter
+    read back from Redis holds all four attempts."""
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
