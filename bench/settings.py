@@ -22,6 +22,7 @@ DATABASES = {
         "NAME": os.environ.get("BENCH_SQLITE", os.path.join(_RUN, "bench.sqlite3")),
         "OPTIONS": {
             "timeout": 30,
+            "transaction_mode": "IMMEDIATE",
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         },
     }

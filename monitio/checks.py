@@ -13,6 +13,9 @@ W002     A Redis server monitio uses does not answer.
 W003     Celery accepts or sends pickle (tasks must be JSON only).
 W004     The broker's ``visibility_timeout`` is shorter than the longest task retry.
 W005     (deploy) the stream cookie is not ``Secure``.
+W006     The database messages are written to is SQLite without
+         ``"transaction_mode": "IMMEDIATE"`` (Django 5.1+): a request that reads then
+         writes fails at once with "database is locked" when the worker is writing.
 ======== ===========================================================================
 """
 
@@ -154,6 +157,28 @@ def check_celery(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
             hint='Raise CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"].', id="monitio.W004",
         ))
     return problems
+
+
+@checks.register("monitio")
+def check_sqlite(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    import django
+    from django.db import connections, router
+
+    from .models import Message
+
+    alias = router.db_for_write(Message)
+    conf = django_settings.DATABASES.get(alias, {})
+    if django.VERSION < (5, 1) or connections[alias].vendor != "sqlite":
+        return []
+    if str(conf.get("OPTIONS", {}).get("transaction_mode", "")).upper() == "IMMEDIATE":
+        return []
+    return [checks.Warning(
+        f'Database "{alias}" is SQLite with deferred transactions: the web process and '
+        "the Celery worker both write to it, and a transaction that reads before it "
+        'writes then fails at once with "database is locked" (the timeout is not used).',
+        hint=f'Add "transaction_mode": "IMMEDIATE" to DATABASES["{alias}"]["OPTIONS"].',
+        id="monitio.W006",
+    )]
 
 
 @checks.register("monitio", deploy=True)

@@ -8,6 +8,7 @@ the tests use for events; the Celery broker is another database on the same serv
 import os
 
 import dj_database_url
+import django
 
 SECRET_KEY = "monitio-tests-not-secret"
 DEBUG = False
@@ -22,7 +23,12 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory: worker and gateway subprocesses open the same database.
+    # IMMEDIATE: a transaction takes the write lock when it begins, waiting up to the
+    # timeout; a deferred one that reads first fails at once when another process
+    # writes meanwhile (monitio.W006).
     DATABASES["default"]["OPTIONS"] = {"timeout": 30}
+    if django.VERSION >= (5, 1):
+        DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
     DATABASES["default"]["TEST"] = {
         "NAME": os.environ.get(
             "MONITIO_TEST_SQLITE", os.path.join(os.path.dirname(__file__), "test_db.sqlite3")

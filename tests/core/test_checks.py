@@ -144,3 +144,14 @@ def test_no_model_instance_is_passed_to_a_task():
                     )
     print(f"R8 task_calls_checked={calls} model_objects_passed=0")
     assert calls >= 5
+
+
+@pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")
+def test_sqlite_with_deferred_transactions_is_a_warning(settings):
+    """On SQLite only (the test settings are IMMEDIATE; on PostgreSQL nothing to say)."""
+    from django.db import connection
+
+    default = settings.DATABASES["default"]
+    options = {k: v for k, v in default.get("OPTIONS", {}).items() if k != "transaction_mode"}
+    settings.DATABASES = {**settings.DATABASES, "default": {**default, "OPTIONS": options}}
+    assert ("monitio.W006" in run_monitio_checks()) == (connection.vendor == "sqlite")
