@@ -52,7 +52,8 @@ own Redis, gateway, nginx, Django (gunicorn) and Celery worker on free ports of
   as the server accepts them (monitio: the same Lua script as `publish_many`, flooded
   over one pipelined Redis connection with replies off, so redis-py is not what is
   measured; nchan: pipelined POSTs), events received per second from the first publish
-  to the last arrival.
+  to the last arrival; the median of three floods (all three are in
+  `throughput.json`: one flood moves by ±15 % on this machine, nchan's as much as ours).
 * **End to end**: `monitio.add_message` in a real view (gunicorn, 2 sync workers) →
   Celery worker (prefork, concurrency 2) → database insert → Redis → gateway → SSE
   client, for 100 users, open-loop at 100 and 500 requests per second, after one
