@@ -29,19 +29,9 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-import redis
-from django.conf import settings
 from playwright.sync_api import Browser, sync_playwright
 
-from tests import procs
-from tests.e2e.conftest import (
-    LAUNCH,
-    Stack,
-    _wait_for_log,
-    _wait_ready,
-    procfile,
-    stack_env,
-)
+from tests.e2e.conftest import LAUNCH, Stack, running_example
 
 from .xss_payloads import PAYLOADS
 
@@ -119,25 +109,9 @@ def chromium() -> Iterator[Browser]:
 @pytest.fixture
 def stack(tmp_path) -> Iterator[Stack]:
     """The example project's Procfile processes, as the e2e suite starts them."""
-    for url in (settings.REDIS_URL, settings.CELERY_BROKER_URL):
-        redis.Redis.from_url(url).flushdb()
-    var_dir = tmp_path / "example"
-    var_dir.mkdir()
-    web_port, gateway_port = procs.free_port(), procs.free_port()
-    stack = Stack(
-        web_port, gateway_port, var_dir, stack_env(var_dir, web_port, gateway_port), {}
-    )
-    stack.manage("migrate", "--noinput", "-v0")
-    stack.manage("demo_users")
-    try:
-        for name in procfile():
-            stack.start(name)
-        _wait_for_log(stack.procs["worker"], var_dir / "worker.log", b"ready.", 60)
-        _wait_ready(f"{stack.url}/login/", stack.procs["web"])
+    (tmp_path / "example").mkdir()
+    with running_example(tmp_path / "example") as stack:
         yield stack
-    finally:
-        for proc in stack.procs.values():
-            procs.stop(proc)
 
 
 def _bob_page(login, **context_options):

@@ -13,6 +13,7 @@ Chromium is Debian's ``/usr/bin/chromium``; nothing here downloads a browser.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import time
@@ -147,13 +148,13 @@ def _wait_ready(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:
         time.sleep(0.1)
 
 
-@pytest.fixture(scope="package")
-def stack(tmp_path_factory) -> Iterator[Stack]:
+@contextlib.contextmanager
+def running_example(var_dir: Path) -> Iterator[Stack]:
     """The example project's web, worker and gateway processes, started from the
-    Procfile, and stopped (SIGTERM to each process group) after this package."""
+    Procfile on a fresh database in ``var_dir`` and the emptied test Redis databases,
+    and stopped (SIGTERM to each process group) on exit."""
     for url in (settings.REDIS_URL, settings.CELERY_BROKER_URL):
         redis.Redis.from_url(url).flushdb()
-    var_dir = tmp_path_factory.mktemp("example")
     web_port, gateway_port = procs.free_port(), procs.free_port()
     env = stack_env(var_dir, web_port, gateway_port)
     stack = Stack(web_port, gateway_port, var_dir, env, {})
@@ -169,6 +170,13 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     finally:
         for proc in stack.procs.values():
             procs.stop(proc)
+
+
+@pytest.fixture(scope="package")
+def stack(tmp_path_factory) -> Iterator[Stack]:
+    """The example's processes, shared by this package's tests."""
+    with running_example(tmp_path_factory.mktemp("example")) as stack:
+        yield stack
 
 
 @pytest.fixture
