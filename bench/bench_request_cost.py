@@ -158,6 +158,7 @@ def measure(samples: int, redis_url: str) -> dict[str, Any]:
     for _ in range(samples):
         order.shuffle(shuffled)
         for variant in shuffled:
+            # An INFO before every sample, the PING's too, so all wake Redis alike.
             before = _broker_commands(counter)
             if variant is None:
                 start = time.perf_counter()
