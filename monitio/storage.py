@@ -132,8 +132,7 @@ class PersistentMessageStorage(FallbackStorage):
         user = self._user()
         if user is None:
             return plain, True
-        rows = list(self._shown_rows(user))
-        return _by_created(rows + self._carried_not_stored()) + plain, True
+        return self._with_carried(self._shown_rows(user)) + plain, True
 
     def _store(self, messages, response, *args, **kwargs):
         return super()._store(_plain(messages), response, *args, **kwargs)
@@ -191,16 +190,18 @@ class PersistentMessageStorage(FallbackStorage):
         user = self._user()
         if user is None:
             return []
-        rows = Message.objects.visible_to(user).persistent().select_related("from_user")
-        return _by_created(list(rows) + self._carried_not_stored())
+        return self._with_carried(
+            Message.objects.visible_to(user).persistent().select_related("from_user")
+        )
 
     def get_persistent_unread(self) -> list[Message]:
         """Unread persistent messages, oldest first."""
         user = self._user()
         if user is None:
             return []
-        rows = Message.objects.visible_to(user).persistent().unread().select_related("from_user")
-        return _by_created(list(rows) + self._carried_not_stored())
+        return self._with_carried(
+            Message.objects.visible_to(user).persistent().unread().select_related("from_user")
+        )
 
     def get_nonpersistent(self) -> list:
         """Non-persistent messages; like iterating, this shows (and so uses up) them."""
@@ -228,12 +229,20 @@ class PersistentMessageStorage(FallbackStorage):
             if user is None:
                 self._count_cache = (0, plain)
             else:
+                carried = [m.pk for m in self._carried_not_stored()]
                 is_persistent = Q(level__in=constants.PERSISTENT_MESSAGE_LEVELS)
-                counts = Message.objects.visible_to(user).unread().aggregate(
-                    p=Count("pk", filter=is_persistent), n=Count("pk", filter=~is_persistent)
+                # The carried messages are counted once: a row the worker wrote
+                # since they were checked is left out of the query.
+                counts = (
+                    Message.objects.visible_to(user)
+                    .unread()
+                    .exclude(pk__in=carried)
+                    .aggregate(
+                        p=Count("pk", filter=is_persistent),
+                        n=Count("pk", filter=~is_persistent),
+                    )
                 )
-                carried = len(self._carried_not_stored())
-                self._count_cache = (counts["p"] + carried, counts["n"] + plain)
+                self._count_cache = (counts["p"] + len(carried), counts["n"] + plain)
         persistent, other = self._count_cache
         return persistent + len(getattr(self, "_carry_new", [])), other
 
@@ -245,6 +254,17 @@ class PersistentMessageStorage(FallbackStorage):
             self._carry_new = []
         self._carry_new.append({**payload, "carried_at": time.time()})
         self._queued_messages.append(_Carried(payload))
+
+    def _with_carried(self, rows) -> list[Message]:
+        """The rows of ``rows`` and the carried messages not among them, oldest first.
+
+        The carry is checked before ``rows`` is queried: a row the worker writes in
+        between is then in ``rows`` (its carried copy is dropped), never in neither.
+        """
+        carried = self._carried_not_stored()
+        found = list(rows)
+        ids = {m.pk for m in found}
+        return _by_created(found + [m for m in carried if m.pk not in ids])
 
     def _carried_not_stored(self) -> list[Message]:
         """What earlier requests carried and the worker has not written yet."""

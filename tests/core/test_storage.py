@@ -1,14 +1,17 @@
 """The storage backend: Django's behaviour where it applies, persistence where asked."""
 
+import base64
 import datetime
 import json
 
 import pytest
 from django.contrib.messages import constants as django_levels
+from django.db import connection
 from django.test import Client, override_settings
 from django.utils import timezone
 
 import monitio
+from monitio import delivery
 from monitio.models import Message
 from tests.waiting import wait_until
 
@@ -212,3 +215,35 @@ def test_extra_methods(alice, bob):
     assert storage.count_nonpersistent() == 3
     assert len(storage.get_nonpersistent()) == 3
     assert storage.used
+
+
+def _queued_payloads(broker_client) -> list[dict]:
+    """The payloads of the one ``deliver`` task a request put on the broker."""
+    (raw,) = broker_client.lrange("celery", 0, -1)
+    args, _kwargs, _embed = json.loads(base64.b64decode(json.loads(raw)["body"]))
+    return args[0]
+
+
+@pytest.mark.parametrize("after_query", [1, 2, 3])
+def test_a_row_written_while_the_page_renders_is_shown_and_counted_once(
+    transactional_db, alice, alice_client, broker_client, redis_client, after_query
+):
+    """The worker stores the message between any two of the page's queries."""
+    alice_client.get(f"/add/?level={monitio.INFO}&text=racy")
+    batch = _queued_payloads(broker_client)
+    seen = []
+
+    def worker_writes_meanwhile(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if "monitio_message" in sql and len(seen) < after_query:
+            seen.append(sql)
+            if len(seen) == after_query:
+                delivery.deliver(batch)
+        return result
+
+    with connection.execute_wrapper(worker_writes_meanwhile):
+        response = alice_client.get("/page/")
+    assert len(seen) == after_query  # the page did query that often
+    assert Message.objects.filter(user=alice).count() == 1
+    assert shown(response) == ["racy 0"]
+    assert counts(response) == "1/1/0"
