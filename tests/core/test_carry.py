@@ -17,6 +17,7 @@ import monitio
 from monitio import payloads
 from monitio.models import Message
 from monitio.storage import (
+    CARRY_COMPRESS_OVER,
     CARRY_COOKIE_NAME,
     CARRY_SALT,
     CARRY_SESSION_KEY,
@@ -134,6 +135,13 @@ def test_cookie_holds_the_compact_payload(transactional_db, alice, alice_client,
     (entry,) = signing.loads(carry_cookie(alice_client), salt=CARRY_SALT)
     assert set(entry) == {"id", "user", "level", "message", "subject", "created", "carried_at"}
     assert payloads.expand(entry)["subject"] == "Hi" and json.dumps(entry)
+
+
+def test_one_carried_message_is_signed_without_compression(transactional_db, alice_client, broker_client):
+    alice_client.get(f"/add/?level={monitio.INFO}")
+    value = carry_cookie(alice_client)
+    assert not value.startswith(".") and len(value) <= CARRY_COMPRESS_OVER
+    assert [c["message"] for c in signing.loads(value, salt=CARRY_SALT)] == ["hello 0"]
 
 
 def test_ten_carried_messages_fit_in_a_small_compressed_cookie(transactional_db, alice_client, broker_client):
