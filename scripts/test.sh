@@ -23,6 +23,8 @@ echo "== System packages"
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v chromium >/dev/null || missing+=(chromium)
+# The proxy tests run private nginx instances in front of the gateway.
+[ -x /usr/sbin/nginx ] || missing+=(nginx)
 [ ${#missing[@]} = 0 ] || apt_install "${missing[@]}"
 
 echo "== Redis on 127.0.0.1:$REDIS_PORT"
