@@ -80,3 +80,7 @@ def _fresh_cache():
     from django.core.cache import cache
 
     cache.clear()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    procs.stop_all()

@@ -57,13 +57,26 @@ def child_env(**extra: str) -> dict[str, str]:
     return env
 
 
+#: Every process :func:`start` started, for :func:`stop_all`.
+_started: list[subprocess.Popen] = []
+
+
 def start(args: list[str], log: Path, **env: str) -> subprocess.Popen:
     """Start ``args`` in its own process group, its output going to ``log``."""
-    handle = open(log, "ab")
-    return subprocess.Popen(
-        args, cwd=ROOT, env=child_env(**env), stdout=handle, stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    with open(log, "ab") as handle:
+        proc = subprocess.Popen(
+            args, cwd=ROOT, env=child_env(**env), stdout=handle, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    _started.append(proc)
+    return proc
+
+
+def stop_all() -> None:
+    """Stop what :func:`start` started and is still running: a fixture that failed
+    half-way through its set-up leaves nothing behind the test run."""
+    while _started:
+        stop(_started.pop(), timeout=5)
 
 
 def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 15.0) -> None:

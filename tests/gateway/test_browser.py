@@ -130,9 +130,11 @@ class Site:
 
 @pytest.fixture
 def site(transactional_db, redis_db, tmp_path) -> Iterator[Site]:
-    site = Site(tmp_path).start()
-    yield site
-    site.stop()
+    site = Site(tmp_path)
+    try:
+        yield site.start()
+    finally:
+        site.stop()  # also what started before a failed start
 
 
 @pytest.fixture
