@@ -2,7 +2,6 @@
 outbox when the broker is down, and ``apply_async`` whenever the fast path cannot be
 sure to match it."""
 
-import base64
 import json
 import subprocess
 
@@ -17,7 +16,7 @@ from monitio.enqueue import RedisQueueSender
 from monitio.models import Message, PendingTask
 from monitio.storage import CARRY_COOKIE_NAME
 from tests import procs
-from tests.core.test_storage import shown
+from tests.core.test_storage import shown, task_body
 
 #: Fields that differ between any two sends of the same task.
 PER_SEND = {("headers", "id"), ("headers", "root_id"), ("properties", "correlation_id"),
@@ -26,7 +25,7 @@ PER_SEND = {("headers", "id"), ("headers", "root_id"), ("properties", "correlati
 
 def decoded(raw: bytes) -> dict:
     message = json.loads(raw)
-    message["body"] = json.loads(base64.b64decode(message["body"]))
+    message["body"] = task_body(raw)
     for part, key in PER_SEND:
         message[part][key] = "<per send>"
     return message

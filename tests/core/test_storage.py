@@ -217,10 +217,15 @@ def test_extra_methods(alice, bob):
     assert storage.used
 
 
+def task_body(raw: bytes) -> list:
+    """``(args, kwargs, embed)`` of a task message as it lies in the Redis broker."""
+    return json.loads(base64.b64decode(json.loads(raw)["body"]))
+
+
 def _queued_payloads(broker_client) -> list[dict]:
     """The payloads of the one ``deliver`` task a request put on the broker."""
     (raw,) = broker_client.lrange("celery", 0, -1)
-    args, _kwargs, _embed = json.loads(base64.b64decode(json.loads(raw)["body"]))
+    args, _kwargs, _embed = task_body(raw)
     return args[0]
 
 
