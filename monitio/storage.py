@@ -261,7 +261,7 @@ class PersistentMessageStorage(FallbackStorage):
         """The rows of ``rows`` and the carried messages not among them, oldest first.
 
         The carry is checked before ``rows`` is queried: a row the worker writes in
-        between is then in ``rows`` (its carried copy is dropped), never in neither.
+        between is then in ``rows`` (its carried copy is dropped), never missing from both.
         """
         carried = self._carried_not_stored()
         found = list(rows)
