@@ -235,14 +235,11 @@ class PersistentMessageStorage(FallbackStorage):
                 is_persistent = Q(level__in=constants.PERSISTENT_MESSAGE_LEVELS)
                 # The carried messages are counted once: a row the worker wrote
                 # since they were checked is left out of the query.
-                counts = (
-                    Message.objects.visible_to(user)
-                    .unread()
-                    .exclude(pk__in=carried)
-                    .aggregate(
-                        p=Count("pk", filter=is_persistent),
-                        n=Count("pk", filter=~is_persistent),
-                    )
+                rows = Message.objects.visible_to(user).unread()
+                if carried:
+                    rows = rows.exclude(pk__in=carried)
+                counts = rows.aggregate(
+                    p=Count("pk", filter=is_persistent), n=Count("pk", filter=~is_persistent)
                 )
                 self._count_cache = (counts["p"] + len(carried), counts["n"] + plain)
         persistent, other = self._count_cache
