@@ -9,15 +9,14 @@ marker, see :func:`monitio.publish.publish_many`) and enqueues e-mail that
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connections, router, transaction
-from django.db.models import Count
 from django.utils import timezone
 
-from . import publish, signals, wire
+from . import constants, publish, signals, wire
 from .conf import settings
 from .exceptions import MonitioError
 from .models import Message
@@ -113,17 +112,45 @@ def publish_rows(rows: list[Message]) -> None:
 
 
 def unread_counts(user_ids: set[Any]) -> dict[Any, int]:
-    """Unread persistent counts for many users in one query."""
-    rows = (
-        Message.objects.filter(user_id__in=user_ids)
-        .unexpired()
-        .persistent()
-        .unread()
-        .values("user_id")
-        .annotate(n=Count("pk"))
-        .values_list("user_id", "n")
+    """Unread persistent counts for many users in one query (users with none are absent).
+
+    The query runs once per delivered batch, so it is written as SQL: building and
+    compiling the equivalent queryset (``Message.objects.filter(user_id__in=...)
+    .unexpired().persistent().unread()``, grouped by user) cost ten times the query.
+    """
+    if not user_ids:
+        return {}
+    connection = connections[router.db_for_read(Message)]
+    user_field = Message._meta.get_field("user")
+    ids = {user_field.get_db_prep_value(uid, connection): uid for uid in user_ids}
+    now = Message._meta.get_field("expires").get_db_prep_value(timezone.now(), connection)
+    unread = Message._meta.get_field("read").get_db_prep_value(False, connection)
+    levels = constants.PERSISTENT_MESSAGE_LEVELS
+    key = (connection.vendor, len(ids), len(levels))
+    if key not in _UNREAD_COUNTS_SQL:
+        _UNREAD_COUNTS_SQL[key] = _unread_counts_sql(connection.ops.quote_name, *key[1:])
+    with connection.cursor() as cursor:
+        cursor.execute(_UNREAD_COUNTS_SQL[key], [*ids, unread, *levels, now])
+        return {ids.get(uid, uid): n for uid, n in cursor.fetchall()}
+
+
+#: The SQL of :func:`unread_counts` by database vendor and number of users and levels.
+_UNREAD_COUNTS_SQL: dict[tuple[str, int, int], str] = {}
+
+
+def _unread_counts_sql(quote: Callable[[str], str], users: int, levels: int) -> str:
+    column = {f.name: quote(f.column) for f in Message._meta.concrete_fields}
+    return (
+        f"SELECT {column['user']}, COUNT(*) FROM {quote(Message._meta.db_table)}"
+        f" WHERE {column['user']} IN ({_placeholders(users)}) AND {column['read']} = %s"
+        f" AND {column['level']} IN ({_placeholders(levels)})"
+        f" AND ({column['expires']} IS NULL OR {column['expires']} > %s)"
+        f" GROUP BY {column['user']}"
     )
-    return dict(rows)
+
+
+def _placeholders(n: int) -> str:
+    return ", ".join(["%s"] * n)
 
 
 def publish_state(user_id: Any, event: str, ids: list[str] | None) -> str:
