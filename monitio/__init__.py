@@ -27,7 +27,7 @@ _API = (
 
 __all__ = [
     "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "PERSISTENT_MESSAGE_LEVELS",
-    "MonitioError", *_API,
+    "MonitioError", "batch", *_API,
 ]
 
 if TYPE_CHECKING:
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
         success,
         warning,
     )
+    from .batches import batch  # noqa: F401
     from .exceptions import MonitioError
 
 
@@ -56,4 +57,8 @@ def __getattr__(name: str) -> Any:
         from .exceptions import MonitioError
 
         return MonitioError
+    if name == "batch":
+        from .batches import batch
+
+        return batch
     raise AttributeError(f"module 'monitio' has no attribute {name!r}")

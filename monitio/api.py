@@ -18,6 +18,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from . import constants, payloads
+from .batches import send_on_commit
 from .enqueue import enqueue_on_commit
 from .exceptions import AnonymousRecipient, InvalidMessage
 
@@ -90,7 +91,8 @@ def create_message(
 ) -> uuid.UUID:
     """Queue a message for ``to_user`` (a user or a user id) without a request.
 
-    The task is sent when the current transaction commits. From a Celery job, prefer
+    The task is sent when the current transaction commits; inside :func:`batch`, with
+    the block's other messages. From a Celery job, prefer
     ``create_message.delay(user_id, level, message, ...)``, which takes ids only.
     """
     payload = _payload(
@@ -98,7 +100,7 @@ def create_message(
         subject=subject, expires=expires, close_timeout=close_timeout, sse=sse,
         email=email, url=url,
     )
-    enqueue_on_commit("monitio_tasks.deliver", [[payload]])
+    send_on_commit(payload)
     return uuid.UUID(payload["id"])
 
 
