@@ -1,9 +1,12 @@
 """Benchmark 6: what one Celery worker (``-c 2``, prefork) persists and publishes.
 
-* **messages/s**: ``messages`` calls of ``monitio.create_message`` (one task per
-  message, the costliest shape) are queued while the worker's consumer is
-  cancelled; the clock starts when the consumer is added back and stops when every
-  row exists and is marked published.
+* **messages/s**: ``messages`` messages queued while the worker's consumer is
+  cancelled, in ``deliver`` tasks of one message each (what ``monitio.create_message``
+  sends: the costliest shape) and of ten (``monitio.batch()`` around ten calls, or a
+  request that adds ten); the clock starts when the consumer is added back and stops
+  when every row exists and is marked published.
+* **reference**: as many calls of a trivial task (``bench.tick``: one Redis ``INCR``)
+  through the same worker and broker: Celery's own ceiling on this machine.
 * **one message to many users**: ``monitio.create_messages`` to ``fanout_users``
   users, each with one stream open on the gateway: seconds from the call until all
   rows exist, and until every connected user has the event.
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 from typing import Any
 
 from bench import harness, report, site
@@ -25,42 +29,77 @@ def _count(**filters: Any) -> int:
     return Message.objects.filter(**filters).count()
 
 
-def messages_per_second(n: int, users: list[int], worker, run: int) -> dict[str, Any]:
-    import monitio
+def _drained(worker: int, queue: Callable[[], None], done: Callable[[], bool]) -> dict[str, Any]:
+    """Run ``queue`` while the worker's consumer is cancelled, then time the worker from
+    ``add_consumer`` until ``done()``: seconds, and its CPU use meanwhile."""
     from bench.celery_app import app
 
     app.control.cancel_consumer("celery", reply=True, timeout=5, limit=1)
     t0 = time.monotonic()
-    for i in range(n):
-        monitio.create_message(users[i % len(users)], monitio.INFO, f"rate{run}#{i}")
+    queue()
     enqueue_s = time.monotonic() - t0
     cpu0 = harness.tree_cpu_seconds(worker)
     start = time.monotonic()
     app.control.add_consumer("celery", reply=True, timeout=5, limit=1)
-    stored_at = None
-    while time.monotonic() - start < 120:
-        stored = _count(message__startswith=f"rate{run}#")
-        if stored >= n and stored_at is None:
-            stored_at = time.monotonic() - start
-        if (
-            stored >= n
-            and _count(message__startswith=f"rate{run}#", published_at__isnull=False)
-            >= n
-        ):
-            break
-        time.sleep(0.05)
-    done = time.monotonic() - start
+    while not done() and time.monotonic() - start < 120:
+        time.sleep(0.02)
+    seconds = time.monotonic() - start
+    cpu = 100 * (harness.tree_cpu_seconds(worker) - cpu0) / seconds
+    return {"enqueue_s": enqueue_s, "seconds": seconds, "worker_cpu_pct": round(cpu, 1)}
+
+
+def messages_per_second(
+    n: int, per_task: int, users: list[int], worker: int, run: int
+) -> dict[str, Any]:
+    """``n`` messages in ``deliver`` tasks of ``per_task`` messages each: one task per
+    ``monitio.create_message`` call, or ``per_task`` calls in one ``monitio.batch()``
+    (the shape of a request that adds ``per_task`` messages, too)."""
+    import monitio
+
+    tag = f"rate{run}x{per_task}#"
+
+    def queue() -> None:
+        for first in range(0, n, per_task):
+            with monitio.batch():
+                for i in range(first, min(first + per_task, n)):
+                    monitio.create_message(users[i % len(users)], monitio.INFO, f"{tag}{i}")
+
+    def done() -> bool:
+        return _count(message__startswith=tag, published_at__isnull=False) >= n
+
+    timing = _drained(worker, queue, done)
     row = {
         "messages": n,
-        "enqueue_per_s": round(n / enqueue_s),
-        "stored_s": round(stored_at or done, 2),
-        "published_s": round(done, 2),
-        "messages_per_s": round(n / done),
-        "worker_cpu_pct": round(
-            100 * (harness.tree_cpu_seconds(worker) - cpu0) / done, 1
-        ),
+        "messages_per_task": per_task,
+        "enqueue_per_s": round(n / timing["enqueue_s"]),
+        "published_s": round(timing["seconds"], 2),
+        "messages_per_s": round(n / timing["seconds"]),
+        "worker_cpu_pct": timing["worker_cpu_pct"],
     }
     print(f"  pipeline rate: {row}", flush=True)
+    return row
+
+
+def trivial_tasks_per_second(n: int, worker: int, run: int) -> dict[str, Any]:
+    """The reference: ``n`` calls of a trivial task (``bench.tick``, which counts
+    itself in Redis) through the same worker, broker and settings."""
+    from bench.celery_app import tick
+    from monitio import publish
+
+    key = f"bench:tick:{run}"
+    client = publish.get_client()
+
+    def queue() -> None:
+        for _ in range(n):
+            tick.delay(key)
+
+    timing = _drained(worker, queue, lambda: int(client.get(key) or 0) >= n)
+    row = {
+        "tasks": n,
+        "tasks_per_s": round(n / timing["seconds"]),
+        "worker_cpu_pct": timing["worker_cpu_pct"],
+    }
+    print(f"  trivial task rate: {row}", flush=True)
     return row
 
 
@@ -105,7 +144,7 @@ def main(argv: list[str] | None = None) -> None:
 
     with bench_env.environment(database=True) as env:
         users = site.make_users(fanout_users, prefix="p")
-        rates, fanouts = [], []
+        rates, trivial, fanouts = [], [], []
         with (
             harness.gateway(env.redis_url) as gateway,
             harness.celery_worker(2) as worker,
@@ -114,30 +153,26 @@ def main(argv: list[str] | None = None) -> None:
             opened, failed = client.connect(site.stream_specs(gateway.port, users))
             print(f"  {opened} streams open, {failed} failed", flush=True)
             for run in range(runs):
-                rates.append(
-                    messages_per_second(messages, users[:100], worker.proc.pid, run)
-                )
+                for per_task in (1, 10):
+                    rates.append(messages_per_second(
+                        messages, per_task, users[:100], worker.proc.pid, run
+                    ))
+                trivial.append(trivial_tasks_per_second(messages, worker.proc.pid, run))
                 fanouts.append(fanout(users, client, worker.proc.pid, run + 1))
+    best_trivial = max(t["tasks_per_s"] for t in trivial)
     report.table(
-        "Pipeline: one worker, concurrency 2",
+        "Pipeline: one worker, concurrency 2 (messages persisted and published)",
+        ["run", "messages", "per task", "seconds", "messages/s", "worker CPU %",
+         "vs trivial task/s (best run)"],
         [
-            "run",
-            "messages",
-            "stored (s)",
-            "published (s)",
-            "messages/s",
-            "worker CPU %",
-        ],
-        [
-            [
-                i + 1,
-                r["messages"],
-                r["stored_s"],
-                r["published_s"],
-                r["messages_per_s"],
-                r["worker_cpu_pct"],
-            ]
+            [i // 2 + 1, r["messages"], r["messages_per_task"], r["published_s"],
+             r["messages_per_s"], r["worker_cpu_pct"],
+             report.ratio(r["messages_per_s"], best_trivial)]
             for i, r in enumerate(rates)
+        ] + [
+            [i + 1, "-", "trivial task", round(t["tasks"] / t["tasks_per_s"], 2),
+             f"{t['tasks_per_s']} tasks/s", t["worker_cpu_pct"], 1.0]
+            for i, t in enumerate(trivial)
         ],
     )
     report.table(
@@ -172,6 +207,7 @@ def main(argv: list[str] | None = None) -> None:
             "database": site.database(),
             "prefetch_multiplier": settings.CELERY_WORKER_PREFETCH_MULTIPLIER,
             "rate": rates,
+            "trivial_task": trivial,
             "fanout": fanouts,
             "streams_open": opened,
         },

@@ -9,3 +9,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
 app = Celery("bench")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(["monitio_tasks"])
+
+
+@app.task(name="bench.tick", ignore_result=True, acks_late=True)
+def tick(key: str) -> None:
+    """The pipeline benchmark's reference: a trivial task (counts its calls in Redis)."""
+    from monitio import publish
+
+    publish.get_client().incr(key)
