@@ -77,16 +77,21 @@ async def _generate(
     return sent, status, send_s
 
 
-def _stamps(first: int, last: int) -> dict[int, float]:
+def _stamps(first: int, last: int) -> dict[int, tuple[float, float | None]]:
+    """Per request: the view's stamp, and when the worker marked the row published
+    (after its publish to Redis returned)."""
     from monitio.models import Message
 
     stamps = {}
-    for text in Message.objects.filter(message__startswith="bench#").values_list(
-        "message", flat=True
-    ):
+    rows = Message.objects.filter(message__startswith="bench#").values_list(
+        "message", "published_at"
+    )
+    for text, published in rows:
         match = _STAMP.match(text)
         if match and first <= int(match[1]) < last:
-            stamps[int(match[1])] = float(match[2])
+            stamps[int(match[1])] = (
+                float(match[2]), published.timestamp() if published else None
+            )
     return stamps
 
 
@@ -112,9 +117,12 @@ def run_rate(
     wall = time.monotonic() - wall0
     stamps = _stamps(first_seq, first_seq + len(sent))
     latencies = [
-        arrivals.events[s][1] - stamps[s]
+        arrivals.events[s][1] - stamps[s][0]
         for s in ok
         if s in arrivals.events and s in stamps
+    ]
+    to_published = [
+        stamps[s][1] - stamps[s][0] for s in ok if s in stamps and stamps[s][1] is not None
     ]
     from_request = [arrivals.events[s][1] - sent[s] for s in ok if s in arrivals.events]
     row = {
@@ -128,6 +136,11 @@ def run_rate(
         "add_message_to_client_ms": {
             k: (report.ms(v) if k != "n" else v)
             for k, v in report.spread(latencies).items()
+        },
+        # The worker's part: from the view's call until the row was marked published.
+        "add_message_to_published_ms": {
+            k: (report.ms(v) if k != "n" else v)
+            for k, v in report.spread(to_published).items()
         },
         "request_to_client_ms": {
             k: (report.ms(v) if k != "n" else v)
@@ -199,6 +212,8 @@ def main(argv: list[str] | None = None) -> None:
                 lat["p50"],
                 lat["p99"],
                 lat["max"],
+                row["add_message_to_published_ms"]["p50"],
+                row["add_message_to_published_ms"]["p99"],
                 row["request_to_client_ms"]["p99"],
                 row["worker_cpu_pct"],
             ]
@@ -213,6 +228,8 @@ def main(argv: list[str] | None = None) -> None:
             "p50",
             "p99",
             "max",
+            "…to row published p50",
+            "…to row published p99",
             "request->client p99",
             "celery CPU %",
         ],
