@@ -59,8 +59,9 @@ own Redis, gateway, nginx, Django (gunicorn) and Celery worker on free ports of
   client, for 100 users, open-loop at 100 and 500 requests per second, after one
   unmeasured second at 100/s that warms the processes up (recorded as `"warmup"` in
   `e2e.json`); the latency runs from the `time.time()` the view stamps into the
-  message to its arrival. The
-  database is SQLite in WAL mode (`"database"` in `e2e.json`; `BENCH_DATABASE_URL`
+  message to its arrival. "…to row published" is the worker's part of it: from that
+  stamp until the worker marked the row published (after its publish to Redis
+  returned); the gateway's part is what remains. The database is SQLite in WAL mode (`"database"` in `e2e.json`; `BENCH_DATABASE_URL`
   runs it on PostgreSQL). The request writes nothing to it: monitio carries the queued
   message in a signed cookie and the database session is only read, so the worker is
   the only writer, and on SQLite it runs one `deliver` batch at a time (a second
@@ -83,19 +84,22 @@ own Redis, gateway, nginx, Django (gunicorn) and Celery worker on free ports of
   same round robin: the least that any request waiting for the broker's answer spends.
   The samples of all variants are interleaved (a shuffled round robin), so a burst of
   load from other processes falls on every variant alike.
-* **Pipeline**: messages queued one task each (`monitio.create_message`: one
-  `deliver` task per message) while the worker's consumer is cancelled, then timed
-  from `add_consumer` (waiting for the one worker's reply, not for the whole control
-  timeout) until every row exists and is marked published. The worker coalesces the
-  queued tasks: while a batch runs (on SQLite one at a time, elsewhere one per pool
-  process) it holds the requests it has reserved and hands them over as one job (one
-  bulk INSERT, one unread-count query, one Redis pipeline per batch;
-  `ARCHITECTURE.md`, "Coalescing in the worker"). A
-  batch is at most the prefetch window (acks are late), so `bench/settings.py` sets
-  `CELERY_WORKER_PREFETCH_MULTIPLIER = 64`. What remains per message is the broker:
-  the consumer's BRPOP, unacked bookkeeping and ack, three Redis round trips in one
-  process. And `monitio.create_messages` to 10,000 users, each with a stream open on
-  the gateway.
+* **Pipeline**: 3,000 messages queued while the worker's consumer is cancelled, then
+  timed from `add_consumer` (waiting for the one worker's reply, not for the whole
+  control timeout) until every row exists and is marked published; in `deliver` tasks
+  of one message each (`monitio.create_message`, the costliest shape) and of ten
+  (`monitio.batch()` around ten calls, or a request that adds ten). The reference is
+  Celery itself: 3,000 calls of a trivial task (`bench.tick`, one Redis `INCR`)
+  through the same worker, broker and settings, in the same run. The worker
+  coalesces the queued tasks: while a batch runs (on SQLite one at a time, elsewhere
+  one per pool process) it holds the requests it has reserved and hands them over as
+  one job (one bulk INSERT, one unread-count query, one Redis pipeline per batch;
+  `ARCHITECTURE.md`, "Coalescing in the worker"). A batch is at most the prefetch
+  window (acks are late), so `bench/settings.py` sets
+  `CELERY_WORKER_PREFETCH_MULTIPLIER = 64`. What remains per task is Celery's: the
+  consumer's BRPOP, unacked bookkeeping and ack, three Redis round trips in its main
+  process, and the hand-off to the pool. And `monitio.create_messages` to 10,000
+  users, each with a stream open on the gateway.
 
 **Reading the nchan column.** nchan's broadcast and throughput figures are bounded
 by the Python publisher, not by nginx: its all-received time is within a few ms of
