@@ -9,11 +9,14 @@ marker, see :func:`monitio.publish.publish_many`) and enqueues e-mail that
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connections, router, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Q
+from django.db.models.sql import Query
 from django.utils import timezone
 
 from . import constants, publish, signals, wire
@@ -117,6 +120,7 @@ def unread_counts(user_ids: set[Any]) -> dict[Any, int]:
     The query runs once per delivered batch, so it is written as SQL: building and
     compiling the equivalent queryset (``Message.objects.filter(user_id__in=...)
     .unexpired().persistent().unread()``, grouped by user) cost ten times the query.
+    The partial index ``monitio_unread_count`` answers it without reading the table.
     """
     if not user_ids:
         return {}
@@ -124,29 +128,39 @@ def unread_counts(user_ids: set[Any]) -> dict[Any, int]:
     user_field = Message._meta.get_field("user")
     ids = {user_field.get_db_prep_value(uid, connection): uid for uid in user_ids}
     now = Message._meta.get_field("expires").get_db_prep_value(timezone.now(), connection)
-    unread = Message._meta.get_field("read").get_db_prep_value(False, connection)
     levels = constants.PERSISTENT_MESSAGE_LEVELS
     key = (connection.vendor, len(ids), len(levels))
     if key not in _UNREAD_COUNTS_SQL:
-        _UNREAD_COUNTS_SQL[key] = _unread_counts_sql(connection.ops.quote_name, *key[1:])
+        _UNREAD_COUNTS_SQL[key] = _unread_counts_sql(connection, *key[1:])
+    sql, unread = _UNREAD_COUNTS_SQL[key]
     with connection.cursor() as cursor:
-        cursor.execute(_UNREAD_COUNTS_SQL[key], [*ids, unread, *levels, now])
+        cursor.execute(sql, [*ids, *unread, *levels, now])
         return {ids.get(uid, uid): n for uid, n in cursor.fetchall()}
 
 
-#: The SQL of :func:`unread_counts` by database vendor and number of users and levels.
-_UNREAD_COUNTS_SQL: dict[tuple[str, int, int], str] = {}
+#: The SQL of :func:`unread_counts` and the parameters of its ``read`` condition, by
+#: database vendor and number of users and levels.
+_UNREAD_COUNTS_SQL: dict[tuple[str, int, int], tuple[str, list[Any]]] = {}
 
 
-def _unread_counts_sql(quote: Callable[[str], str], users: int, levels: int) -> str:
+def _unread_counts_sql(
+    connection: BaseDatabaseWrapper, users: int, levels: int
+) -> tuple[str, list[Any]]:
+    quote = connection.ops.quote_name
     column = {f.name: quote(f.column) for f in Message._meta.concrete_fields}
-    return (
+    # "Unread" written as Django writes the index's condition (``NOT "read"`` on SQLite
+    # and PostgreSQL): SQLite uses a partial index only when the query repeats it.
+    query = Query(Message, alias_cols=False)
+    compiler = query.get_compiler(connection=connection)
+    unread, params = query.build_where(Q(read=False)).as_sql(compiler, connection)
+    sql = (
         f"SELECT {column['user']}, COUNT(*) FROM {quote(Message._meta.db_table)}"
-        f" WHERE {column['user']} IN ({_placeholders(users)}) AND {column['read']} = %s"
+        f" WHERE {column['user']} IN ({_placeholders(users)}) AND {unread}"
         f" AND {column['level']} IN ({_placeholders(levels)})"
         f" AND ({column['expires']} IS NULL OR {column['expires']} > %s)"
         f" GROUP BY {column['user']}"
     )
+    return sql, list(params)
 
 
 def _placeholders(n: int) -> str:

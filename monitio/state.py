@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import signals, wire
+from .delivery import publish_state, unread_counts
 from .enqueue import enqueue
 from .models import Message
 
@@ -23,7 +24,7 @@ Ids = Sequence[UUID | str] | None
 
 def unread_count(user) -> int:
     """Return how many unexpired persistent messages ``user`` has not read."""
-    return Message.objects.visible_to(user).persistent().unread().count()
+    return unread_counts({user.pk}).get(user.pk, 0)
 
 
 def _announce(user, event: str, ids: Ids) -> None:
@@ -36,8 +37,6 @@ def _publish(user_id, event: str, ids: list[str] | None) -> None:
     their other tabs in the order they were made (two workers could swap them).
     If Redis is unreachable, a task publishes the event later."""
     from redis.exceptions import RedisError
-
-    from .delivery import publish_state
 
     try:
         publish_state(user_id, event, ids)

@@ -1,12 +1,16 @@
-"""The unread counts sent with every live event: the SQL matches the queryset it replaces."""
+"""The unread counts sent with every live event: the SQL matches the queryset it
+replaces, and the partial index ``monitio_unread_count`` answers it alone."""
 
 import datetime
 
+import pytest
+from django.db import connection, transaction
 from django.db.models import Count
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 import monitio
-from monitio import delivery
+from monitio import delivery, state
 from monitio.models import Message
 
 
@@ -23,7 +27,9 @@ def by_queryset(user_ids) -> dict:
     return dict(rows)
 
 
-def test_counts_only_unread_unexpired_persistent_messages_per_user(alice, bob, django_user_model):
+def test_counts_only_unread_unexpired_persistent_messages_per_user(
+    alice, bob, django_user_model
+):
     carol = django_user_model.objects.create_user("carol")
     now = timezone.now()
     hour = datetime.timedelta(hours=1)
@@ -52,3 +58,39 @@ def test_ids_come_back_as_the_caller_gave_them(alice):
     Message.objects.create(user=alice, level=monitio.INFO, message="m")
 
     assert delivery.unread_counts({str(alice.pk)}) == {str(alice.pk): 1}
+
+
+def plan(sql: str) -> str:
+    """The plan of ``sql``; on PostgreSQL, of a table as autovacuum leaves it, and
+    with reading the whole table ruled out (it is cheapest for a handful of rows)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
+            return "\n".join(row[-1] for row in cursor.fetchall())
+        cursor.execute(f"VACUUM ANALYZE {Message._meta.db_table}")
+        with transaction.atomic():
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute(f"EXPLAIN {sql}")
+            return "\n".join(row[0] for row in cursor.fetchall())
+
+
+@pytest.mark.django_db(transaction=True)  # VACUUM runs outside a transaction
+@pytest.mark.parametrize(
+    "count",
+    [lambda user: delivery.unread_counts({user.pk}), state.unread_count],
+    ids=["delivery.unread_counts", "state.unread_count"],
+)
+def test_the_count_reads_only_the_partial_index(alice, count):
+    Message.objects.bulk_create(
+        Message(user=alice, level=level, message="m", read=read)
+        for level, read in [(monitio.INFO, False), (monitio.INFO, True), (20, False)]
+    )
+    with CaptureQueriesContext(connection) as queries:
+        count(alice)
+    [query] = queries.captured_queries
+
+    expected = {
+        "sqlite": "USING COVERING INDEX monitio_unread_count",
+        "postgresql": "Index Only Scan using monitio_unread_count",
+    }[connection.vendor]
+    assert expected in plan(query["sql"])
