@@ -1,5 +1,13 @@
 """Benchmark 6: what one Celery worker (``-c 2``, prefork) persists and publishes.
 
+It runs once per Celery broker, each in a process of its own: the benchmark's Redis
+(what monitio's one-``LPUSH`` send is for) and RabbitMQ at ``BENCH_AMQP_URL`` (default
+``amqp://guest:guest@127.0.0.1:5672//``, on a queue of the run's own, deleted after;
+skipped with a note when it cannot be reached). Celery's consumer on Redis makes
+three blocking round trips per task (fetch, unacked bookkeeping, ack), so a trivial
+task's rate there is the ceiling of any one-message task; on RabbitMQ messages are
+pushed to the worker and acknowledged without waiting. Events go through Redis on both.
+
 * **messages/s**: ``messages`` messages queued while the worker's consumer is
   cancelled, in ``deliver`` tasks of one message each (what ``monitio.create_message``
   sends: the costliest shape) and of ten (``monitio.batch()`` around ten calls, or a
@@ -15,12 +23,20 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
 
 from bench import harness, report, site
 from bench.loadclient import LoadClient
+
+BROKERS = ("redis", "rabbitmq")
+AMQP_URL = os.environ.get("BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
 
 
 def _count(**filters: Any) -> int:
@@ -29,18 +45,21 @@ def _count(**filters: Any) -> int:
     return Message.objects.filter(**filters).count()
 
 
-def _drained(worker: int, queue: Callable[[], None], done: Callable[[], bool]) -> dict[str, Any]:
+def _drained(
+    worker: int, queue: Callable[[], None], done: Callable[[], bool]
+) -> dict[str, Any]:
     """Run ``queue`` while the worker's consumer is cancelled, then time the worker from
     ``add_consumer`` until ``done()``: seconds, and its CPU use meanwhile."""
     from bench.celery_app import app
 
-    app.control.cancel_consumer("celery", reply=True, timeout=5, limit=1)
+    queue_name = app.conf.task_default_queue
+    app.control.cancel_consumer(queue_name, reply=True, timeout=5, limit=1)
     t0 = time.monotonic()
     queue()
     enqueue_s = time.monotonic() - t0
     cpu0 = harness.tree_cpu_seconds(worker)
     start = time.monotonic()
-    app.control.add_consumer("celery", reply=True, timeout=5, limit=1)
+    app.control.add_consumer(queue_name, reply=True, timeout=5, limit=1)
     while not done() and time.monotonic() - start < 120:
         time.sleep(0.02)
     seconds = time.monotonic() - start
@@ -62,7 +81,9 @@ def messages_per_second(
         for first in range(0, n, per_task):
             with monitio.batch():
                 for i in range(first, min(first + per_task, n)):
-                    monitio.create_message(users[i % len(users)], monitio.INFO, f"{tag}{i}")
+                    monitio.create_message(
+                        users[i % len(users)], monitio.INFO, f"{tag}{i}"
+                    )
 
     def done() -> bool:
         return _count(message__startswith=tag, published_at__isnull=False) >= n
@@ -135,11 +156,9 @@ def fanout(users: list[int], client: LoadClient, worker, seq: int) -> dict[str, 
     return row
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args(argv)
-    messages, fanout_users, runs = (500, 1000, 1) if args.quick else (3000, 10_000, 2)
+def measure(quick: bool) -> dict[str, Any]:
+    """Every figure on the broker ``bench.settings`` names."""
+    messages, fanout_users, runs = (500, 1000, 1) if quick else (3000, 10_000, 2)
     from bench import env as bench_env
 
     with bench_env.environment(database=True) as env:
@@ -154,29 +173,130 @@ def main(argv: list[str] | None = None) -> None:
             print(f"  {opened} streams open, {failed} failed", flush=True)
             for run in range(runs):
                 for per_task in (1, 10):
-                    rates.append(messages_per_second(
-                        messages, per_task, users[:100], worker.proc.pid, run
-                    ))
+                    rates.append(
+                        messages_per_second(
+                            messages, per_task, users[:100], worker.proc.pid, run
+                        )
+                    )
                 trivial.append(trivial_tasks_per_second(messages, worker.proc.pid, run))
                 fanouts.append(fanout(users, client, worker.proc.pid, run + 1))
+        from django.conf import settings
+
+        return {
+            "database": site.database(),
+            "prefetch_multiplier": settings.CELERY_WORKER_PREFETCH_MULTIPLIER,
+            "rate": rates,
+            "trivial_task": trivial,
+            "fanout": fanouts,
+            "streams_open": opened,
+        }
+
+
+def _broker_env(broker: str) -> dict[str, str] | None:
+    """Environment variables giving ``bench.settings`` this broker (``None`` when it
+    cannot be reached)."""
+    if broker == "redis":
+        return {"BENCH_BROKER_URL": "", "BENCH_QUEUE": ""}
+    from kombu import Connection
+
+    try:
+        with Connection(AMQP_URL, connect_timeout=3) as conn:
+            conn.ensure_connection(max_retries=1)
+    except Exception as exc:  # noqa: BLE001 - any failure means: not measured
+        print(f"RabbitMQ at {AMQP_URL} not usable ({exc}); skipped.", flush=True)
+        return None
+    return {
+        "BENCH_BROKER_URL": AMQP_URL,
+        "BENCH_QUEUE": f"bench-pipeline-{os.getpid()}",
+    }
+
+
+def _measure_in_child(broker: str, quick: bool) -> dict[str, Any] | None:
+    env = _broker_env(broker)
+    if env is None:
+        return None
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        try:
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "bench.bench_pipeline",
+                    "--child-out",
+                    out.name,
+                    *(["--quick"] if quick else []),
+                ],
+                check=True,
+                env={**os.environ, **env},
+            )
+        finally:
+            if env["BENCH_QUEUE"]:
+                from kombu import Connection
+
+                with Connection(AMQP_URL) as conn:
+                    conn.default_channel.queue_delete(env["BENCH_QUEUE"])
+        return json.loads(open(out.name).read())
+
+
+def summarize(by_broker: dict[str, dict[str, Any]]) -> None:
+    rates, fanouts = [], []
+    for broker, data in by_broker.items():
+        trivial = data["trivial_task"]
+        rates += [
+            [
+                broker,
+                i // 2 + 1,
+                r["messages"],
+                r["messages_per_task"],
+                r["published_s"],
+                r["messages_per_s"],
+                r["worker_cpu_pct"],
+                report.ratio(r["messages_per_s"], trivial[i // 2]["tasks_per_s"]),
+            ]
+            for i, r in enumerate(data["rate"])
+        ] + [
+            [
+                broker,
+                i + 1,
+                "-",
+                "trivial task",
+                round(t["tasks"] / t["tasks_per_s"], 2),
+                f"{t['tasks_per_s']} tasks/s",
+                t["worker_cpu_pct"],
+                1.0,
+            ]
+            for i, t in enumerate(trivial)
+        ]
+        fanouts += [
+            [
+                broker,
+                i + 1,
+                f["users"],
+                data["streams_open"],
+                f["rows_s"],
+                f["all_received_s"],
+                f["worker_cpu_pct"],
+            ]
+            for i, f in enumerate(data["fanout"])
+        ]
     report.table(
         "Pipeline: one worker, concurrency 2 (messages persisted and published)",
-        ["run", "messages", "per task", "seconds", "messages/s", "worker CPU %",
-         "vs trivial tasks/s (same run)"],
         [
-            [i // 2 + 1, r["messages"], r["messages_per_task"], r["published_s"],
-             r["messages_per_s"], r["worker_cpu_pct"],
-             report.ratio(r["messages_per_s"], trivial[i // 2]["tasks_per_s"])]
-            for i, r in enumerate(rates)
-        ] + [
-            [i + 1, "-", "trivial task", round(t["tasks"] / t["tasks_per_s"], 2),
-             f"{t['tasks_per_s']} tasks/s", t["worker_cpu_pct"], 1.0]
-            for i, t in enumerate(trivial)
+            "broker",
+            "run",
+            "messages",
+            "per task",
+            "seconds",
+            "messages/s",
+            "worker CPU %",
+            "vs trivial tasks/s (same run)",
         ],
+        rates,
     )
     report.table(
         "Pipeline: one message to every user (create_messages)",
         [
+            "broker",
             "run",
             "users",
             "connected",
@@ -184,33 +304,37 @@ def main(argv: list[str] | None = None) -> None:
             "all received (s)",
             "worker CPU %",
         ],
-        [
-            [
-                i + 1,
-                f["users"],
-                opened,
-                f["rows_s"],
-                f["all_received_s"],
-                f["worker_cpu_pct"],
-            ]
-            for i, f in enumerate(fanouts)
-        ],
+        fanouts,
     )
-    from django.conf import settings
-
+    first = by_broker.get("redis") or next(iter(by_broker.values()))
     report.write(
         "pipeline",
         {
             "celery_concurrency": 2,
             "pool": "prefork",
-            "database": site.database(),
-            "prefetch_multiplier": settings.CELERY_WORKER_PREFETCH_MULTIPLIER,
-            "rate": rates,
-            "trivial_task": trivial,
-            "fanout": fanouts,
-            "streams_open": opened,
+            # The summary's rows without a broker read these: the Redis broker's.
+            **first,
+            "brokers": by_broker,
         },
     )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--brokers", nargs="*", choices=BROKERS, default=list(BROKERS))
+    parser.add_argument("--child-out", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child_out:
+        with open(args.child_out, "w") as out:
+            json.dump(measure(args.quick), out)
+        return
+    by_broker = {}
+    for broker in args.brokers:
+        data = _measure_in_child(broker, args.quick)
+        if data is not None:
+            by_broker[broker] = data
+    summarize(by_broker)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 ``BENCH_REDIS_URL`` is the benchmark's own Redis server (events in database 0, the
 Celery broker in database 1); ``BENCH_BROKER_URL`` gives Celery another broker
-(e.g. ``amqp://guest:guest@127.0.0.1:5672//``). SQLite runs in WAL mode, as a site on SQLite should;
+(e.g. ``amqp://guest:guest@127.0.0.1:5672//``) and ``BENCH_QUEUE`` a queue of the
+run's own there. SQLite runs in WAL mode, as a site on SQLite should;
 ``BENCH_DATABASE_URL`` points the benchmarks at another database instead (its data
 is replaced: the benchmarks migrate it and create users).
 """
@@ -33,7 +34,8 @@ if os.environ.get("BENCH_DATABASE_URL"):  # e.g. postgres://user@127.0.0.1/bench
     DATABASES = {"default": dj_database_url.parse(os.environ["BENCH_DATABASE_URL"])}
 ROOT_URLCONF = "bench.urls"
 REDIS_URL = f"{_REDIS}/0"
-CELERY_BROKER_URL = os.environ.get("BENCH_BROKER_URL", f"{_REDIS}/1")
+CELERY_BROKER_URL = os.environ.get("BENCH_BROKER_URL") or f"{_REDIS}/1"
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("BENCH_QUEUE") or "celery"
 # Let the worker reserve enough messages for monitio to coalesce deliver tasks
 # into batches (monitio_tasks.batching); see ARCHITECTURE.md, "The worker".
 CELERY_WORKER_PREFETCH_MULTIPLIER = 64
