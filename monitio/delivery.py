@@ -35,11 +35,19 @@ def deliver(payloads: list[dict[str, Any]]) -> list[str]:
 
     Messages for users that do not exist are skipped, and :class:`RecipientMissing`
     is raised after the others are delivered, so the failure is visible without
-    holding the rest back.
+    holding the rest back. Recipients are not looked up beforehand: the foreign key
+    refuses a missing one, and only then are they looked up.
     """
-    users = _users({p["user"] for p in payloads} | {p["from_user"] for p in payloads})
-    rows = [_row(p, users) for p in payloads if str(p["user"]) in users]
-    fresh, redelivered = _store(rows)
+    senders = _users({p["from_user"] for p in payloads})
+    rows = [_row(p, senders) for p in payloads]
+    missing: list[str] = []
+    try:
+        fresh, redelivered = _store(rows)
+    except IntegrityError:  # a recipient (or a sender, meanwhile) was deleted
+        users = _users({p["user"] for p in payloads} | {p["from_user"] for p in payloads})
+        rows = [_row(p, users) for p in payloads if str(p["user"]) in users]
+        missing = [p["id"] for p in payloads if str(p["user"]) not in users]
+        fresh, redelivered = _store(rows)
     if fresh:
         signals.messages_created.send(Message, messages=fresh)
     live = {p["id"] for p in payloads if p["sse"]}
@@ -47,7 +55,6 @@ def deliver(payloads: list[dict[str, Any]]) -> list[str]:
     quiet = [m.pk for m in fresh if str(m.pk) not in live]
     if quiet:
         Message.objects.filter(pk__in=quiet).update(published_at=timezone.now())
-    missing = [p["id"] for p in payloads if str(p["user"]) not in users]
     if missing:
         raise RecipientMissing(
             f"{len(missing)} message(s) not delivered: recipient does not exist "
@@ -69,9 +76,12 @@ def single_writer() -> bool:
 def _users(ids: set[Any]) -> dict[str, Any]:
     """The users among ``ids`` that exist, as unsaved stand-ins with pk and username
     (all an event needs), in one query."""
+    ids.discard(None)
+    if not ids:
+        return {}
     model = get_user_model()
     field = model.USERNAME_FIELD
-    found = model.objects.filter(pk__in=[i for i in ids if i is not None]).values_list("pk", field)
+    found = model.objects.filter(pk__in=ids).values_list("pk", field)
     return {str(pk): model(pk=pk, **{field: name}) for pk, name in found}
 
 
