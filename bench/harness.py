@@ -237,6 +237,8 @@ def django_server(workers: int = 2) -> Service:
             "-b",
             f"127.0.0.1:{port}",
             "--no-control-socket",
+            "-c",
+            "python:bench.gunicorn_django",
             "django.core.wsgi:get_wsgi_application()",
         ],
         {},

@@ -85,3 +85,20 @@ def test_origin_verdict(origin, host, allowed):
     assert acao == (
         "https://listed.example" if origin == "https://listed.example" else None
     )
+
+
+def test_the_gateway_process_freezes_the_heap_it_starts_with():
+    """A full garbage collection would otherwise walk every imported module's objects,
+    stalling all of the process's streams (docs/performance.md)."""
+    import os
+    import subprocess
+    import sys
+
+    from .conftest import gateway_env
+
+    probe = "import gc, sse_gateway.wsgi; print(gc.get_freeze_count())"
+    env = {**os.environ, **gateway_env()}
+    out = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
+    )
+    assert int(out.stdout) > 10_000
