@@ -61,7 +61,9 @@ own Redis, gateway, nginx, Django (gunicorn) and Celery worker on free ports of
   `e2e.json`); the latency runs from the `time.time()` the view stamps into the
   message to its arrival. "…to row published" is the worker's part of it: from that
   stamp until the worker marked the row published (after its publish to Redis
-  returned); the gateway's part is what remains. The database is SQLite in WAL mode (`"database"` in `e2e.json`; `BENCH_DATABASE_URL`
+  returned); the gateway's part is what remains. The site's gunicorn and Celery
+  freeze their startup heap (`gc.freeze()`, `bench/gunicorn_django.py`,
+  `bench/celery_app.py`), as docs/performance.md recommends. The database is SQLite in WAL mode (`"database"` in `e2e.json`; `BENCH_DATABASE_URL`
   runs it on PostgreSQL). The request writes nothing to it: monitio carries the queued
   message in a signed cookie and the database session is only read, so the worker is
   the only writer, and on SQLite it runs one `deliver` batch at a time (a second
@@ -99,7 +101,12 @@ own Redis, gateway, nginx, Django (gunicorn) and Celery worker on free ports of
   `CELERY_WORKER_PREFETCH_MULTIPLIER = 64`. What remains per task is Celery's: the
   consumer's BRPOP, unacked bookkeeping and ack, three Redis round trips in its main
   process, and the hand-off to the pool. And `monitio.create_messages` to 10,000
-  users, each with a stream open on the gateway.
+  users, each with a stream open on the gateway. Everything runs once per Celery
+  broker, each in a process of its own: the benchmark's Redis, and RabbitMQ at
+  `BENCH_AMQP_URL` (default `amqp://guest:guest@127.0.0.1:5672//`, a queue of the
+  run's own, deleted after; skipped with a note when unreachable), which pushes
+  messages to the worker and takes acks without a round trip; events go through Redis
+  on both. The ≥ 1,000 messages/s target is judged on each broker.
 
 **Reading the nchan column.** nchan's broadcast and throughput figures are bounded
 by the Python publisher, not by nginx: its all-received time is within a few ms of
