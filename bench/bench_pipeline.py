@@ -25,13 +25,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
 
+from bench import env as bench_env
 from bench import harness, report, site
 from bench.loadclient import LoadClient
 
@@ -159,8 +157,6 @@ def fanout(users: list[int], client: LoadClient, worker, seq: int) -> dict[str, 
 def measure(quick: bool) -> dict[str, Any]:
     """Every figure on the broker ``bench.settings`` names."""
     messages, fanout_users, runs = (500, 1000, 1) if quick else (3000, 10_000, 2)
-    from bench import env as bench_env
-
     with bench_env.environment(database=True) as env:
         users = site.make_users(fanout_users, prefix="p")
         rates, trivial, fanouts = [], [], []
@@ -215,27 +211,15 @@ def _measure_in_child(broker: str, quick: bool) -> dict[str, Any] | None:
     env = _broker_env(broker)
     if env is None:
         return None
-    with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        try:
-            subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "bench.bench_pipeline",
-                    "--child-out",
-                    out.name,
-                    *(["--quick"] if quick else []),
-                ],
-                check=True,
-                env={**os.environ, **env},
-            )
-        finally:
-            if env["BENCH_QUEUE"]:
-                from kombu import Connection
+    try:
+        args = ["--quick"] if quick else []
+        return bench_env.measure_in_child("bench.bench_pipeline", env, args)
+    finally:
+        if env["BENCH_QUEUE"]:
+            from kombu import Connection
 
-                with Connection(AMQP_URL) as conn:
-                    conn.default_channel.queue_delete(env["BENCH_QUEUE"])
-        return json.loads(open(out.name).read())
+            with Connection(AMQP_URL) as conn:
+                conn.default_channel.queue_delete(env["BENCH_QUEUE"])
 
 
 def summarize(by_broker: dict[str, dict[str, Any]]) -> None:

@@ -33,22 +33,18 @@ uses this benchmark's Redis meanwhile).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import random
-import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
+from bench import env as bench_env
 from bench import report
 
 DATABASES = ("sqlite", "postgresql")
-POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 
 
 def _setup():
@@ -175,7 +171,7 @@ def measure(samples: int, redis_url: str) -> dict[str, Any]:
         key: {
             "messages": k,
             "samples": samples,
-            "us": _micros(times[key]),
+            "us": report.micros(times[key]),
             "redis_commands_per_request": round(commands[key] / samples, 2),
         }
         for key, _, _, k in variants
@@ -183,17 +179,10 @@ def measure(samples: int, redis_url: str) -> dict[str, Any]:
     results["redis-round-trip"] = {
         "messages": 0,
         "samples": samples,
-        "us": _micros(round_trips),
+        "us": report.micros(round_trips),
         "redis_commands_per_request": 1.0,
     }
     return results
-
-
-def _micros(seconds: list[float]) -> dict[str, Any]:
-    return {
-        stat: (round(v * 1e6, 1) if stat != "n" and v is not None else v)
-        for stat, v in report.spread(seconds).items()
-    }
 
 
 def _database_info() -> dict[str, Any]:
@@ -221,7 +210,6 @@ def _database_info() -> dict[str, Any]:
 
 def measure_database(samples: int, runs: int) -> dict[str, Any]:
     """Every run on the database ``bench.settings`` names; the median run by monitio-1."""
-    from bench import env as bench_env
 
     with bench_env.environment(database=True) as env:
         repeats = []
@@ -235,49 +223,12 @@ def measure_database(samples: int, runs: int) -> dict[str, Any]:
     return {"database": info, "variants": repeats[len(repeats) // 2], "runs": repeats}
 
 
-@contextlib.contextmanager
-def _scratch_database(kind: str) -> Iterator[dict[str, str] | None]:
-    """Environment variables pointing ``bench.settings`` at a database of this run's
-    own (``None`` when PostgreSQL cannot be reached); it is removed afterwards."""
-    tag = f"monitio_bench_cost_{os.getpid()}"
-    if kind == "sqlite":
-        path = os.path.join(tempfile.gettempdir(), f"{tag}.sqlite3")
-        try:
-            yield {"BENCH_SQLITE": path, "BENCH_DATABASE_URL": ""}
-        finally:
-            for suffix in ("", "-wal", "-shm"):
-                with contextlib.suppress(FileNotFoundError):
-                    os.remove(path + suffix)
-        return
-    import psycopg
-
-    server = urlsplit(POSTGRES_URL)
-    admin = urlunsplit(server._replace(scheme="postgresql"))
-    try:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'CREATE DATABASE "{tag}"')
-    except psycopg.Error as exc:
-        print(f"PostgreSQL at {server.hostname}:{server.port} not usable ({exc}); skipped.")
-        yield None
-        return
-    try:
-        yield {"BENCH_DATABASE_URL": urlunsplit(server._replace(path=f"/{tag}"))}
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{tag}" WITH (FORCE)')
-
-
 def _measure_in_child(kind: str, samples: int, runs: int) -> dict[str, Any] | None:
-    with _scratch_database(kind) as env, tempfile.NamedTemporaryFile(suffix=".json") as out:
+    with bench_env.scratch_database(kind, f"monitio_bench_cost_{os.getpid()}") as env:
         if env is None:
             return None
-        subprocess.run(
-            [sys.executable, "-m", "bench.bench_request_cost", "--child-out", out.name,
-             "--samples", str(samples), "--runs", str(runs)],
-            check=True,
-            env={**os.environ, **env},
-        )
-        return json.loads(open(out.name).read())
+        args = ["--samples", str(samples), "--runs", str(runs)]
+        return bench_env.measure_in_child("bench.bench_request_cost", env, args)
 
 
 def summarize(by_database: dict[str, dict[str, Any]]) -> None:
@@ -332,7 +283,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--samples", type=int, help="requests per variant and run")
     parser.add_argument("--runs", type=int, help="repetitions of the whole measurement")
-    parser.add_argument("--databases", nargs="*", choices=DATABASES, default=list(DATABASES))
+    parser.add_argument(
+        "--databases", nargs="*", choices=DATABASES, default=list(DATABASES)
+    )
     parser.add_argument("--child-out", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     samples, runs = (100, 2) if args.quick else (400, 3)

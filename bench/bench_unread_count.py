@@ -24,27 +24,21 @@ dropped afterwards.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import random
 import re
-import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import partial
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
+from bench import env as bench_env
 from bench import report
 from monitio.constants import PERSISTENT_MESSAGE_LEVELS
 
 DATABASES = ("sqlite", "postgresql")
-POSTGRES_URL = os.environ.get(
-    "BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"
-)
 UNREAD = (0, 1_000, 10_000)
 INDEX = "monitio_unread_count"
 Key = tuple[str, int]  # variant, unread messages
@@ -205,19 +199,12 @@ def measure(samples: int, runs: int) -> dict[str, Any]:
                 "unread": n,
                 "variant": v,
                 "plan": plans[v, n],
-                "us": _micros([t for run in times[v, n] for t in run]),
-                "p50_us_by_run": [_micros(run)["p50"] for run in times[v, n]],
+                "us": report.micros([t for run in times[v, n] for t in run]),
+                "p50_us_by_run": [report.micros(run)["p50"] for run in times[v, n]],
             }
             for n in UNREAD
             for v in VARIANTS
         ],
-    }
-
-
-def _micros(seconds: list[float]) -> dict[str, Any]:
-    return {
-        stat: (round(v * 1e6, 1) if stat != "n" and v is not None else v)
-        for stat, v in report.spread(seconds).items()
     }
 
 
@@ -232,63 +219,12 @@ def _database_info() -> dict[str, str]:
         return {"vendor": connection.vendor, "version": cursor.fetchone()[0]}
 
 
-@contextlib.contextmanager
-def _scratch_database(kind: str) -> Iterator[dict[str, str] | None]:
-    """Environment variables pointing ``bench.settings`` at a database of this run's
-    own (``None`` when PostgreSQL cannot be reached); it is removed afterwards."""
-    tag = f"monitio_bench_unread_{os.getpid()}"
-    if kind == "sqlite":
-        path = os.path.join(tempfile.gettempdir(), f"{tag}.sqlite3")
-        try:
-            yield {"BENCH_SQLITE": path, "BENCH_DATABASE_URL": ""}
-        finally:
-            for suffix in ("", "-wal", "-shm"):
-                with contextlib.suppress(FileNotFoundError):
-                    os.remove(path + suffix)
-        return
-    import psycopg
-
-    server = urlsplit(POSTGRES_URL)
-    admin = urlunsplit(server._replace(scheme="postgresql"))
-    try:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'CREATE DATABASE "{tag}"')
-    except psycopg.Error as exc:
-        print(
-            f"PostgreSQL at {server.hostname}:{server.port} not usable ({exc}); skipped."
-        )
-        yield None
-        return
-    try:
-        yield {"BENCH_DATABASE_URL": urlunsplit(server._replace(path=f"/{tag}"))}
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{tag}" WITH (FORCE)')
-
-
 def _measure_in_child(kind: str, samples: int, runs: int) -> dict[str, Any] | None:
-    with (
-        _scratch_database(kind) as env,
-        tempfile.NamedTemporaryFile(suffix=".json") as out,
-    ):
+    with bench_env.scratch_database(kind, f"monitio_bench_unread_{os.getpid()}") as env:
         if env is None:
             return None
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "bench.bench_unread_count",
-                "--child-out",
-                out.name,
-                "--samples",
-                str(samples),
-                "--runs",
-                str(runs),
-            ],
-            check=True,
-            env={**os.environ, **env},
-        )
-        return json.loads(open(out.name).read())
+        args = ["--samples", str(samples), "--runs", str(runs)]
+        return bench_env.measure_in_child("bench.bench_unread_count", env, args)
 
 
 def summarize(by_database: dict[str, dict[str, Any]], samples: int, runs: int) -> None:

@@ -4,11 +4,21 @@ server of its own, Django configured with ``bench.settings`` on a fresh SQLite f
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import subprocess
+import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from bench import harness
+
+POSTGRES_URL = os.environ.get(
+    "BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"
+)
 
 
 @dataclass
@@ -56,3 +66,51 @@ def _fresh_database() -> None:
                 os.remove(conf["NAME"] + suffix)
     call_command("migrate", verbosity=0, interactive=False)
     call_command("flush", verbosity=0, interactive=False)
+
+
+@contextlib.contextmanager
+def scratch_database(kind: str, tag: str) -> Iterator[dict[str, str] | None]:
+    """Environment variables pointing ``bench.settings`` at a database named ``tag``
+    of the run's own, ``"sqlite"`` or ``"postgresql"`` (at ``BENCH_POSTGRES_URL``;
+    ``None`` when that cannot be reached); it is removed afterwards."""
+    if kind == "sqlite":
+        path = os.path.join(tempfile.gettempdir(), f"{tag}.sqlite3")
+        try:
+            yield {"BENCH_SQLITE": path, "BENCH_DATABASE_URL": ""}
+        finally:
+            for suffix in ("", "-wal", "-shm"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(path + suffix)
+        return
+    import psycopg
+
+    server = urlsplit(POSTGRES_URL)
+    admin = urlunsplit(server._replace(scheme="postgresql"))
+    try:
+        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'CREATE DATABASE "{tag}"')
+    except psycopg.Error as exc:
+        print(
+            f"PostgreSQL at {server.hostname}:{server.port} not usable ({exc}); skipped."
+        )
+        yield None
+        return
+    try:
+        yield {"BENCH_DATABASE_URL": urlunsplit(server._replace(path=f"/{tag}"))}
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{tag}" WITH (FORCE)')
+
+
+def measure_in_child(
+    module: str, env: dict[str, str], args: list[str]
+) -> dict[str, Any]:
+    """Run ``python -m module --child-out FILE *args`` with ``env`` added to the
+    environment (settings are read once per process); return the JSON it wrote."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        subprocess.run(
+            [sys.executable, "-m", module, "--child-out", out.name, *args],
+            check=True,
+            env={**os.environ, **env},
+        )
+        return json.loads(open(out.name).read())

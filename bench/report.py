@@ -37,6 +37,14 @@ def spread(values: list[float]) -> dict[str, float | None]:
     }
 
 
+def micros(seconds: list[float]) -> dict[str, Any]:
+    """:func:`spread` of ``seconds``, in µs."""
+    return {
+        stat: (round(v * 1e6, 1) if stat != "n" and v is not None else v)
+        for stat, v in spread(seconds).items()
+    }
+
+
 def ms(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1000, 2)
 
