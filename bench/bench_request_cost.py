@@ -34,9 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -223,14 +221,6 @@ def measure_database(samples: int, runs: int) -> dict[str, Any]:
     return {"database": info, "variants": repeats[len(repeats) // 2], "runs": repeats}
 
 
-def _measure_in_child(kind: str, samples: int, runs: int) -> dict[str, Any] | None:
-    with bench_env.scratch_database(kind, f"monitio_bench_cost_{os.getpid()}") as env:
-        if env is None:
-            return None
-        args = ["--samples", str(samples), "--runs", str(runs)]
-        return bench_env.measure_in_child("bench.bench_request_cost", env, args)
-
-
 def summarize(by_database: dict[str, dict[str, Any]]) -> None:
     rows = []
     for kind, data in by_database.items():
@@ -294,13 +284,11 @@ def main(argv: list[str] | None = None) -> None:
         with open(args.child_out, "w") as out:
             json.dump(measure_database(samples, runs), out)
         return
-    by_database = {}
-    for kind in args.databases:
-        data = _measure_in_child(kind, samples, runs)
-        if data is not None:
-            by_database[kind] = data
-    if not by_database:
-        sys.exit("no database to measure on")
+    by_database = bench_env.on_databases(
+        "bench.bench_request_cost",
+        args.databases,
+        ["--samples", str(samples), "--runs", str(runs)],
+    )
     summarize(by_database)
 
 

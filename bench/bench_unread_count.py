@@ -28,7 +28,6 @@ import json
 import os
 import random
 import re
-import sys
 import time
 from collections.abc import Callable
 from functools import partial
@@ -219,14 +218,6 @@ def _database_info() -> dict[str, str]:
         return {"vendor": connection.vendor, "version": cursor.fetchone()[0]}
 
 
-def _measure_in_child(kind: str, samples: int, runs: int) -> dict[str, Any] | None:
-    with bench_env.scratch_database(kind, f"monitio_bench_unread_{os.getpid()}") as env:
-        if env is None:
-            return None
-        args = ["--samples", str(samples), "--runs", str(runs)]
-        return bench_env.measure_in_child("bench.bench_unread_count", env, args)
-
-
 def summarize(by_database: dict[str, dict[str, Any]], samples: int, runs: int) -> None:
     rows = []
     for kind, data in by_database.items():
@@ -286,13 +277,11 @@ def main(argv: list[str] | None = None) -> None:
         with open(args.child_out, "w") as out:
             json.dump(measure(samples, runs), out)
         return
-    by_database = {}
-    for kind in args.databases:
-        data = _measure_in_child(kind, samples, runs)
-        if data is not None:
-            by_database[kind] = data
-    if not by_database:
-        sys.exit("no database to measure on")
+    by_database = bench_env.on_databases(
+        "bench.bench_unread_count",
+        args.databases,
+        ["--samples", str(samples), "--runs", str(runs)],
+    )
     summarize(by_database, samples, runs)
 
 

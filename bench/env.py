@@ -114,3 +114,19 @@ def measure_in_child(
             env={**os.environ, **env},
         )
         return json.loads(open(out.name).read())
+
+
+def on_databases(
+    module: str, kinds: list[str], args: list[str]
+) -> dict[str, dict[str, Any]]:
+    """:func:`measure_in_child` once per database kind, each on a scratch database;
+    the kinds that cannot be reached are left out (exits when none can)."""
+    by_database = {}
+    for kind in kinds:
+        tag = f"monitio_{module.rpartition('.')[2]}_{os.getpid()}"
+        with scratch_database(kind, tag) as env:
+            if env is not None:
+                by_database[kind] = measure_in_child(module, env, args)
+    if not by_database:
+        sys.exit("no database to measure on")
+    return by_database
