@@ -79,7 +79,10 @@ def test_sigkill_of_pool_children_loses_and_doubles_nothing(transactional_db, re
             time.sleep(rng.uniform(0, 0.06))
             children = pool_children(worker.pid)
             if children:
-                os.kill(rng.choice(children), signal.SIGKILL)
+                try:
+                    os.kill(rng.choice(children), signal.SIGKILL)
+                except ProcessLookupError:  # reaped since it was listed: try again
+                    continue
                 killed += 1
                 kill_times.append(time.monotonic())
             time.sleep(0.05)
