@@ -76,7 +76,7 @@ def single_writer() -> bool:
 def _users(ids: set[Any]) -> dict[str, Any]:
     """The users among ``ids`` that exist, as unsaved stand-ins with pk and username
     (all an event needs), in one query."""
-    ids.discard(None)
+    ids = {i for i in ids if i is not None}
     if not ids:
         return {}
     model = get_user_model()

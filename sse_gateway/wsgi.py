@@ -10,9 +10,8 @@ open streams are told to come back after a jittered ``retry:`` and closed, so th
 worker exits as soon as they are flushed instead of waiting out the graceful timeout.
 
 Last, it freezes the garbage collector's view of everything loaded so far
-(:func:`gc.freeze`): a full collection then no longer walks the ~70,000 objects of
-the imported modules, which otherwise stalls every stream of the process for tens of
-milliseconds each time (docs/performance.md, "Garbage-collector pauses").
+(:func:`gc.freeze`): a full collection then no longer walks the ~35,000 objects of
+the imported modules, which otherwise stalls every stream of the process each time (docs/performance.md, "Garbage-collector pauses").
 """
 
 from __future__ import annotations
