@@ -13,7 +13,13 @@ at each step, its idle CPU with heartbeats at the largest N, then at 1k and 10k:
   nchan: pipelined POSTs), delivered events per second at the clients; the median
   of three floods.
 
-Writes ``connections.json``, ``broadcast.json`` and ``throughput.json``.
+Then, for the gateway alone, its capacity: ``MONITIO_MAX_CONNECTIONS`` far above the
+open-file limit, so the cap is what the descriptors allow (``sse_gateway.fdlimit``);
+that many streams and :data:`CAPACITY_EXTRA` more are opened, and the extra ones must
+be refused with 503, not left hanging.
+
+Writes ``connections.json`` (with ``"capacity"``), ``broadcast.json`` and
+``throughput.json``.
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ from bench.loadclient import LoadClient, sse_request
 
 #: Floods per throughput figure; the figure is their median.
 THROUGHPUT_REPEATS = 3
+#: Streams opened past the gateway's capacity.
+CAPACITY_EXTRA = 200
 
 
 def _gateway_specs(port: int, first: int, last: int) -> list[tuple[int, bytes]]:
@@ -128,6 +136,39 @@ def run_target(kind: str, args: argparse.Namespace, redis_url: str) -> dict[str,
     finally:
         target.service.stop()
     return out
+
+
+def capacity(redis_url: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Open the gateway's capacity in streams, then :data:`CAPACITY_EXTRA` more."""
+    import psutil
+
+    service = harness.gateway(redis_url, heartbeat=args.heartbeat, max_connections=10**6)
+    try:
+        worker = service.worker()
+        cap = int(harness.gateway_metric(service.port, "max_connections"))
+        wanted = cap + CAPACITY_EXTRA
+        with LoadClient(args.client_processes) as client:
+            t0 = time.monotonic()
+            ok, failed = client.connect(
+                _gateway_specs(service.port, 0, wanted), parallel=args.parallel
+            )
+            row = {
+                "open_files_limit": worker.rlimit(psutil.RLIMIT_NOFILE)[0],
+                "max_connections_setting": 10**6,
+                "cap": cap,
+                "opened": wanted,
+                "open": ok,
+                "failed": failed,
+                "refused_by_gateway": int(
+                    harness.gateway_metric(service.port, "limit_rejected_total")
+                ),
+                "connect_s": round(time.monotonic() - t0, 2),
+                "rss_mb": round(harness.rss_mb(worker), 1),
+            }
+    finally:
+        service.stop()
+    print(f"  gateway capacity: {row}", flush=True)
+    return row
 
 
 def _idle_cpu(target: Target, client: LoadClient, seconds: float) -> dict[str, Any]:
@@ -271,7 +312,7 @@ def _stop_profile(proc: subprocess.Popen) -> None:
         proc.kill()
 
 
-def summarize(results: dict[str, dict[str, Any]]) -> None:
+def summarize(results: dict[str, dict[str, Any]], cap: dict[str, Any] | None) -> None:
     """Print and write the three result files from both servers' runs."""
     ours, ref = results["gateway"], results["nchan"]
 
@@ -310,8 +351,16 @@ def summarize(results: dict[str, dict[str, Any]]) -> None:
         ],
         rows,
     )
+    if cap:
+        report.table(
+            "Gateway capacity: the cap fitted to the open-file limit",
+            ["open files", "cap", "opened", "open", "refused 503", "connect s", "RSS MB"],
+            [[cap["open_files_limit"], cap["cap"], cap["opened"], cap["open"],
+              cap["refused_by_gateway"], cap["connect_s"], cap["rss_mb"]]],
+        )
     report.write(
-        "connections", {"gateway": ours["connections"], "nchan": ref["connections"]}
+        "connections",
+        {"gateway": ours["connections"], "nchan": ref["connections"], "capacity": cap},
     )
     rows = []
     for a in ours["broadcast"]:
@@ -422,8 +471,12 @@ def main(argv: list[str] | None = None) -> None:
             print(f"== {kind}", flush=True)
             results[kind] = run_target(kind, args, env.redis_url)
             env.flush_events()
+        cap = None
+        if "gateway" in args.targets and not args.quick:
+            cap = capacity(env.redis_url, args)
+            env.flush_events()
     if set(results) == {"gateway", "nchan"}:
-        summarize(results)
+        summarize(results, cap)
 
 
 if __name__ == "__main__":

@@ -165,7 +165,11 @@ def redis_server() -> Service:
 
 
 def gateway(
-    redis_url: str, *, heartbeat: float = 15.0, name: str = "gateway"
+    redis_url: str,
+    *,
+    heartbeat: float = 15.0,
+    name: str = "gateway",
+    max_connections: int = 12_000,
 ) -> Service:
     """``gunicorn -k gevent`` with one worker, as documented in docs/performance.md."""
     port = free_port()
@@ -173,7 +177,7 @@ def gateway(
         "MONITIO_STREAM_SECRET": SECRET,
         "MONITIO_KEY_PREFIX": PREFIX,
         "MONITIO_REDIS_URL": f"{redis_url}/0",
-        "MONITIO_MAX_CONNECTIONS": "12000",
+        "MONITIO_MAX_CONNECTIONS": str(max_connections),
         "MONITIO_HEARTBEAT_SECONDS": str(heartbeat),
     }
     # BENCH_GATEWAY_PYTHONPATH puts extra modules before the project's in the gateway
@@ -281,6 +285,14 @@ def _wait_celery(svc: Service) -> None:
         if app.control.ping(timeout=0.5):
             return
     raise TimeoutError("celery worker not ready")
+
+
+def gateway_metric(port: int, name: str) -> float:
+    """One of the gateway's ``/metrics`` values."""
+    for line in _get(port, "/metrics").decode().splitlines():
+        if line.startswith(f"monitio_gateway_{name}{{"):
+            return float(line.rsplit(" ", 1)[1])
+    raise KeyError(name)
 
 
 def _get(port: int, path: str, tries: int = 1) -> bytes:

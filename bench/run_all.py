@@ -59,6 +59,26 @@ def targets() -> list[list[Any]]:
                 _verdict(a.get("open", 0) >= 10_000 if n >= 10_000 else None),
             ]
         )
+        cap = conn.get("capacity")
+        if cap:
+            label = (
+                f"streams one gateway process holds, open-file limit "
+                f"{cap['open_files_limit']:,} (+{cap['opened'] - cap['cap']} "
+                f"more refused 503: {cap['refused_by_gateway']})"
+            )
+            rows.append(
+                [
+                    label,
+                    cap["open"],
+                    "-",
+                    "",
+                    "≥ 10,000, limited by file descriptors",
+                    _verdict(
+                        cap["open"] == cap["cap"] >= 10_000
+                        and cap["refused_by_gateway"] == cap["opened"] - cap["cap"]
+                    ),
+                ]
+            )
         rows.append(
             [
                 f"idle CPU at {n:,} connections, heartbeats on, %",

@@ -20,6 +20,8 @@ The gateway does not load Django settings. Every variable, its default and meani
                                   so reconnects spread out.
 ``MONITIO_MAX_CONNECTIONS``       ``10000`` streams per process; beyond, 503. Run
                                   gunicorn with ``--worker-connections`` above it.
+                                  Lowered, with a warning, when the open-file limit
+                                  is too low for it (see :mod:`.fdlimit`).
 ``MONITIO_MAX_STREAMS_PER_USER``  ``10`` streams per user per process; beyond, 429.
 ``MONITIO_CLIENT_QUEUE_SIZE``     ``256`` events waiting for a client whose previous
                                   write is still blocked; one more and that client is

@@ -57,6 +57,11 @@ class Hub:
         metrics.gauge("connections", "Open streams.", lambda: self.count)
         metrics.gauge("users", "Users with an open stream.", lambda: len(self.by_user))
         metrics.gauge(
+            "max_connections",
+            "Streams admitted (MONITIO_MAX_CONNECTIONS, fitted to the open-file limit).",
+            lambda: config.max_connections,
+        )
+        metrics.gauge(
             "redis_connected",
             "1 if the fan-out reader reached Redis.",
             lambda: 1 if self.broker.connected else 0,

@@ -8,6 +8,8 @@ the worker from booting) but touches Redis only on the first request. On that fi
 request, in the worker process, it also chains a SIGTERM handler before gunicorn's:
 open streams are told to come back after a jittered ``retry:`` and closed, so the
 worker exits as soon as they are flushed instead of waiting out the graceful timeout.
+At import it also fits ``MONITIO_MAX_CONNECTIONS`` to the open-file limit (see
+:mod:`.fdlimit`).
 
 Last, it freezes the garbage collector's view of everything loaded so far
 (:func:`gc.freeze`): a full collection then no longer walks the ~35,000 objects of
@@ -23,6 +25,7 @@ from types import FrameType
 
 import gevent
 
+from . import fdlimit
 from .app import Gateway
 from .config import Config
 
@@ -44,5 +47,6 @@ logging.basicConfig(
     level=config.log_level,
     format="[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s",
 )
+config = fdlimit.fit(config)
 application = Gateway(config, on_start=drain_on_sigterm)
 gc.freeze()

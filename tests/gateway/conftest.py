@@ -46,17 +46,24 @@ class GatewayProcess:
     """``gunicorn -k gevent sse_gateway.wsgi:application`` on a free port."""
 
     def __init__(
-        self, log: Path, port: int | None = None, args: tuple[str, ...] = (), **env: str
+        self,
+        log: Path,
+        port: int | None = None,
+        args: tuple[str, ...] = (),
+        prefix: tuple[str, ...] = (),
+        **env: str,
     ) -> None:
         self.port = port or procs.free_port()
         self.log = log
         self.args = args
+        self.prefix = prefix
         self.env = gateway_env(**env)
         self.proc: subprocess.Popen | None = None
 
     def start(self, wait_ready: bool = True) -> GatewayProcess:
         self.proc = procs.start(
             [
+                *self.prefix,
                 str(procs.VENV_BIN / "gunicorn"),
                 "-k",
                 "gevent",
@@ -151,8 +158,17 @@ def start_gateway(tmp_path) -> Iterator:
     """Start gateways with extra env; all are stopped after the test."""
     started: list[GatewayProcess] = []
 
-    def start(*, args: tuple[str, ...] = (), wait_ready: bool = True, **env: str):
-        gw = GatewayProcess(tmp_path / f"gateway-{len(started)}.log", args=args, **env)
+    def start(
+        *,
+        args: tuple[str, ...] = (),
+        prefix: tuple[str, ...] = (),
+        wait_ready: bool = True,
+        **env: str,
+    ):
+        """``prefix`` goes before the command (``prlimit --nofile=...``)."""
+        gw = GatewayProcess(
+            tmp_path / f"gateway-{len(started)}.log", args=args, prefix=prefix, **env
+        )
         started.append(gw)
         return gw.start(wait_ready)
 

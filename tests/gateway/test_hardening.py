@@ -13,6 +13,7 @@ import pytest
 from django.core import signing
 
 from monitio import publish, stream_token, wire
+from sse_gateway import fdlimit
 from tests import procs
 
 from .conftest import HEAVY, SECRET, mint
@@ -350,6 +351,55 @@ def test_max_connections_503(start_gateway, redis_db, streams):
     again = gw.stream(1)
     streams.append(again)
     assert again.status() == 200
+
+
+def _open_files_limit(master_pid: int) -> tuple[int, int]:
+    """Soft and hard open-file limits of the gunicorn worker under ``master_pid``."""
+    with open(f"/proc/{master_pid}/task/{master_pid}/children") as f:
+        worker = int(f.read().split()[0])
+    with open(f"/proc/{worker}/limits") as f:
+        row = next(line for line in f if line.startswith("Max open files"))
+    soft, hard = row.split()[3:5]
+    return int(soft), int(hard)
+
+
+def test_stream_cap_fits_the_open_file_limit(start_gateway, redis_db, streams):
+    """R20: with a low ``ulimit -n`` the cap is what the descriptors allow; one
+    stream more gets 503 + Retry-After at once (not an EMFILE and a hang), and
+    the admitted streams still get their events."""
+    soft, hard, pool = 200, 400, 4
+    gw = start_gateway(
+        prefix=("prlimit", f"--nofile={soft}:{hard}", "--"),
+        MONITIO_REDIS_POOL_SIZE=str(pool),
+        MONITIO_HEARTBEAT_SECONDS="1",
+    )
+    limits = _open_files_limit(gw.proc.pid)
+    assert limits == (hard, hard)  # the soft limit raised to the hard one
+    cap = int(gw.metric("max_connections"))
+    assert cap == hard - pool - 1 - fdlimit.RESERVED
+    assert f"MONITIO_MAX_CONNECTIONS=10000 needs {10000 + pool + 1 + fdlimit.RESERVED} open files" in gw.log.read_text()
+    extra = 15
+    opened = []
+    for user in range(1, cap + extra + 1):
+        opened.append(gw.stream(user))
+        streams.append(opened[-1])
+    statuses = [s.status(timeout=15) for s in opened]
+    refused = [s for s in opened if s.response.status == 503]
+    print(
+        f"\nR20 nofile={soft}:{hard} raised_to={limits[0]} cap={cap} opened={len(opened)} "
+        f"admitted={statuses.count(200)} refused_503={len(refused)} "
+        f"unanswered={sum(1 for s in statuses if s not in (200, 503))}"
+    )
+    assert statuses.count(200) == cap and len(refused) == extra
+    assert all(s.response.headers.get("retry-after", "").isdigit() for s in refused)
+    assert gw.get("/healthz").status_code == 200
+    # Which streams got in depends on the order the gateway took them.
+    first, last = [u for u, s in enumerate(opened, 1) if s.response.status == 200][::cap - 1]
+    publish.publish(first, wire.MESSAGE, {"id": "fits"})
+    publish.publish(last, wire.MESSAGE, {"id": "fits-last"})
+    for stream, sent in ((opened[first - 1], "fits"), (opened[last - 1], "fits-last")):
+        stream.wait(lambda s: any(e.type == wire.MESSAGE for e in s.events))
+        assert [json.loads(e.data)["id"] for e in stream.events if e.type == wire.MESSAGE] == [sent]
 
 
 def test_error_bodies_leak_nothing(start_gateway, redis_db):
