@@ -38,23 +38,26 @@ def raise_soft_limit() -> int:
     return soft
 
 
-def needed(config: Config) -> int:
-    """Descriptors ``config`` needs: its streams, the Redis connections (the shared
-    pool and the fan-out reader's own) and :data:`RESERVED`."""
-    return config.max_connections + config.redis_pool_size + 1 + RESERVED
+def reserved(limit: int) -> int:
+    """Descriptors kept back from streams: :data:`RESERVED`, or a quarter of a small limit."""
+    return min(RESERVED, limit // 4)
 
 
 def fit(config: Config) -> Config:
     """``config`` with ``max_connections`` lowered to what the limit allows, if needed."""
     limit = raise_soft_limit()
-    if limit == resource.RLIM_INFINITY or needed(config) <= limit:
+    if limit == resource.RLIM_INFINITY:
         return config
-    capacity = max(1, limit - (needed(config) - config.max_connections))
+    # The shared Redis pool, the fan-out reader's own connection, the reserve.
+    other = config.redis_pool_size + 1 + reserved(limit)
+    if config.max_connections + other <= limit:
+        return config
+    capacity = max(1, limit - other)
     logger.warning(
         "MONITIO_MAX_CONNECTIONS=%d needs %d open files, but this process may open %d: "
         "streams are capped at %d. Raise the limit (ulimit -n, systemd LimitNOFILE).",
         config.max_connections,
-        needed(config),
+        config.max_connections + other,
         limit,
         capacity,
     )

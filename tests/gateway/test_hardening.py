@@ -376,8 +376,9 @@ def test_stream_cap_fits_the_open_file_limit(start_gateway, redis_db, streams):
     limits = _open_files_limit(gw.proc.pid)
     assert limits == (hard, hard)  # the soft limit raised to the hard one
     cap = int(gw.metric("max_connections"))
-    assert cap == hard - pool - 1 - fdlimit.RESERVED
-    assert f"MONITIO_MAX_CONNECTIONS=10000 needs {10000 + pool + 1 + fdlimit.RESERVED} open files" in gw.log.read_text()
+    other = pool + 1 + fdlimit.reserved(hard)  # the Redis connections, the reserve
+    assert cap == hard - other
+    assert f"MONITIO_MAX_CONNECTIONS=10000 needs {10000 + other} open files" in gw.log.read_text()
     extra = 15
     opened = []
     for user in range(1, cap + extra + 1):
