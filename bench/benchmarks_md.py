@@ -38,6 +38,11 @@ own Redis, gateway, nginx, Django (gunicorn) and Celery worker on free ports of
   own stream token; nchan: N channels `u<i>`, one subscriber each); memory is the RSS
   growth of the one server worker process divided by N; idle CPU is that process's CPU
   over 15 s with a heartbeat every 15 s on every stream.
+* **Capacity** (gateway only): a fresh gateway with `MONITIO_MAX_CONNECTIONS` at
+  1,000,000, so the open-file limit decides its cap (`sse_gateway/fdlimit.py`: the
+  soft limit raised to the hard one, 256 descriptors and the Redis pool kept back);
+  as many streams as that cap, then 200 more, which must be refused with `503` by the
+  gateway (its `limit_rejected_total`), not left waiting in the backlog.
 * **Broadcast**: one event to each of the N connected users, 25 times; the figure is
   the time from the publish call until the last of the N clients has it. monitio
   publishes with `monitio.publish.publish_many` (the worker's code path: one Lua call
