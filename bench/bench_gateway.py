@@ -36,6 +36,8 @@ from bench.loadclient import LoadClient, sse_request
 THROUGHPUT_REPEATS = 3
 #: Streams opened past the gateway's capacity.
 CAPACITY_EXTRA = 200
+#: ``MONITIO_MAX_CONNECTIONS`` of the capacity run: far above any open-file limit.
+CAPACITY_SETTING = 10**6
 
 
 def _gateway_specs(port: int, first: int, last: int) -> list[tuple[int, bytes]]:
@@ -142,7 +144,9 @@ def capacity(redis_url: str, args: argparse.Namespace) -> dict[str, Any]:
     """Open the gateway's capacity in streams, then :data:`CAPACITY_EXTRA` more."""
     import psutil
 
-    service = harness.gateway(redis_url, heartbeat=args.heartbeat, max_connections=10**6)
+    service = harness.gateway(
+        redis_url, heartbeat=args.heartbeat, max_connections=CAPACITY_SETTING
+    )
     try:
         worker = service.worker()
         cap = int(harness.gateway_metric(service.port, "max_connections"))
@@ -154,7 +158,7 @@ def capacity(redis_url: str, args: argparse.Namespace) -> dict[str, Any]:
             )
             row = {
                 "open_files_limit": worker.rlimit(psutil.RLIMIT_NOFILE)[0],
-                "max_connections_setting": 10**6,
+                "max_connections_setting": CAPACITY_SETTING,
                 "cap": cap,
                 "opened": wanted,
                 "open": ok,

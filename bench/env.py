@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from bench import harness
+from sse_gateway import fdlimit
 
 POSTGRES_URL = os.environ.get(
     "BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"
@@ -40,7 +41,7 @@ class Environment:
 @contextlib.contextmanager
 def environment(database: bool = False) -> Iterator[Environment]:
     """Start Redis (and migrate a fresh database when ``database``); stop on exit."""
-    harness.raise_fd_limit()
+    fdlimit.raise_soft_limit()  # for this process and its children
     harness.stop_on_signals()
     harness.RUN.mkdir(exist_ok=True)
     with harness.redis_server() as redis_svc:

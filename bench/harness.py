@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import atexit
 import os
-import resource
 import shutil
 import signal
 import socket
@@ -26,14 +25,6 @@ RUN = Path(
 VENV_BIN = Path(sys.executable).parent
 SECRET = "bench-stream-secret"
 PREFIX = "bench"
-
-
-def raise_fd_limit() -> int:
-    """Raise this process's (and its children's) open-file limit to the hard limit."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
 def free_port() -> int:

@@ -152,10 +152,9 @@ async def _connect(
 
 
 def _main(conn, marker: bytes) -> None:
-    import resource
+    from sse_gateway.fdlimit import raise_soft_limit
 
-    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    raise_soft_limit()
     if uvloop is not None:
         uvloop.run(_serve(conn, marker))
     else:
