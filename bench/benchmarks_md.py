@@ -64,7 +64,11 @@ own Redis, gateway, nginx, Django (gunicorn) and Celery worker on free ports of
   client, for 100 users, open-loop at 100 and 500 requests per second, after one
   unmeasured second at 100/s that warms the processes up (recorded as `"warmup"` in
   `e2e.json`); the latency runs from the `time.time()` the view stamps into the
-  message to its arrival. "…to row published" is the worker's part of it: from that
+  message it passes to `add_message` to the message's arrival. The view is
+  `login_required`, as a view for signed-in users is, so the user is loaded from the
+  session before the stamp (until 2026-12-03 the lazy `request.user` was first read
+  inside `add_message`, and the site's session and user queries, 1.8 ms p50 and
+  4.4 ms p99, counted in the figure). "…to row published" is the worker's part of it: from that
   stamp until the worker marked the row published (after its publish to Redis
   returned); the gateway's part is what remains. The site's gunicorn and Celery
   freeze their startup heap (`gc.freeze()`, `bench/gunicorn_django.py`,
