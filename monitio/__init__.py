@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from .api import (  # noqa: F401
+    from .api import (
         MessageFailure,
         add_message,
         create_message,
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
         success,
         warning,
     )
-    from .batches import batch  # noqa: F401
+    from .batches import batch
     from .exceptions import MonitioError
 
 

@@ -21,6 +21,7 @@ from gevent.lock import Semaphore
 
 from monitio import wire
 
+from . import handoff
 from .auth import (
     CREDENTIAL_PARAMS,
     Authenticator,
@@ -28,7 +29,6 @@ from .auth import (
     Unauthorized,
 )
 from .broker import Broker, RedisFanoutBroker
-from . import handoff
 from .config import Config
 from .event import ServerSentEvent
 from .history import History, RedisHistory
