@@ -102,6 +102,11 @@ def entry_key(entry_id: str) -> tuple[int, int]:
     return int(ms), int(seq)
 
 
+def entry_id(key: tuple[int, int]) -> str:
+    """The stream entry id of a sort key (the inverse of :func:`entry_key`)."""
+    return f"{key[0]}-{key[1]}"
+
+
 def dumps(data: Any) -> str:
     """Encode event data compactly; the gateway forwards it without re-encoding."""
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False)

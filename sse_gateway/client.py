@@ -34,6 +34,7 @@ class Offer(enum.Enum):
     QUEUED = 1
     SKIPPED = 2  # already sent (or older than the cursor): de-duplicated
     OVERFLOW = 3  # the client is too far behind: drop it
+    DEFERRED = 4  # past what waits while the history is read: the catch-up covers it
 
 
 class Client:
@@ -54,6 +55,7 @@ class Client:
         "epoch",
         "held",
         "last",
+        "missed",
         "out",
         "pending",
         "queue_size",
@@ -77,9 +79,11 @@ class Client:
         self.epoch = ""
         #: The entry id of the newest event queued; events at or before it are skipped.
         self.last: EntryKey = (0, 0)
-        #: While the history is read, live events wait in ``pending``.
+        #: While the history is read, live events wait in ``pending`` (at most
+        #: ``queue_size``); ``missed`` is the newest of those that did not fit.
         self.catching_up = True
         self.pending: list[tuple[EntryKey, Frames]] = []
+        self.missed: EntryKey = (0, 0)
         #: Bytes not yet taken by the kernel, oldest first.
         self.out: list[bytes] = []
         #: While not ``None``, writes wait here for :meth:`flush` (one ``send``).
@@ -101,14 +105,18 @@ class Client:
         if self.closed:
             return Offer.SKIPPED
         if self.catching_up:
+            # A burst during the history read is not the client being slow.
             if len(self.pending) >= self.queue_size:
-                return Offer.OVERFLOW
+                self.missed = max(self.missed, key)
+                return Offer.DEFERRED
             self.pending.append((key, event))
             return Offer.QUEUED
         if key <= self.last:
             return Offer.SKIPPED
-        # Slow means: events pile up while the socket will not take them.
-        if len(self.out) >= self.queue_size:
+        # Slow means: events pile up while the socket will not take them. What is
+        # kept before attach() is not (and is bounded: the opening, the catch-up
+        # and ``pending``).
+        if self.sock is not None and len(self.out) >= self.queue_size:
             return Offer.OVERFLOW
         self.last = key
         self._write(event[self.chunked])

@@ -9,7 +9,8 @@ history cannot fill the gap:
 ``expired``    the user's stream has expired (no event for HISTORY_TTL), but the
                cursor says the client had seen some.
 ``retention``  entries after the cursor were trimmed, or more than ``limit`` are
-               waiting. Streams are only ever trimmed from the head (``MAXLEN``;
+               waiting (or, decided by the hub, more live events arrived while
+               the history was read than a stream holds back). Streams are only ever trimmed from the head (``MAXLEN``;
                monitio never uses ``XDEL``), so the history is complete after the
                cursor exactly when the cursor's own entry is still there. (Redis
                does not record trimming in ``max-deleted-entry-id``, only ``XDEL``.)

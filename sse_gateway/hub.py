@@ -6,7 +6,8 @@ and writes each entry, encoded once, straight to the sockets of its user's clien
 writes have been blocked too long. Connect order (no gap, no duplicate):
 register the client (live events wait in its ``pending`` list), read the history
 after the client's cursor, queue the history, then the pending events, skipping any
-entry id at or before the last one queued.
+entry id at or before the last one queued. When more live events arrive during the
+read than ``pending`` holds, the client gets a resync after the newest of them.
 """
 
 from __future__ import annotations
@@ -126,6 +127,12 @@ class Hub:
         if client.closed:  # revoked or drained while the history was read
             return
         client.epoch = replay.epoch
+        if client.missed > wire.entry_key(replay.head):
+            # Events past the history read did not fit in ``pending``: continue
+            # after the newest of them, and have the client refetch.
+            replay.resync = replay.resync or "retention"
+            replay.head = wire.entry_id(client.missed)
+            self.metrics.inc("catch_up_overflows_total")
         if replay.resync:
             client.last = wire.entry_key(replay.head)
             client.push(_resync(replay))

@@ -21,6 +21,11 @@ _HELP = {
         "Live events sent in one write with an earlier one of the same batch.",
     ),
     "resyncs_total": ("counter", "Resync events sent instead of a gap."),
+    "catch_up_overflows_total": (
+        "counter",
+        "Resyncs sent because more live events came during a history read than a"
+        " stream holds back (MONITIO_CLIENT_QUEUE_SIZE).",
+    ),
     "slow_client_drops_total": (
         "counter",
         "Clients disconnected for reading too slowly.",
