@@ -20,6 +20,8 @@ import re
 import time
 from typing import Any
 
+import psutil
+
 from bench import harness, report, site
 from bench.loadclient import LoadClient
 
@@ -107,6 +109,7 @@ def run_rate(
 ) -> dict[str, Any]:
     client.collect()
     cpu0 = harness.tree_cpu_seconds(worker)
+    machine0 = psutil.cpu_times()
     wall0 = time.monotonic()
     run = asyncio.run if uvloop is None else uvloop.run
     sent, status, send_s = run(
@@ -115,6 +118,7 @@ def run_rate(
     ok = [s for s, code in status.items() if code == b"200"]
     arrivals = client.wait_for({s: 1 for s in ok}, timeout=60)
     wall = time.monotonic() - wall0
+    machine = harness.machine_load(machine0, psutil.cpu_times())
     stamps = _stamps(first_seq, first_seq + len(sent))
     latencies = [
         arrivals.events[s][1] - stamps[s][0]
@@ -150,6 +154,10 @@ def run_rate(
             100 * (harness.tree_cpu_seconds(worker) - cpu0) / wall, 1
         ),
         "sse_client_cpu_pct": round(100 * arrivals.client_cpu / wall, 1),
+        # The whole machine meanwhile: how busy its cores were, and how much of their
+        # time the hypervisor gave to other guests (noisy runs show up here).
+        "machine_busy_pct": machine["busy_pct"],
+        "steal_pct": machine["steal_pct"],
     }
     print(f"  e2e {rate}/s: {row}", flush=True)
     return row
@@ -216,6 +224,8 @@ def main(argv: list[str] | None = None) -> None:
                 row["add_message_to_published_ms"]["p99"],
                 row["request_to_client_ms"]["p99"],
                 row["worker_cpu_pct"],
+                row["machine_busy_pct"],
+                row["steal_pct"],
             ]
         )
     report.table(
@@ -232,6 +242,8 @@ def main(argv: list[str] | None = None) -> None:
             "…to row published p99",
             "request->client p99",
             "celery CPU %",
+            "machine busy %",
+            "steal %",
         ],
         table,
     )

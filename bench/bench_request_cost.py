@@ -209,16 +209,23 @@ def _database_info() -> dict[str, Any]:
 def measure_database(samples: int, runs: int) -> dict[str, Any]:
     """Every run on the database ``bench.settings`` names; the median run by monitio-1."""
 
+    import psutil
+
+    from bench import harness
+
     with bench_env.environment(database=True) as env:
-        repeats = []
+        repeats, machine = [], []
         for _ in range(runs):
             from django.contrib.auth import get_user_model
 
             get_user_model().objects.filter(username="cost").delete()
+            before = psutil.cpu_times()
             repeats.append(measure(samples, env.redis_url))
+            machine.append(harness.machine_load(before, psutil.cpu_times()))
         info = _database_info()
-    repeats.sort(key=lambda r: r["monitio-1"]["us"]["p50"])
-    return {"database": info, "variants": repeats[len(repeats) // 2], "runs": repeats}
+    median = sorted(repeats, key=lambda r: r["monitio-1"]["us"]["p50"])[len(repeats) // 2]
+    # runs and machine stay in run order: the machine's load during each run
+    return {"database": info, "variants": median, "runs": repeats, "machine": machine}
 
 
 def summarize(by_database: dict[str, dict[str, Any]]) -> None:
@@ -256,6 +263,10 @@ def summarize(by_database: dict[str, dict[str, Any]]) -> None:
     for kind, data in by_database.items():
         info = data["database"]
         print(f"{kind}: {info['vendor']} {info['version']} ({info['settings']})")
+        loads = ", ".join(
+            f"busy {m['busy_pct']} %, steal {m['steal_pct']} %" for m in data["machine"]
+        )
+        print(f"{kind}: the machine during each run: {loads}")
     first = by_database.get("sqlite") or next(iter(by_database.values()))
     report.write(
         "request_cost",

@@ -77,7 +77,10 @@ own Redis, gateway, nginx, Django (gunicorn) and Celery worker on free ports of
   message in a signed cookie and the database session is only read, so the worker is
   the only writer, and on SQLite it runs one `deliver` batch at a time (a second
   would only sleep in SQLite's busy handler). Everything shares the machine's 2
-  cores: web, worker, gateway, Redis, the database and the load client.
+  cores: web, worker, gateway, Redis, the database and the load client. Each run
+  records the whole machine's CPU use meanwhile (`machine busy %`) and the time the
+  hypervisor gave our virtual CPUs to other guests (`steal %`, from `/proc/stat`):
+  the noisy runs are the ones to read them for.
 * **Request cost**: in-process, per request, the session already loaded: the clock
   covers the view's `add_message` calls, the message middleware's `update(response)`
   (where monitio sends the request's batch to the broker, one `LPUSH`, and sets its

@@ -309,6 +309,22 @@ def rss_mb(proc: psutil.Process) -> float:
     return proc.memory_info().rss / 2**20
 
 
+_TIME_FIELDS = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
+
+
+def machine_load(before: tuple, after: tuple) -> dict[str, float]:
+    """The whole machine's CPU use between two ``psutil.cpu_times()`` readings, in %
+    of all its cores: busy (running anything), and stolen (the hypervisor ran
+    something else on our virtual CPUs meanwhile)."""
+    spent = {f: getattr(after, f, 0.0) - getattr(before, f, 0.0) for f in _TIME_FIELDS}
+    total = sum(spent.values()) or 1.0
+    busy = total - spent["idle"] - spent["iowait"] - spent["steal"]
+    return {
+        "busy_pct": round(100 * busy / total, 1),
+        "steal_pct": round(100 * spent["steal"] / total, 1),
+    }
+
+
 def tree_cpu_seconds(pid: int) -> float:
     """CPU seconds of a process and its live children (a prefork pool)."""
     root = psutil.Process(pid)

@@ -46,6 +46,8 @@ def test_request_cost_benchmark_writes_well_formed_json(tmp_path):
     assert data["variants"] == data["databases"]["sqlite"]["variants"]
     assert data["databases"]["sqlite"]["database"]["vendor"] == "sqlite"
     for measured in data["databases"].values():
+        [load] = measured["machine"]  # one run: the machine's CPU use meanwhile
+        assert 0 < load["busy_pct"] <= 100 and 0 <= load["steal_pct"] <= 100
         variants = measured["variants"]
         assert set(variants) == {
             f"{v}-{k}"
