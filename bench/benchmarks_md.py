@@ -94,6 +94,10 @@ own Redis, gateway, nginx, Django (gunicorn) and Celery worker on free ports of
   insert there is, and the figure of the summary row) and PostgreSQL with its default
   durability (`synchronous_commit=on`: a WAL flush per commit), where the original
   would more likely have run. monitio itself touches neither database in the request.
+  The table also gives the part spent in the view's calls alone (`add_message`, or
+  the insert); the rest of monitio's figure is the middleware's send of the batch
+  (the `LPUSH`, waking Redis, and its reply) and the carry cookie. The machine's CPU
+  use and steal during each run are in `request_cost.json` (`"machine"`).
   For scale, one Redis round trip (a `PING` on a kept connection) is sampled in the
   same round robin: the least that any request waiting for the broker's answer spends.
   The samples of all variants are interleaved (a shuffled round robin), so a burst of

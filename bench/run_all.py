@@ -161,6 +161,18 @@ def _pipeline_targets() -> list[list[Any]]:
                         _verdict(r is not None and r <= 0.3),
                     ]
                 )
+                calls = v[f"monitio-{k}"].get("calls_us", {}).get("p50")
+                if calls is not None:  # the rest is the middleware's send and cookie
+                    rows.append(
+                        [
+                            "… of which in the view's add_message calls, p50 µs",
+                            calls,
+                            sync,
+                            report.ratio(calls, sync),
+                            "-",
+                            "",
+                        ]
+                    )
             if "redis-round-trip" in v:  # the floor: one broker round trip
                 ping = v["redis-round-trip"]["us"]["p50"]
                 sync = v["sync-insert-1"]["us"]["p50"]
