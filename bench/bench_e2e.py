@@ -20,8 +20,6 @@ import re
 import time
 from typing import Any
 
-import psutil
-
 from bench import harness, report, site
 from bench.loadclient import LoadClient
 
@@ -109,16 +107,15 @@ def run_rate(
 ) -> dict[str, Any]:
     client.collect()
     cpu0 = harness.tree_cpu_seconds(worker)
-    machine0 = psutil.cpu_times()
     wall0 = time.monotonic()
     run = asyncio.run if uvloop is None else uvloop.run
-    sent, status, send_s = run(
-        _generate(django_port, rate, seconds, first_seq, users, sessions)
-    )
-    ok = [s for s, code in status.items() if code == b"200"]
-    arrivals = client.wait_for({s: 1 for s in ok}, timeout=60)
+    with harness.machine_load() as machine:
+        sent, status, send_s = run(
+            _generate(django_port, rate, seconds, first_seq, users, sessions)
+        )
+        ok = [s for s, code in status.items() if code == b"200"]
+        arrivals = client.wait_for({s: 1 for s in ok}, timeout=60)
     wall = time.monotonic() - wall0
-    machine = harness.machine_load(machine0, psutil.cpu_times())
     stamps = _stamps(first_seq, first_seq + len(sent))
     latencies = [
         arrivals.events[s][1] - stamps[s][0]

@@ -40,7 +40,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bench import env as bench_env
-from bench import report
+from bench import harness, report
 
 DATABASES = ("sqlite", "postgresql")
 
@@ -217,19 +217,15 @@ def _database_info() -> dict[str, Any]:
 def measure_database(samples: int, runs: int) -> dict[str, Any]:
     """Every run on the database ``bench.settings`` names; the median run by monitio-1."""
 
-    import psutil
-
-    from bench import harness
-
     with bench_env.environment(database=True) as env:
         repeats, machine = [], []
         for _ in range(runs):
             from django.contrib.auth import get_user_model
 
             get_user_model().objects.filter(username="cost").delete()
-            before = psutil.cpu_times()
-            repeats.append(measure(samples, env.redis_url))
-            machine.append(harness.machine_load(before, psutil.cpu_times()))
+            with harness.machine_load() as load:
+                repeats.append(measure(samples, env.redis_url))
+            machine.append(load)
         info = _database_info()
     median = sorted(repeats, key=lambda r: r["monitio-1"]["us"]["p50"])[len(repeats) // 2]
     # runs and machine stay in run order: the machine's load during each run

@@ -5,6 +5,7 @@ group and is stopped by its PID; everything listens on 127.0.0.1 only."""
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
 import signal
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -312,17 +314,20 @@ def rss_mb(proc: psutil.Process) -> float:
 _TIME_FIELDS = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
 
 
-def machine_load(before: tuple, after: tuple) -> dict[str, float]:
-    """The whole machine's CPU use between two ``psutil.cpu_times()`` readings, in %
-    of all its cores: busy (running anything), and stolen (the hypervisor ran
-    something else on our virtual CPUs meanwhile)."""
+@contextlib.contextmanager
+def machine_load() -> Iterator[dict[str, float]]:
+    """The whole machine's CPU use during the block, in % of all its cores, filled in
+    on exit: busy (running anything), and stolen (the hypervisor ran something else
+    on our virtual CPUs meanwhile)."""
+    load: dict[str, float] = {}
+    before = psutil.cpu_times()
+    yield load
+    after = psutil.cpu_times()
     spent = {f: getattr(after, f, 0.0) - getattr(before, f, 0.0) for f in _TIME_FIELDS}
     total = sum(spent.values()) or 1.0
     busy = total - spent["idle"] - spent["iowait"] - spent["steal"]
-    return {
-        "busy_pct": round(100 * busy / total, 1),
-        "steal_pct": round(100 * spent["steal"] / total, 1),
-    }
+    load["busy_pct"] = round(100 * busy / total, 1)
+    load["steal_pct"] = round(100 * spent["steal"] / total, 1)
 
 
 def tree_cpu_seconds(pid: int) -> float:

@@ -10,10 +10,11 @@ history cannot fill the gap:
                cursor says the client had seen some.
 ``retention``  entries after the cursor were trimmed, or more than ``limit`` are
                waiting (or, decided by the hub, more live events arrived while
-               the history was read than a stream holds back). Streams are only ever trimmed from the head (``MAXLEN``;
-               monitio never uses ``XDEL``), so the history is complete after the
-               cursor exactly when the cursor's own entry is still there. (Redis
-               does not record trimming in ``max-deleted-entry-id``, only ``XDEL``.)
+               the history was read than a stream holds back). Streams are only
+               ever trimmed from the head (``MAXLEN``; monitio never uses
+               ``XDEL``), so the history is complete after the cursor exactly
+               when the cursor's own entry is still there. (Redis does not record
+               trimming in ``max-deleted-entry-id``, only ``XDEL``.)
                For the cursor ``0-0`` ("seen nothing") a gap means anything was
                trimmed at all: ``entries-added`` exceeds ``length`` (Redis 7).
 ``cursor``     the cursor is not one of ours: absent from a stream whose range
