@@ -2,6 +2,11 @@
 
 Every key, its default and its meaning are in :data:`DEFAULTS` below; set only the
 keys you change, e.g. ``MONITIO = {"REDIS_URL": "redis://redis:6379/1"}``.
+
+This module is the single source for Django and the SSE gateway alike: importing it
+needs no configured Django, and :func:`resolve` reads a key from any object with a
+settings module's attributes, so the gateway reads the site's own settings module
+with it (see :mod:`sse_gateway.config`) without loading apps or a database.
 """
 
 from __future__ import annotations
@@ -73,27 +78,37 @@ class MonitioSettings:
 
     @staticmethod
     def _resolve(name: str) -> Any:
-        user = getattr(django_settings, "MONITIO", {})
-        if not isinstance(user, dict):
-            raise MonitioConfigurationError("settings.MONITIO must be a dict.")
-        unknown = set(user) - set(DEFAULTS)
-        if unknown:
-            raise MonitioConfigurationError(
-                f"Unknown key(s) in settings.MONITIO: {', '.join(sorted(unknown))}. "
-                f"Known keys: {', '.join(DEFAULTS)}."
-            )
-        if name in user:
-            return user[name]
-        for legacy, key in LEGACY_SETTINGS.items():
-            if key == name and hasattr(django_settings, legacy):
-                return getattr(django_settings, legacy)
-        if name == "STREAM_SECRET":
-            return django_settings.SECRET_KEY
-        return DEFAULTS[name]
+        return resolve(name, django_settings)
 
     def reload(self) -> None:
         """Forget cached values (called when a test overrides a setting)."""
         self._cache.clear()
+
+
+def resolve(name: str, source: Any) -> Any:
+    """The value of key ``name`` given the settings attributes of ``source``.
+
+    ``source`` is Django's ``settings`` or a settings module itself: ``MONITIO``
+    overrides :data:`DEFAULTS`, the legacy settings come next, and ``STREAM_SECRET``
+    falls back to ``SECRET_KEY``.
+    """
+    user = getattr(source, "MONITIO", {})
+    if not isinstance(user, dict):
+        raise MonitioConfigurationError("settings.MONITIO must be a dict.")
+    unknown = set(user) - set(DEFAULTS)
+    if unknown:
+        raise MonitioConfigurationError(
+            f"Unknown key(s) in settings.MONITIO: {', '.join(sorted(unknown))}. "
+            f"Known keys: {', '.join(DEFAULTS)}."
+        )
+    if name in user:
+        return user[name]
+    for legacy, key in LEGACY_SETTINGS.items():
+        if key == name and hasattr(source, legacy):
+            return getattr(source, legacy)
+    if name == "STREAM_SECRET":
+        return getattr(source, "SECRET_KEY", None)
+    return DEFAULTS[name]
 
 
 settings = MonitioSettings()
