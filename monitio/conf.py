@@ -21,7 +21,8 @@ from .exceptions import MonitioConfigurationError
 DEFAULTS: dict[str, Any] = {
     # Redis holding the live-event history and fan-out stream (see monitio.wire).
     "REDIS_URL": "redis://127.0.0.1:6379/0",
-    # Prefix of every Redis key; the gateway's MONITIO_KEY_PREFIX must match.
+    # Prefix of every Redis key. The gateway reads this and the other stream values
+    # (REDIS_URL, STREAM_*) from the same settings (sse_gateway.config).
     "KEY_PREFIX": "monitio",
     # Hide read persistent messages when iterating ``messages``. When unset, the
     # original project's MONITIO_EXCLUDE_READ setting is honoured.
@@ -34,10 +35,10 @@ DEFAULTS: dict[str, Any] = {
     "HISTORY_TTL": 7 * 24 * 3600,
     # Entries kept in the stream every gateway process reads.
     "FANOUT_MAXLEN": 100_000,
-    # Where browsers open the event stream (the gateway).
+    # Where browsers open the event stream (the gateway; its path is the gateway's).
     "STREAM_URL": "/sse/",
-    # Key signing stream credentials; None means SECRET_KEY. Give the gateway the same
-    # value (MONITIO_STREAM_SECRET).
+    # Key signing stream credentials; None means SECRET_KEY. A gateway configured by
+    # environment variables alone needs the same value (MONITIO_STREAM_SECRET).
     "STREAM_SECRET": None,
     # Seconds a stream credential may open new streams.
     "STREAM_TOKEN_MAX_AGE": 300,
