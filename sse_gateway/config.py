@@ -12,7 +12,8 @@ site's is logged as a warning at start, with the values (never the secret). With
 a settings module every value comes from the environment, and the secret is then
 required. :func:`log_summary` logs what the gateway uses at start.
 
-Every variable, its default and meaning:
+Every variable, its default and meaning (the shared defaults are
+:data:`monitio.conf.DEFAULTS`, Django's own):
 
 ``MONITIO_REDIS_URL``             ``MONITIO["REDIS_URL"]``, else
                                   ``redis://127.0.0.1:6379/0``.
@@ -58,6 +59,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
+from monitio.conf import DEFAULTS, resolve
+from monitio.exceptions import MonitioConfigurationError
+
 logger = logging.getLogger("sse_gateway")
 
 #: The values shared with Django: variable -> (Config field, ``MONITIO`` key).
@@ -78,10 +82,10 @@ class ConfigurationError(Exception):
 @dataclass(frozen=True)
 class Config:
     stream_secret: str
-    redis_url: str = "redis://127.0.0.1:6379/0"
-    key_prefix: str = "monitio"
-    token_max_age: int = 300
-    cookie_name: str = "monitio_stream"
+    redis_url: str = DEFAULTS["REDIS_URL"]
+    key_prefix: str = DEFAULTS["KEY_PREFIX"]
+    token_max_age: int = DEFAULTS["STREAM_TOKEN_MAX_AGE"]
+    cookie_name: str = DEFAULTS["STREAM_COOKIE_NAME"]
     allowed_origins: frozenset[str] = frozenset()
     heartbeat_seconds: float = 15.0
     retry_ms: int = 2000
@@ -89,7 +93,7 @@ class Config:
     max_connections: int = 10_000
     max_streams_per_user: int = 10
     client_queue_size: int = 256
-    path: str = "/sse/"
+    path: str = urlsplit(DEFAULTS["STREAM_URL"]).path
     redis_pool_size: int = 32
     log_level: str = "INFO"
     #: Where the shared values came from, and the disagreements found: for the log.
@@ -162,9 +166,6 @@ def site_values(module: str) -> dict[str, Any]:
     The module is imported and its attributes read: Django's settings machinery,
     apps and database stay untouched, so this works in the gateway's process.
     """
-    from monitio.conf import resolve
-    from monitio.exceptions import MonitioConfigurationError
-
     try:
         settings = importlib.import_module(module)
     except ImportError as exc:
