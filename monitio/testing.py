@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,6 +61,7 @@ class QueuedTask:
     name: str
     args: tuple[Any, ...] = ()
     kwargs: dict[str, Any] = field(default_factory=dict)
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
 
 @dataclass(frozen=True)
@@ -124,8 +126,9 @@ class Outbox:
         self._delivered = 0
 
     def deliver(self, *, live: bool = False) -> int:
-        """Run the captured tasks not run yet in-process, as a worker would: store the rows and
-        send the e-mails (through Django's e-mail backend). Return the tasks run.
+        """Run the captured tasks not run yet in-process, as a worker would: store
+        the rows, send the e-mails (through Django's e-mail backend). Return the
+        number of tasks run.
 
         ``live=False`` (the default) publishes no live event, so no Redis is
         needed; ``live=True`` also publishes, to ``MONITIO["REDIS_URL"]``. Tasks the
@@ -136,12 +139,10 @@ class Outbox:
             while self._delivered < len(self.tasks):
                 task = self._tasks[self._delivered]
                 self._delivered += 1
-                if live:
-                    _task(task.name).apply(task.args, task.kwargs, throw=True)
-                elif task.name not in LIVE_ONLY:
-                    _task(task.name).apply((), _quiet(task), throw=True)
-                else:
+                if not live and task.name in LIVE_ONLY:
                     continue
+                args, kwargs = (task.args, task.kwargs) if live else ((), _quiet(task))
+                _task(task.name).apply(args, kwargs, task_id=task.id, throw=True)
                 count += 1
         return count
 
@@ -157,14 +158,18 @@ class Outbox:
             stack.callback(before_task_publish.disconnect, _ignore)
             for name in TASKS:
                 task = _task(name)
-                stack.enter_context(mock.patch.object(task, "apply_async", self._recorder(task.name)))
+                recorder = self._recorder(task)
+                stack.enter_context(mock.patch.object(task, "apply_async", recorder))
             self._active = True
             stack.callback(setattr, self, "_active", False)
             yield self
 
-    def _recorder(self, name: str) -> Any:
-        def apply_async(args: Any = None, kwargs: Any = None, **options: Any) -> None:
-            self._tasks.append(QueuedTask(name, tuple(args or ()), dict(kwargs or {})))
+    def _recorder(self, task: Any) -> Any:
+        def apply_async(args: Any = None, kwargs: Any = None, **options: Any) -> Any:
+            queued = QueuedTask(task.name, tuple(args or ()), dict(kwargs or {}),
+                                options.get("task_id") or str(uuid.uuid4()))
+            self._tasks.append(queued)
+            return task.AsyncResult(queued.id)
 
         return apply_async
 
@@ -228,9 +233,11 @@ def _messages(task: QueuedTask) -> list[QueuedMessage]:
             for p in batch
         ]
     if task.name == "monitio_tasks.create_message":
+        from monitio_tasks.tasks import TASK_MESSAGE_NAMESPACE
+
         given = _arguments(task)
         return [QueuedMessage(
-            id="", user_id=given["user_id"], level=given["level"], message=given["message"],
+            id=str(uuid.uuid5(TASK_MESSAGE_NAMESPACE, task.id)), user_id=given["user_id"], level=given["level"], message=given["message"],
             subject=given["subject"], from_user_id=given["from_user"],
             extra_tags=given["extra_tags"], email=given["email"], sse=given["sse"],
             url=given["url"], expires=given["expires"], close_timeout=given["close_timeout"],

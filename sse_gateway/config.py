@@ -182,7 +182,9 @@ def site_values(module: str) -> dict[str, Any]:
     return values
 
 
-def _mismatches(config: Config, site: Mapping[str, Any], env: Mapping[str, str]) -> tuple[str, ...]:
+def _mismatches(
+    config: Config, site: Mapping[str, Any], env: Mapping[str, str]
+) -> tuple[str, ...]:
     """A line for each variable that overrides a different value of the site's."""
     lines = []
     for variable, (name, key) in SHARED.items():

@@ -71,6 +71,9 @@ def test_every_way_of_sending_is_captured(no_redis, alice, bob):
     assert [m.message for m in outbox.to(bob)] == ["four", "one", "two", "three"]
     assert [m.message for m in outbox.to(alice.pk)] == ["two"]
     assert Message.objects.filter(user=bob).count() == 4
+    # Each captured message's id is the id of the row delivering it stored.
+    stored = {str(pk) for pk in Message.objects.values_list("pk", flat=True)}
+    assert {m.id for m in outbox.messages} == stored
 
 
 @override_settings(CELERY_TASK_ALWAYS_EAGER=True)
@@ -92,6 +95,8 @@ def test_eager_celery_with_no_redis_is_fine_under_capture(no_redis, bob):
 def test_the_fixture_sees_messages_before_the_test_transaction_ends(no_redis, monitio_outbox, bob):
     monitio.create_message(bob, monitio.INFO, "inside the test's transaction")
     assert [m.message for m in monitio_outbox.to(bob)] == ["inside the test's transaction"]
+    result = monitio.create_message.delay(bob.pk, monitio.INFO, "from a job")
+    assert result.id == monitio_outbox.tasks[-1].id  # .delay still answers a result
     monitio_outbox.clear()
     assert monitio_outbox.messages == []
 

@@ -132,7 +132,8 @@ def project(tmp_path) -> Iterator[Project]:
 def test_the_readme_quick_start_delivers_a_live_message(project):
     run = commands(blocks()["run"])
     assert run == RUN, "the README's commands changed: update this test with them"
-    web, gateway = f"http://localhost:{project.web_port}", f"http://localhost:{project.gateway_port}"
+    web = f"http://localhost:{project.web_port}"
+    gateway = f"http://localhost:{project.gateway_port}"
     project.run(run[0])
     project.run(f"{run[1]} --noinput --email admin@example.com")
     assert "monitio" not in project.run("python manage.py check")  # no monitio warning
