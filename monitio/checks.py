@@ -20,6 +20,8 @@ E010     ``STREAM_COOKIE_PATH`` does not cover the path of ``STREAM_URL``: the b
          never sends the stream credential, and every stream is refused.
 W010     (``DEBUG`` on) ``STREAM_URL`` is a path on this site that nothing in the
          URLconf serves: under ``runserver`` no message arrives live.
+W011     A gateway recorded in Redis another stream secret, cookie name or path than
+         these settings give: it refuses every stream this site opens.
 ======== ===========================================================================
 """
 
@@ -227,3 +229,55 @@ def check_stream_url(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
                 id="monitio.W010",
             ))
     return problems
+
+
+_FINGERPRINT_FIELDS = {
+    "secret": "stream secret (STREAM_SECRET, else SECRET_KEY)",
+    "cookie_name": "cookie name (STREAM_COOKIE_NAME)",
+    "path": "stream path (the path of STREAM_URL)",
+}
+
+
+@checks.register("monitio")
+def check_gateway_fingerprint(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """Whether the gateway that last started on this Redis and prefix agrees with us."""
+    from urllib.parse import urlsplit
+
+    import redis
+
+    from .conf import fingerprint_key, stream_fingerprint
+
+    key = fingerprint_key(settings.KEY_PREFIX)
+    if "monitio's" not in _redis_urls():
+        return []  # monitio.E003 says so
+    try:
+        client = redis.Redis.from_url(
+            settings.REDIS_URL, socket_timeout=0.5, socket_connect_timeout=0.5,
+            decode_responses=True,
+        )
+        try:
+            recorded = client.hgetall(key)
+        finally:
+            client.close()
+    except (redis.exceptions.RedisError, OSError):
+        return []  # monitio.W002 says so
+    ours = stream_fingerprint(
+        settings.STREAM_SECRET, settings.STREAM_COOKIE_NAME,
+        urlsplit(str(settings.STREAM_URL)).path or "/",
+    )
+    differing = [
+        label for name, label in _FINGERPRINT_FIELDS.items()
+        if name in recorded and recorded[name] != ours[name]
+    ]
+    if not differing:
+        return []
+    return [checks.Warning(
+        f"A gateway started on this Redis (key {key!r}) with another "
+        f"{', '.join(differing)} than these settings: it refuses every stream this "
+        "site opens (401, or 404 for the path).",
+        hint="Run the gateway with DJANGO_SETTINGS_MODULE set to these settings (or "
+        '"manage.py monitio_gateway") so it reads them, or make its MONITIO_* '
+        f"variables match. Its record lasts 7 days; delete {key!r} to forget a gateway "
+        "that no longer runs.",
+        id="monitio.W011",
+    )]

@@ -11,6 +11,8 @@ with it (see :mod:`sse_gateway.config`) without loading apps or a database.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from typing import Any
 
 from django.conf import settings as django_settings
@@ -110,6 +112,27 @@ def resolve(name: str, source: Any) -> Any:
     if name == "STREAM_SECRET":
         return getattr(source, "SECRET_KEY", None)
     return DEFAULTS[name]
+
+
+def stream_fingerprint(secret: str, cookie_name: str, path: str) -> dict[str, str]:
+    """The stream values without which a gateway refuses every stream of Django's, as
+    a gateway records them in Redis at :func:`fingerprint_key` and the system check
+    compares them.
+
+    The secret appears only as an HMAC of a fixed label, which tells two secrets
+    apart and reveals nothing of either.
+    """
+    digest = hmac.new(str(secret).encode(), b"monitio.config-fingerprint", hashlib.sha256)
+    return {
+        "secret": digest.hexdigest()[:16],
+        "cookie_name": str(cookie_name),
+        "path": str(path),
+    }
+
+
+def fingerprint_key(prefix: str) -> str:
+    """The Redis hash where gateways record :func:`stream_fingerprint`."""
+    return f"{prefix}:gateway:config"
 
 
 settings = MonitioSettings()

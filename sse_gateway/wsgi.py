@@ -6,7 +6,9 @@
 Reads the configuration (the site's settings module, then the environment: see
 :mod:`.config`) at import (so a missing secret stops
 the worker from booting) but touches Redis only on the first request. On that first
-request, in the worker process, it also chains a SIGTERM handler before gunicorn's:
+request, in the worker process, it records its stream configuration in Redis for
+Django's system check (see :mod:`.announce`) and chains a SIGTERM handler before
+gunicorn's:
 open streams are told to come back after a jittered ``retry:`` and closed, so the
 worker exits as soon as they are flushed instead of waiting out the graceful timeout.
 At import it also fits ``MONITIO_MAX_CONNECTIONS`` to the open-file limit (see
@@ -27,8 +29,15 @@ from types import FrameType
 import gevent
 
 from . import fdlimit
+from .announce import announce
 from .app import Gateway
 from .config import Config, log_summary
+
+
+def on_start(gateway: Gateway) -> None:
+    """Once Redis answers: record the configuration, and drain on SIGTERM."""
+    announce(gateway.config)
+    drain_on_sigterm(gateway)
 
 
 def drain_on_sigterm(gateway: Gateway) -> None:
@@ -50,5 +59,5 @@ logging.basicConfig(
 )
 log_summary(config)
 config = fdlimit.fit(config)
-application = Gateway(config, on_start=drain_on_sigterm)
+application = Gateway(config, on_start=on_start)
 gc.freeze()
