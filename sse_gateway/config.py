@@ -1,8 +1,8 @@
 """The gateway's configuration, read once at start: the site's settings, then
 environment variables.
 
-Six values must equal Django's, or nothing arrives: the Redis URL, the key prefix,
-the stream secret, the token age, the cookie name and the stream's path. With
+Six values must equal Django's: the Redis URL, the key prefix, the stream secret,
+the token age, the cookie name and the stream's path. With
 ``DJANGO_SETTINGS_MODULE`` set (``manage.py monitio_gateway`` and
 ``python -m sse_gateway --settings`` set it), the gateway imports that settings
 module and reads them from its ``MONITIO`` dict through :func:`monitio.conf.resolve`,
@@ -64,6 +64,16 @@ from monitio.exceptions import MonitioConfigurationError
 
 logger = logging.getLogger("sse_gateway")
 
+#: What goes wrong when a variable overrides the site's value with another.
+CONSEQUENCES = {
+    "redis_url": "unless both name the same server and database, events Django "
+    "publishes never reach these streams",
+    "key_prefix": "events Django publishes never reach these streams",
+    "cookie_name": "the gateway never finds the credential Django sets (401)",
+    "path": "pages open another path (404) unless a proxy rewrites it",
+    "token_max_age": "credentials open streams for another time than Django's cookie lasts",
+}
+
 #: The values shared with Django: variable -> (Config field, ``MONITIO`` key).
 SHARED = {
     "MONITIO_STREAM_SECRET": ("stream_secret", "STREAM_SECRET"),
@@ -122,7 +132,9 @@ class Config:
         ``site``'s shared values (Config field -> value, see :func:`site_values`)."""
         env = os.environ if env is None else env
         site = site or {}
-        defaults = {name: site.get(name, getattr(cls, name, "")) for name, _ in SHARED.values()}
+        defaults = {
+            name: site.get(name, getattr(cls, name, "")) for name, _ in SHARED.values()
+        }
         secret = env.get("MONITIO_STREAM_SECRET") or site.get("stream_secret") or ""
         if not secret:
             raise ConfigurationError(
@@ -202,8 +214,7 @@ def _mismatches(
             shown = _redact if name == "redis_url" else str
             lines.append(
                 f"{variable}={shown(str(ours))!r} overrides the site's {key} "
-                f"({shown(str(theirs))!r}): events Django publishes will not reach "
-                "these streams unless both point at the same place."
+                f"({shown(str(theirs))!r}): {CONSEQUENCES[name]}."
             )
     return tuple(lines)
 
