@@ -16,6 +16,12 @@ W005     (deploy) the stream cookie is not ``Secure``.
 W006     The database messages are written to is SQLite without
          ``"transaction_mode": "IMMEDIATE"`` (Django 5.1+): a request that reads then
          writes fails at once with "database is locked" when the worker is writing.
+E010     ``STREAM_COOKIE_PATH`` does not cover the path of ``STREAM_URL``: the browser
+         never sends the stream credential, and every stream is refused.
+W010     (``DEBUG`` on) ``STREAM_URL`` is a path on this site that nothing in the
+         URLconf serves: under ``runserver`` no message arrives live.
+W011     A gateway recorded in Redis another stream secret, cookie name or path than
+         these settings give: it refuses every stream this site opens.
 ======== ===========================================================================
 """
 
@@ -188,4 +194,90 @@ def check_deploy(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     return [checks.Warning(
         "The stream cookie is sent over plain HTTP.",
         hint='Set MONITIO["STREAM_COOKIE_SECURE"] = True in production.', id="monitio.W005",
+    )]
+
+
+@checks.register("monitio")
+def check_stream_url(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """Whether a page's stream would reach a gateway with its credential."""
+    from urllib.parse import urlsplit
+
+    from django.urls import Resolver404, resolve
+
+    url = urlsplit(str(settings.STREAM_URL))
+    path, cookie_path = url.path or "/", str(settings.STREAM_COOKIE_PATH or "/")
+    problems = []
+    if not path.startswith(cookie_path):
+        problems.append(checks.Error(
+            f'MONITIO["STREAM_COOKIE_PATH"] is {cookie_path!r}, so the browser never sends '
+            f"the stream credential to {path!r} (STREAM_URL): every stream is refused.",
+            hint=f'Set MONITIO["STREAM_COOKIE_PATH"] = {path!r}.', id="monitio.E010",
+        ))
+    if django_settings.DEBUG and not url.scheme:
+        try:
+            resolve(path)
+        except Resolver404:
+            problems.append(checks.Warning(
+                f'MONITIO["STREAM_URL"] is {settings.STREAM_URL!r}, a path on this site, and '
+                "nothing in your URLconf serves it: pages served by runserver open a stream "
+                "that answers 404, and no message arrives live.",
+                hint='In development, run "python manage.py monitio_gateway" and set '
+                'MONITIO["STREAM_URL"] = "http://localhost:8001/sse/" and '
+                '"STREAM_COOKIE_SECURE": False, then open the site as http://localhost:8000. '
+                "Behind a proxy that routes this path to the gateway, add "
+                '"monitio.W010" to SILENCED_SYSTEM_CHECKS.',
+                id="monitio.W010",
+            ))
+    return problems
+
+
+_FINGERPRINT_FIELDS = {
+    "secret": "stream secret (STREAM_SECRET, else SECRET_KEY)",
+    "cookie_name": "cookie name (STREAM_COOKIE_NAME)",
+    "path": "stream path (the path of STREAM_URL)",
+}
+
+
+@checks.register("monitio")
+def check_gateway_fingerprint(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """Whether the gateway that last started on this Redis and prefix agrees with us."""
+    from urllib.parse import urlsplit
+
+    import redis
+
+    from .conf import fingerprint_key, stream_fingerprint
+
+    key = fingerprint_key(settings.KEY_PREFIX)
+    if "monitio's" not in _redis_urls():
+        return []  # monitio.E003 says so
+    try:
+        client = redis.Redis.from_url(
+            settings.REDIS_URL, socket_timeout=0.5, socket_connect_timeout=0.5,
+            decode_responses=True,
+        )
+        try:
+            recorded = client.hgetall(key)
+        finally:
+            client.close()
+    except (redis.exceptions.RedisError, OSError):
+        return []  # monitio.W002 says so
+    ours = stream_fingerprint(
+        settings.STREAM_SECRET, settings.STREAM_COOKIE_NAME,
+        urlsplit(str(settings.STREAM_URL)).path or "/",
+    )
+    differing = [
+        label for name, label in _FINGERPRINT_FIELDS.items()
+        if name in recorded and recorded[name] != ours[name]
+    ]
+    if not differing:
+        return []
+    return [checks.Warning(
+        f"A gateway started on this Redis (key {key!r}) with another "
+        f"{', '.join(differing)} than these settings: it refuses every stream this "
+        "site opens (401, or 404 for the path).",
+        hint="Run the gateway with DJANGO_SETTINGS_MODULE set to these settings (or "
+        '"manage.py monitio_gateway") so it reads them, or make its MONITIO_* '
+        f"variables match. Its record lasts 7 days; delete {key!r} to forget a gateway "
+        "that no longer runs.",
+        id="monitio.W011",
     )]

@@ -2,10 +2,17 @@
 
 Every key, its default and its meaning are in :data:`DEFAULTS` below; set only the
 keys you change, e.g. ``MONITIO = {"REDIS_URL": "redis://redis:6379/1"}``.
+
+This module is the single source for Django and the SSE gateway alike: importing it
+needs no configured Django, and :func:`resolve` reads a key from any object with a
+settings module's attributes, so the gateway reads the site's own settings module
+with it (see :mod:`sse_gateway.config`) without loading apps or a database.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from typing import Any
 
 from django.conf import settings as django_settings
@@ -16,7 +23,8 @@ from .exceptions import MonitioConfigurationError
 DEFAULTS: dict[str, Any] = {
     # Redis holding the live-event history and fan-out stream (see monitio.wire).
     "REDIS_URL": "redis://127.0.0.1:6379/0",
-    # Prefix of every Redis key; the gateway's MONITIO_KEY_PREFIX must match.
+    # Prefix of every Redis key. The gateway reads this and the other stream values
+    # (REDIS_URL, STREAM_*) from the same settings (sse_gateway.config).
     "KEY_PREFIX": "monitio",
     # Hide read persistent messages when iterating ``messages``. When unset, the
     # original project's MONITIO_EXCLUDE_READ setting is honoured.
@@ -29,10 +37,10 @@ DEFAULTS: dict[str, Any] = {
     "HISTORY_TTL": 7 * 24 * 3600,
     # Entries kept in the stream every gateway process reads.
     "FANOUT_MAXLEN": 100_000,
-    # Where browsers open the event stream (the gateway).
+    # Where browsers open the event stream (the gateway; its path is the gateway's).
     "STREAM_URL": "/sse/",
-    # Key signing stream credentials; None means SECRET_KEY. Give the gateway the same
-    # value (MONITIO_STREAM_SECRET).
+    # Key signing stream credentials; None means SECRET_KEY. A gateway configured by
+    # environment variables alone needs the same value (MONITIO_STREAM_SECRET).
     "STREAM_SECRET": None,
     # Seconds a stream credential may open new streams.
     "STREAM_TOKEN_MAX_AGE": 300,
@@ -73,27 +81,58 @@ class MonitioSettings:
 
     @staticmethod
     def _resolve(name: str) -> Any:
-        user = getattr(django_settings, "MONITIO", {})
-        if not isinstance(user, dict):
-            raise MonitioConfigurationError("settings.MONITIO must be a dict.")
-        unknown = set(user) - set(DEFAULTS)
-        if unknown:
-            raise MonitioConfigurationError(
-                f"Unknown key(s) in settings.MONITIO: {', '.join(sorted(unknown))}. "
-                f"Known keys: {', '.join(DEFAULTS)}."
-            )
-        if name in user:
-            return user[name]
-        for legacy, key in LEGACY_SETTINGS.items():
-            if key == name and hasattr(django_settings, legacy):
-                return getattr(django_settings, legacy)
-        if name == "STREAM_SECRET":
-            return django_settings.SECRET_KEY
-        return DEFAULTS[name]
+        return resolve(name, django_settings)
 
     def reload(self) -> None:
         """Forget cached values (called when a test overrides a setting)."""
         self._cache.clear()
+
+
+def resolve(name: str, source: Any) -> Any:
+    """The value of key ``name`` given the settings attributes of ``source``.
+
+    ``source`` is Django's ``settings`` or a settings module itself: ``MONITIO``
+    overrides :data:`DEFAULTS`, the legacy settings come next, and ``STREAM_SECRET``
+    falls back to ``SECRET_KEY``.
+    """
+    user = getattr(source, "MONITIO", {})
+    if not isinstance(user, dict):
+        raise MonitioConfigurationError("settings.MONITIO must be a dict.")
+    unknown = set(user) - set(DEFAULTS)
+    if unknown:
+        raise MonitioConfigurationError(
+            f"Unknown key(s) in settings.MONITIO: {', '.join(sorted(unknown))}. "
+            f"Known keys: {', '.join(DEFAULTS)}."
+        )
+    if name in user:
+        return user[name]
+    for legacy, key in LEGACY_SETTINGS.items():
+        if key == name and hasattr(source, legacy):
+            return getattr(source, legacy)
+    if name == "STREAM_SECRET":
+        return getattr(source, "SECRET_KEY", None)
+    return DEFAULTS[name]
+
+
+def stream_fingerprint(secret: str, cookie_name: str, path: str) -> dict[str, str]:
+    """The stream values without which a gateway refuses every stream of Django's, as
+    a gateway records them in Redis at :func:`fingerprint_key` and the system check
+    compares them.
+
+    The secret appears only as an HMAC of a fixed label, which tells two secrets
+    apart and reveals nothing of either.
+    """
+    digest = hmac.new(str(secret).encode(), b"monitio.config-fingerprint", hashlib.sha256)
+    return {
+        "secret": digest.hexdigest()[:16],
+        "cookie_name": str(cookie_name),
+        "path": str(path),
+    }
+
+
+def fingerprint_key(prefix: str) -> str:
+    """The Redis hash where gateways record :func:`stream_fingerprint`."""
+    return f"{prefix}:gateway:config"
 
 
 settings = MonitioSettings()

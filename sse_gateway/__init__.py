@@ -3,7 +3,7 @@
 Run it with ``gunicorn -k gevent sse_gateway.wsgi:application`` (see
 ``docs/gateway.md``). One module per concept:
 
-``config``   environment variables -> :class:`~sse_gateway.config.Config`
+``config``   the site's settings module, then ``MONITIO_*`` variables -> :class:`~sse_gateway.config.Config`
 ``fdlimit``  the stream cap fitted to the open-file limit
 ``event``    the SSE wire encoding (field-injection safe)
 ``auth``     the :class:`~sse_gateway.auth.Authenticator` seam: cookie token, revocation

@@ -3,9 +3,12 @@
     gunicorn -k gevent --worker-connections 10100 --graceful-timeout 15 \\
         sse_gateway.wsgi:application
 
-Reads the configuration from the environment at import (so a missing secret stops
+Reads the configuration (the site's settings module, then the environment: see
+:mod:`.config`) at import (so a missing secret stops
 the worker from booting) but touches Redis only on the first request. On that first
-request, in the worker process, it also chains a SIGTERM handler before gunicorn's:
+request, in the worker process, it records its stream configuration in Redis for
+Django's system check (see :mod:`.announce`) and chains a SIGTERM handler before
+gunicorn's:
 open streams are told to come back after a jittered ``retry:`` and closed, so the
 worker exits as soon as they are flushed instead of waiting out the graceful timeout.
 At import it also fits ``MONITIO_MAX_CONNECTIONS`` to the open-file limit (see
@@ -26,8 +29,15 @@ from types import FrameType
 import gevent
 
 from . import fdlimit
+from .announce import announce
 from .app import Gateway
-from .config import Config
+from .config import Config, log_summary
+
+
+def on_start(gateway: Gateway) -> None:
+    """Once Redis answers: record the configuration, and drain on SIGTERM."""
+    announce(gateway.config)
+    drain_on_sigterm(gateway)
 
 
 def drain_on_sigterm(gateway: Gateway) -> None:
@@ -42,11 +52,12 @@ def drain_on_sigterm(gateway: Gateway) -> None:
     signal.signal(signal.SIGTERM, handle)
 
 
-config = Config.from_env()
+config = Config.load()
 logging.basicConfig(
     level=config.log_level,
     format="[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s",
 )
+log_summary(config)
 config = fdlimit.fit(config)
-application = Gateway(config, on_start=drain_on_sigterm)
+application = Gateway(config, on_start=on_start)
 gc.freeze()

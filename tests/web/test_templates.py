@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from django.contrib import messages as django_messages
@@ -57,11 +58,19 @@ def _pages(client, message):
     yield "detail", client.get(url("message_detail", message.pk)).content.decode()
 
 
+#: monitio/header.html's own script elements, which monitio/base.html includes.
+_HEADER_SCRIPTS = re.compile(
+    r'<script id="monitio-config" type="application/json">[^<]*</script>'
+    r'|<script src="/(?:messages/jsi18n|static/monitio/monitio\.js)/?" defer></script>'
+)
+
+
 def _escaped(content: str, payload: str) -> bool:
     try:
         _assert_escaped(content, payload)
     except AssertionError:
         return False
+    content = _HEADER_SCRIPTS.sub("", content)
     return "<script" not in content and "<img" not in content and "<svg" not in content
 
 
