@@ -17,11 +17,16 @@ in front of the gateway.
 
 from __future__ import annotations
 
-import _socket
 import os
 import socket
 import ssl
 from typing import Any
+
+from gevent import monkey
+
+#: The standard library's socket class as it was before gevent patched it: its
+#: ``send`` returns at once, which is what the hub's writes are built on.
+_PlainSocket = monkey.get_original("socket", "socket")
 
 #: The set-ups that cannot hand a connection over, as log lines name them.
 NOT_GEVENT = "a server other than gunicorn's gevent worker"
@@ -75,7 +80,7 @@ def take(environ: dict[str, Any]) -> socket.socket:
     whose remainder the caller keeps.
     """
     conn = environ["gunicorn.socket"]
-    sock = _socket.socket(fileno=os.dup(conn.fileno()))
+    sock = _PlainSocket(fileno=os.dup(conn.fileno()))
     sock.setblocking(False)
     if sock.family in (socket.AF_INET, socket.AF_INET6):
         # Each event is one small write: send it now, not after the last one's ACK.
