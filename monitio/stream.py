@@ -52,7 +52,9 @@ def stream_token(request: HttpRequest) -> HttpResponse:
     if request.session.session_key is None:
         request.session.save()
     last_event_id = publish.current_event_id(user.pk)
-    response = JsonResponse({"url": settings.STREAM_URL, "last_event_id": last_event_id})
+    response = JsonResponse(
+        {"url": settings.STREAM_URL, "last_event_id": last_event_id}
+    )
     epoch = last_event_id.partition(":")[0]
     set_stream_cookie(response, user.pk, request.session.session_key, epoch=epoch)
     return response

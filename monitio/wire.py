@@ -103,7 +103,9 @@ _MAX_ID_PART = 2**64 - 1
 
 def _is_entry_id(entry: str) -> bool:
     match = _ENTRY_ID.fullmatch(entry)
-    return match is not None and all(int(part) <= _MAX_ID_PART for part in match.groups())
+    if match is None:
+        return False
+    return all(int(part) <= _MAX_ID_PART for part in match.groups())
 
 
 def entry_key(entry_id: str) -> tuple[int, int]:

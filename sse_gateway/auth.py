@@ -97,7 +97,8 @@ class CookieTokenAuthenticator:
         """The user's revocation times (all sessions, this one) and the epoch, in
         one round trip. No epoch at all means Redis lost it too."""
         pipe = self._redis.pipeline(transaction=False)
-        pipe.hmget(wire.revoked_key(self._prefix, claims.user_id), ["*", claims.session])
+        revoked = wire.revoked_key(self._prefix, claims.user_id)
+        pipe.hmget(revoked, ["*", claims.session])
         pipe.get(wire.epoch_key(self._prefix))
         revocations, epoch = pipe.execute()
         return revocations, epoch

@@ -5,6 +5,8 @@ cannot be served (TLS or HTTP/2 in gunicorn, see :mod:`sse_gateway.handoff`)."""
 
 import os
 
+from gunicorn.arbiter import Arbiter
+
 from sse_gateway import handoff
 
 worker_class = "gevent"
@@ -23,7 +25,7 @@ access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 control_socket_disable = True
 
 
-def on_starting(server):
+def on_starting(server: Arbiter) -> None:
     """Stop before binding when gunicorn's own settings rule streams out."""
     setup = handoff.server_obstacle(server.cfg)
     if setup is not None:

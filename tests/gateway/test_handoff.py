@@ -155,7 +155,9 @@ def _error_lines(gw, setup: str) -> list[str]:
             if "[ERROR]" in line and setup in line]
 
 
-def test_tls_terminated_by_gunicorn_is_refused_by_name(start_gateway, redis_db, certificate):
+def test_tls_terminated_by_gunicorn_is_refused_by_name(
+    start_gateway, redis_db, certificate
+):
     """``--certfile``: the stream's bytes would go out in the clear under the TLS
     session (the client saw WRONG_VERSION_NUMBER, the gateway logged nothing).
     Streams get a 500, ``/readyz`` a 503, and the log names the set-up."""

@@ -31,7 +31,9 @@ _LEAKS = re.compile(
 def _minted_in_the_past(seconds: float) -> str:
     then = time.time() - seconds
     with mock.patch("django.core.signing.time.time", return_value=then):
-        return stream_token.mint(1, "session-a", secret=SECRET, epoch=current_epoch(), now=then)
+        return stream_token.mint(
+            1, "session-a", secret=SECRET, epoch=current_epoch(), now=then
+        )
 
 
 def _forged_tokens() -> list[str]:
