@@ -41,16 +41,18 @@ CAPACITY_SETTING = 10**6
 
 
 def _gateway_specs(port: int, first: int, last: int) -> list[tuple[int, bytes]]:
+    from monitio.stream import current_epoch
     from monitio.stream_token import mint
 
-    now = time.time()
+    now, epoch = time.time(), current_epoch()
     return [
         (
             port,
             sse_request(
                 port,
                 "/sse/",
-                "monitio_stream=" + mint(f"{i}", "s", secret=harness.SECRET, now=now),
+                "monitio_stream="
+                + mint(f"{i}", "s", secret=harness.SECRET, epoch=epoch, now=now),
             ),
         )
         for i in range(first, last)

@@ -45,13 +45,14 @@ def stream_specs(
     port: int, user_ids: list[int], sessions: dict[int, str] | None = None
 ) -> list[tuple[int, bytes]]:
     """One gateway stream per user, with the token ``monitio.stream`` would mint."""
+    from monitio.stream import current_epoch
     from monitio.stream_token import mint, session_hash
 
-    now = time.time()
+    now, epoch = time.time(), current_epoch()
     specs = []
     for uid in user_ids:
         session = session_hash((sessions or {}).get(uid))
-        token = mint(uid, session, secret=harness.SECRET, now=now)
+        token = mint(uid, session, secret=harness.SECRET, epoch=epoch, now=now)
         specs.append((port, sse_request(port, "/sse/", f"monitio_stream={token}")))
     return specs
 

@@ -9,12 +9,14 @@ browser never sees the token; the gateway reads it from the cookie.
 out revokes that login session's streams; deactivating a user or changing their
 password revokes all of theirs. Revocation goes through Redis
 (:func:`monitio.publish.revoke`), so gateways close the streams within a second or
-two, and refuse the old tokens afterwards.
+two, and refuse the old tokens afterwards. Tokens carry Redis's epoch, so a Redis
+that loses its data (and with it the revocations) voids every token minted before.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from typing import Any
 
@@ -25,7 +27,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from . import publish
+from . import publish, wire
 from . import stream_token as tokens
 from .conf import settings
 
@@ -49,19 +51,32 @@ def stream_token(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"ok": False, "error": "login required"}, status=401)
     if request.session.session_key is None:
         request.session.save()
+    last_event_id = publish.current_event_id(user.pk)
     response = JsonResponse(
-        {"url": settings.STREAM_URL, "last_event_id": publish.current_event_id(user.pk)}
+        {"url": settings.STREAM_URL, "last_event_id": last_event_id}
     )
-    set_stream_cookie(response, user.pk, request.session.session_key)
+    epoch = last_event_id.partition(":")[0]
+    set_stream_cookie(response, user.pk, request.session.session_key, epoch=epoch)
     return response
 
 
 def set_stream_cookie(
-    response: HttpResponse, user_id: Any, session_key: str | None
+    response: HttpResponse,
+    user_id: Any,
+    session_key: str | None,
+    *,
+    epoch: str | None = None,
 ) -> HttpResponse:
-    """Set a fresh stream credential for ``user_id`` on ``response``."""
+    """Set a fresh stream credential for ``user_id`` on ``response``.
+
+    The credential is bound to Redis's current ``epoch`` (read from Redis when not
+    given), so it dies with the revocations if Redis loses its data.
+    """
     token = tokens.mint(
-        user_id, tokens.session_hash(session_key), secret=settings.STREAM_SECRET
+        user_id,
+        tokens.session_hash(session_key),
+        secret=settings.STREAM_SECRET,
+        epoch=epoch or current_epoch(),
     )
     response.set_cookie(
         settings.STREAM_COOKIE_NAME,
@@ -74,6 +89,15 @@ def set_stream_cookie(
         samesite="Strict",
     )
     return response
+
+
+def current_epoch() -> str:
+    """Return Redis's epoch (:mod:`monitio.wire`), creating it if Redis has none."""
+    key = wire.epoch_key(settings.KEY_PREFIX)
+    pipe = publish.get_client().pipeline(transaction=False)
+    pipe.set(key, secrets.token_urlsafe(6), nx=True)
+    pipe.get(key)
+    return pipe.execute()[1]
 
 
 def connect_revocation_signals() -> None:

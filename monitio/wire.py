@@ -42,6 +42,7 @@ Events (SSE ``event:`` names) and their JSON ``data``:
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 MESSAGE = "message"
@@ -84,16 +85,27 @@ def format_event_id(epoch: str, entry_id: str) -> str:
 
 
 def parse_event_id(value: str) -> tuple[str, str] | None:
-    """Split an SSE id into ``(epoch, entry_id)``; ``None`` if it is not one of ours."""
+    """Split an SSE id into ``(epoch, entry_id)``; ``None`` if it is not one of ours.
+
+    Strict, because Redis refuses what it cannot parse as a stream id: the entry
+    id is two runs of ASCII digits (``str.isdigit`` also takes ``"²"`` and other
+    scripts' digits) that each fit in 64 bits.
+    """
     epoch, sep, entry = value.partition(":")
     if not sep or not epoch or not _is_entry_id(entry):
         return None
     return epoch, entry
 
 
+_ENTRY_ID = re.compile(r"([0-9]{1,20})-([0-9]{1,20})")
+_MAX_ID_PART = 2**64 - 1
+
+
 def _is_entry_id(entry: str) -> bool:
-    ms, sep, seq = entry.partition("-")
-    return bool(sep) and ms.isdigit() and seq.isdigit() and len(entry) <= 41
+    match = _ENTRY_ID.fullmatch(entry)
+    if match is None:
+        return False
+    return all(int(part) <= _MAX_ID_PART for part in match.groups())
 
 
 def entry_key(entry_id: str) -> tuple[int, int]:

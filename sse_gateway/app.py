@@ -94,6 +94,7 @@ class Gateway:
         self._on_start = on_start
         self._start_lock = Semaphore()
         self._opening = ServerSentEvent(retry=config.retry_ms).encode()
+        self._refused: set[str] = set()
 
     def __call__(
         self, environ: dict[str, Any], start_response: StartResponse
@@ -102,6 +103,8 @@ class Gateway:
         if path == "/healthz":
             return self._simple(start_response, method, b"ok\n")
         if path == "/readyz":
+            if self._refused_setup(environ):
+                return respond(start_response, 503)
             ready = self._ensure_started() and self.hub.broker.connected
             if not ready or self.hub.draining:
                 return respond(start_response, 503)
@@ -115,10 +118,18 @@ class Gateway:
             )
         if path != self.config.path:
             return respond(start_response, 404)
-        if not handoff.can_hand_off(environ):
-            logger.error("streams need gunicorn's gevent worker (gunicorn -k gevent)")
+        if self._refused_setup(environ):
             return respond(start_response, 500)
         return self._stream(environ, start_response, method)
+
+    def _refused_setup(self, environ: dict[str, Any]) -> bool:
+        """Whether the server's set-up keeps streams from being served (see
+        :func:`.handoff.obstacle`); logged at ERROR once per process and set-up."""
+        setup = handoff.obstacle(environ)
+        if setup is not None and setup not in self._refused:
+            self._refused.add(setup)
+            logger.error(handoff.explain(setup))
+        return setup is not None
 
     def _simple(
         self,

@@ -3,7 +3,8 @@
 Django mints the credential (``monitio.stream.stream_token``) and sets it as an
 HttpOnly cookie scoped to the gateway's path; this module checks it without a database
 round trip (``monitio.stream_token.verify`` is a signature and age check), plus one
-Redis lookup of the user's revocations.
+Redis round trip that reads the user's revocations and the current epoch. A token of
+another epoch was minted before Redis lost its data, revocations included: refused.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ class Authenticator(Protocol):
 
         Implementations MUST take the user id from a server-verified credential only,
         never from the path, the query string or ``Last-Event-ID`` (which any client
-        can choose), MUST refuse revoked credentials, and MUST NOT log the credential.
+        can choose), MUST refuse revoked credentials and those minted before Redis
+        lost its data (another epoch), and MUST NOT log the credential.
         Callers MUST call this before sending any byte of a stream.
         """
         ...
@@ -83,17 +85,23 @@ class CookieTokenAuthenticator:
         age = time.time() - claims.issued_at
         if not -_CLOCK_SKEW <= age <= self._max_age:
             raise Unauthorized("expired credential")
-        if self._revoked(claims):
+        revocations, epoch = self._lookup(claims)
+        if claims.epoch != epoch:
+            raise Unauthorized("credential from before Redis lost its data")
+        # A token issued at or before a matching revocation time is void.
+        if any(at is not None and claims.issued_at <= float(at) for at in revocations):
             raise Unauthorized("revoked credential")
         return claims
 
-    def _revoked(self, claims: StreamClaims) -> bool:
-        # A token issued at or before a matching revocation time is void.
-        key = wire.revoked_key(self._prefix, claims.user_id)
-        for at in self._redis.hmget(key, ["*", claims.session]):
-            if at is not None and claims.issued_at <= float(at):
-                return True
-        return False
+    def _lookup(self, claims: StreamClaims) -> tuple[list[str | None], str | None]:
+        """The user's revocation times (all sessions, this one) and the epoch, in
+        one round trip. No epoch at all means Redis lost it too."""
+        pipe = self._redis.pipeline(transaction=False)
+        revoked = wire.revoked_key(self._prefix, claims.user_id)
+        pipe.hmget(revoked, ["*", claims.session])
+        pipe.get(wire.epoch_key(self._prefix))
+        revocations, epoch = pipe.execute()
+        return revocations, epoch
 
 
 def cookie_value(header: str, name: str) -> str | None:

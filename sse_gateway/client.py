@@ -5,7 +5,7 @@ Redis, the sweeper's heartbeat, a catch-up) writes them at once with a non-block
 ``send``; only what the kernel does not take is kept, in order, and flushed by an
 event-loop watcher when the socket drains. A second watcher notices the peer
 closing. So an event for N users costs N ``send`` calls from one greenlet, and an
-idle stream costs a socket, two watchers and this small object. Several events for
+idle stream costs a socket, one watcher and this small object. Several events for
 one stream in one batch from Redis can be held (:meth:`Client.hold`) and go out in
 one ``send`` (:meth:`Client.flush`).
 """

@@ -1,8 +1,13 @@
 """Recommended gunicorn settings: ``gunicorn -c python:sse_gateway.gunicorn_conf
 sse_gateway.wsgi:application``. Any of them can still be overridden on the command
-line (``-b``, ``-w``...)."""
+line (``-b``, ``-w``...). With this file gunicorn refuses to start where streams
+cannot be served (TLS or HTTP/2 in gunicorn, see :mod:`sse_gateway.handoff`)."""
 
 import os
+
+from gunicorn.arbiter import Arbiter
+
+from sse_gateway import handoff
 
 worker_class = "gevent"
 # One process per core is plenty: a gevent worker holds thousands of idle streams.
@@ -18,3 +23,11 @@ keepalive = 5
 # Path only (%(U)s), never the query string: no URL parameter reaches the log.
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 control_socket_disable = True
+
+
+def on_starting(server: Arbiter) -> None:
+    """Stop before binding when gunicorn's own settings rule streams out."""
+    setup = handoff.server_obstacle(server.cfg)
+    if setup is not None:
+        server.log.critical(handoff.explain(setup))
+        raise SystemExit(1)

@@ -26,6 +26,7 @@ from django.test import Client
 from django.urls import reverse
 
 from monitio import publish, stream_token, wire
+from monitio.stream import current_epoch
 from tests.gateway.conftest import SECRET
 from tests.gateway.sseclient import Stream
 
@@ -104,13 +105,15 @@ def _tampered(genuine: str, bob) -> list[str]:
 
 
 def _expired(alice) -> list[str]:
-    tokens = []
+    tokens, epoch = [], current_epoch()
     for age in [301, 302, 330, 400, 600, 900, 3600, 86400, 10**6, 10**8] + list(
         range(305, 620, 21)
     ):
         then = time.time() - age
         with mock.patch("django.core.signing.time.time", return_value=then):
-            tokens.append(stream_token.mint(alice.pk, "s", secret=SECRET, now=then))
+            tokens.append(
+                stream_token.mint(alice.pk, "s", secret=SECRET, epoch=epoch, now=then)
+            )
     return tokens[:25]
 
 
@@ -131,7 +134,7 @@ def _others(alice, bob, django_user_model) -> list[str]:
     dave.save()
     # Another deployment's credentials for the same user ids (another secret).
     tokens += [
-        stream_token.mint(u.pk, "s", secret="other-site-secret")
+        stream_token.mint(u.pk, "s", secret="other-site-secret", epoch=current_epoch())
         for u in (alice, bob, alice, bob)
     ]
     return tokens

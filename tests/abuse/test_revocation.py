@@ -17,13 +17,16 @@ Printed::
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
+import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
 from monitio import publish, wire
 from tests.faults.client import median
+from tests.faults.redisserver import RedisServer
 from tests.gateway.sseclient import Stream
 
 PER_USER = 10
@@ -112,3 +115,68 @@ def test_logout_deactivation_and_password_change_close_streams(
     assert len(closed_after) == 10 * PER_USER
     assert rejected == 10 * PER_USER
     assert alive == len(controls)
+
+
+@pytest.fixture
+def events_redis(tmp_path, settings) -> Iterator[RedisServer]:
+    """A private Redis without persistence, monitio's publisher pointed at it."""
+    server = RedisServer(tmp_path / "redis", durable=False)
+    server.start()
+    settings.MONITIO = {**settings.MONITIO, "REDIS_URL": server.url}
+    publish.reset_client()
+    yield server
+    server.crash()
+    publish.reset_client()
+
+
+@pytest.mark.parametrize("loss", ["flushall", "restart"])
+def test_revocation_outlives_redis_data_loss(
+    start_gateway, events_redis, transactional_db, loss
+):
+    """Revocations live in Redis. When Redis loses its data (FLUSHALL, or a restart
+    without persistence) they are gone, so every credential minted before must die
+    with them: tokens carry the epoch and the gateway refuses other epochs. The
+    page then gets a fresh token from Django the normal way."""
+    gw = start_gateway(redis_url=events_redis.url)
+    user = get_user_model().objects.create_user("erin", password="pw")
+    leaving, staying = _login("erin"), _login("erin")
+    tokens = {"revoked": leaving[1], "live": staying[1]}
+    assert [s.status() for s in _open(gw.port, tokens["revoked"], 1)] == [200]
+    leaving[0].logout()
+    refused_before = _refused(gw.port, tokens["revoked"])
+    if loss == "flushall":
+        events_redis.admin().flushall()
+    else:
+        events_redis.crash()
+        events_redis.start()
+        publish.reset_client()
+    refused_after = {kind: _refused(gw.port, token) for kind, token in tokens.items()}
+    fresh = staying[0].post(
+        reverse("monitio:persistent-messages-sse"),
+        HTTP_X_CSRFTOKEN=staying[0].cookies["csrftoken"].value,
+    )
+    reopened = _open(gw.port, fresh.cookies["monitio_stream"].value, 1)
+    marker = publish.publish(user.pk, wire.MESSAGE, {"after": loss})
+    delivered = reopened[0].wait(lambda s: any(e.id == marker for e in s.events))
+    reopened[0].close()
+    print(
+        f"\nS4 data_loss={loss} revoked_refused_before={refused_before}/{TRIES} "
+        f"revoked_refused_after={refused_after['revoked']}/{TRIES} "
+        f"pre_loss_token_refused={refused_after['live']}/{TRIES} "
+        f"fresh_token_streams={'yes' if delivered else 'no'}"
+    )
+    assert refused_before == TRIES
+    assert refused_after == {"revoked": TRIES, "live": TRIES}
+    assert delivered
+
+
+TRIES = 5
+
+
+def _refused(port: int, token: str) -> int:
+    refused = 0
+    for _ in range(TRIES):
+        again = Stream(port, cookie=f"monitio_stream={token}")
+        refused += again.status() == 401
+        again.close()
+    return refused

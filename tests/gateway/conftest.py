@@ -19,6 +19,7 @@ import pytest
 from django.conf import settings
 
 from monitio import stream_token
+from monitio.stream import current_epoch
 from monitio.conf import settings as monitio_settings
 from tests import procs
 from tests.faults.redisserver import RedisServer
@@ -134,7 +135,10 @@ class GatewayProcess:
 
 
 def mint(user_id, session: str = "session-a", now: float | None = None) -> str:
-    return stream_token.mint(user_id, session, secret=SECRET, now=now)
+    """A token for ``user_id`` in the current epoch of monitio's Redis."""
+    return stream_token.mint(
+        user_id, session, secret=SECRET, epoch=current_epoch(), now=now
+    )
 
 
 @pytest.fixture(autouse=True)

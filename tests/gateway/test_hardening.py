@@ -13,6 +13,7 @@ import pytest
 from django.core import signing
 
 from monitio import publish, stream_token, wire
+from monitio.stream import current_epoch
 from sse_gateway import fdlimit
 from tests import procs
 
@@ -30,7 +31,9 @@ _LEAKS = re.compile(
 def _minted_in_the_past(seconds: float) -> str:
     then = time.time() - seconds
     with mock.patch("django.core.signing.time.time", return_value=then):
-        return stream_token.mint(1, "session-a", secret=SECRET, now=then)
+        return stream_token.mint(
+            1, "session-a", secret=SECRET, epoch=current_epoch(), now=then
+        )
 
 
 def _forged_tokens() -> list[str]:
@@ -59,7 +62,9 @@ def _forged_tokens() -> list[str]:
         signing.dumps({**payload, "u": 2}, key=SECRET, salt=stream_token.SALT),
         signing.dumps("1", key=SECRET, salt=stream_token.SALT),
         signing.dumps({"u": "", "s": "x", "t": 1}, key=SECRET, salt=stream_token.SALT),
-        stream_token.mint(1, "s", secret=SECRET, now=time.time() - 3600),  # old "t"
+        stream_token.mint(
+            1, "s", secret=SECRET, epoch=current_epoch(), now=time.time() - 3600
+        ),  # old "t"
         _minted_in_the_past(3600),
         _minted_in_the_past(301),  # expired signatures
         value.replace(value[2], "Z" if value[2] != "Z" else "Y") + ":" + signature,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from urllib.parse import quote
 
 from monitio import publish, wire
 from monitio.conf import settings as monitio_settings
@@ -103,6 +104,32 @@ def test_malformed_or_future_cursor_gets_resync(gateway, streams):
     assert gateway.metric("resyncs_total") >= 4
 
 
+def test_cursor_redis_would_refuse_gets_resync_not_503(gateway, streams):
+    """Digits that are not ASCII (``str.isdigit`` takes them, Redis does not) and
+    entry ids past 64 bits are not ours: a resync, since a 503 would end the
+    browser's EventSource. Sent as ``?last_event_id=`` (percent-encoded UTF-8) and
+    as ``Last-Event-ID`` where the header can carry them."""
+    epoch = publish.publish(1, wire.MESSAGE, {"n": 0}).split(":")[0]
+    cursors = [
+        f"{epoch}:\u00b2-0",  # superscript two
+        f"{epoch}:\u0663\u0661-0",  # Arabic-Indic digits
+        f"{epoch}:1-\u0663",
+        f"{epoch}:{2**64}-0",
+        f"{epoch}:0-{2**64}",
+        f"{epoch}:{'9' * 20}-0",
+    ]
+    answers = []
+    for cursor in cursors:
+        requests = [{"query": "last_event_id=" + quote(cursor)}]
+        if cursor.isascii():
+            requests.append({"headers": {"Last-Event-ID": cursor}})
+        for request in requests:
+            s = gateway.stream(1, **request)
+            streams.append(s)
+            answers.append((cursor, s.status(), _resyncs(s.wait_events(1)[:1])))
+    print(f"R13 unparseable_cursors={len(answers)} "
+          f"resync={sum(a[1:] == (200, ['cursor']) for a in answers)}")
+    assert [a[1:] for a in answers] == [(200, ["cursor"])] * len(answers), answers
 
 
 def test_a_burst_during_catch_up_keeps_the_stream_and_leaves_no_silent_gap(
