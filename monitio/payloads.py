@@ -2,7 +2,8 @@
 
 Everything that can be wrong with a message is caught here, before anything is
 queued, so the caller gets a clear exception: whatever reaches the worker can be
-stored and shown.
+stored and shown. The worker checks again (:func:`check_payload`), since a payload
+may come from an older caller or be made by hand.
 """
 
 from __future__ import annotations
@@ -198,6 +199,31 @@ def build(
         "sse": bool(sse),
         "read": bool(read),
     }
+
+
+def check_payload(payload: Any) -> None:
+    """Check a payload the worker received, with the caller's rules: one built by an
+    older monitio or by hand may break them. Raise :class:`InvalidMessage`."""
+    try:
+        if payload["user"] is None:
+            raise InvalidMessage("A recipient is required.")
+        build(
+            message_id=uuid.UUID(payload["id"]),
+            user_id=payload["user"],
+            from_user_id=payload["from_user"],
+            level=payload["level"],
+            message=payload["message"],
+            subject=payload["subject"],
+            extra_tags=payload["extra_tags"],
+            expires=datetime.fromisoformat(payload["expires"]) if payload["expires"] else None,
+            close_timeout=payload["close_timeout"],
+            url=payload["url"],
+            created=datetime.fromisoformat(payload["created"]),
+        )
+    except InvalidMessage:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise InvalidMessage(f"Malformed payload: {exc!r}") from None
 
 
 #: Payload fields that :func:`compact` leaves out when they hold these values.
