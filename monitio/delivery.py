@@ -185,13 +185,19 @@ def bulk_payloads(user_ids: list[Any], template: dict[str, Any]) -> Iterator[lis
 
 
 def publish_rows(rows: list[Message]) -> None:
-    """Publish a ``message`` event per row (one pipeline) and mark them published."""
+    """Publish a ``message`` event per row (one pipeline) and mark them published.
+
+    A row already expired is marked but not published: it is never listed, so it
+    must not pop up live either.
+    """
     if not rows:
         return
-    counts = unread_counts({m.user_id for m in rows})
+    now = timezone.now()
+    live = [m for m in rows if m.expires is None or m.expires > now]
+    counts = unread_counts({m.user_id for m in live})
     publish.publish_many(
-        ((m.user_id, wire.MESSAGE, message_dict(m, unread=counts.get(m.user_id, 0))) for m in rows),
-        once_keys=(str(m.pk) for m in rows),
+        ((m.user_id, wire.MESSAGE, message_dict(m, unread=counts.get(m.user_id, 0))) for m in live),
+        once_keys=(str(m.pk) for m in live),
     )
     Message.objects.filter(pk__in=[m.pk for m in rows]).update(published_at=timezone.now())
 

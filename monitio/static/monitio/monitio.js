@@ -162,6 +162,7 @@
 
   Client.prototype.onMessage = function (message) {
     if (!message.id || this.seen[message.id]) { return; }  // replayed twice: once
+    if (message.expires && Date.parse(message.expires) <= Date.now()) { return; }  // replayed late
     this.seen[message.id] = true;
     this.show(message);
   };
