@@ -346,9 +346,11 @@
   }
 
   function isLocalPath(url) {
-    // A path on this site only: never "javascript:", never another host.
-    return typeof url === "string" && url.charAt(0) === "/" && url.charAt(1) !== "/" &&
-      url.charAt(1) !== "\\";
+    // A path on this site only: never "javascript:", never another host. The
+    // browser's own parser decides ("/\t/host" is "//host" once it drops the tab).
+    if (typeof url !== "string" || url.charAt(0) !== "/") { return false; }
+    try { return new URL(url, window.location.href).origin === window.location.origin; }
+    catch (e) { return false; }
   }
 
   function init() {
