@@ -102,7 +102,7 @@ def reject(message_id: str, user_id: Any, reason: str) -> None:
     a redelivered task counts a message once: ``HLEN`` is the number of messages
     dropped, ``HGETALL`` says which and why.
     """
-    logger.error("Message %s for user %r rejected, not stored: %s", message_id, user_id, reason)
+    logger.error("Message %s for user %.100r rejected, not stored: %s", message_id, user_id, reason)
     publish.count_rejected(message_id, reason)
 
 

@@ -145,7 +145,7 @@ def check_user_id(user_id: Any, role: str = "recipient") -> int | str:
         field.run_validators(value)
     except ValidationError as exc:
         raise InvalidMessage(
-            f"{user_id!r} is not a {role} id: {' '.join(exc.messages)}"
+            f"{user_id!r:.100} is not a {role} id: {' '.join(exc.messages)}"
         ) from None
     return value if isinstance(value, (int, str)) else str(value)
 

@@ -27,7 +27,6 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from monitio import delivery, emails, enqueue, payloads
-from monitio.exceptions import InvalidMessage
 
 from .batching import Call, CoalescingTask
 
@@ -145,7 +144,7 @@ def create_message(
             message_id=message_id,
             created=datetime.fromisoformat(created) if created else None,
         )
-    except (InvalidMessage, TypeError, ValueError) as exc:
+    except (TypeError, ValueError) as exc:  # InvalidMessage is a ValueError
         delivery.reject(str(message_id), user_id, str(exc))
         raise delivery.MessageRejected(f"Message {message_id} rejected: {exc}") from None
     _deliver([payload])
