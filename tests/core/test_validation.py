@@ -104,6 +104,10 @@ def test_a_recipient_id_of_the_wrong_type_or_range_is_refused(
             monitio.create_message(user_id, monitio.INFO, "hi")
         with pytest.raises(InvalidMessage):
             monitio.create_message(alice, monitio.INFO, "hi", from_user=user_id)
+        with pytest.raises(InvalidMessage):
+            monitio.add_message(make_request(alice), monitio.INFO, "hi", user=user_id)
+        with pytest.raises(InvalidMessage):
+            monitio.add_message(make_request(alice), monitio.INFO, "hi", from_user=user_id)
     assert broker_client.llen("celery") == 0
 
 
