@@ -104,16 +104,38 @@ def create_message(
     return uuid.UUID(payload["id"])
 
 
-def _delay(*args: Any, **kwargs: Any):
+def _delay(
+    user_id: Any,
+    level: int,
+    message: str,
+    from_user: Any = None,
+    extra_tags: str = "",
+    subject: str = "",
+    expires: datetime | None = None,
+    close_timeout: int | None = None,
+    sse: bool = True,
+    email: bool = False,
+    url: str | None = None,
+):
     """Enqueue :func:`create_message` as a task; arguments are ids and JSON values.
 
-    The message is dated now, when the job asks for it, so messages a job sends one
+    The message is checked here first, with :func:`create_message`'s rules, so bad
+    input raises :class:`~monitio.exceptions.InvalidMessage` in the caller and nothing
+    is queued. It is dated now, when the job asks for it, so messages a job sends one
     after another keep their order even when two workers store them concurrently.
     """
     from monitio_tasks.tasks import create_message as task
 
-    kwargs.setdefault("created", timezone.now().isoformat())
-    return task.delay(*args, **kwargs)
+    checked = payloads.build(
+        user_id=payloads.check_user_id(user_id), level=level, message=message,
+        from_user_id=from_user, extra_tags=extra_tags, subject=subject, expires=expires,
+        close_timeout=close_timeout, sse=sse, email=email, url=url,
+    )
+    return task.delay(
+        user_id, level, checked["message"], from_user=from_user, extra_tags=extra_tags,
+        subject=checked["subject"], expires=expires, close_timeout=close_timeout, sse=sse,
+        email=email, url=url, created=timezone.now().isoformat(),
+    )
 
 
 create_message.delay = _delay  # type: ignore[attr-defined]
@@ -141,7 +163,7 @@ def create_messages(
     if isinstance(to_users, QuerySet):
         user_ids = list(to_users.values_list("pk", flat=True))
     else:
-        user_ids = [_user_id(u) for u in to_users]
+        user_ids = [payloads.check_user_id(_user_id(u)) for u in to_users]
     template = _payload(
         None, level, message, from_user, extra_tags=extra_tags, subject=subject,
         expires=expires, close_timeout=close_timeout, sse=sse, email=email, url=url,

@@ -4,12 +4,16 @@ Every step is idempotent, keyed by the message UUID the caller chose: a redelive
 task inserts nothing twice (the primary key), publishes each message once (a Redis
 marker, see :func:`monitio.publish.publish_many`) and enqueues e-mail that
 :mod:`monitio.emails` sends at most once.
+
+One message that cannot be delivered never holds back the others of its batch: they
+are delivered, and then :class:`Undelivered` names what was not.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -21,23 +25,48 @@ from django.utils import timezone
 
 from . import constants, publish, signals, wire
 from .conf import settings
-from .exceptions import MonitioError
+from .exceptions import InvalidMessage, MonitioError
 from .models import Message
+from .payloads import check_payload
 from .serialize import message_dict
 
+logger = logging.getLogger("monitio")
 
-class RecipientMissing(MonitioError):
+
+class Undelivered(MonitioError):
+    """Some messages of a batch were not delivered; the others were.
+
+    ``emails`` holds the ids of the delivered ones whose e-mail is still to send.
+    Permanent: a task that raises it is not retried.
+    """
+
+    def __init__(self, text: str, emails: Iterable[str] = ()) -> None:
+        super().__init__(text)
+        self.emails = list(emails)
+
+
+class RecipientMissing(Undelivered):
     """A message's recipient does not exist (any more); it cannot be delivered."""
+
+
+class MessageRejected(Undelivered):
+    """A message breaks the rules the caller enforces (:mod:`monitio.payloads`), so
+    it cannot be stored: it was logged and counted (:func:`reject`) and dropped."""
 
 
 def deliver(payloads: list[dict[str, Any]]) -> list[str]:
     """Store and publish ``payloads``; return the ids whose e-mail is still to send.
 
-    Messages for users that do not exist are skipped, and :class:`RecipientMissing`
-    is raised after the others are delivered, so the failure is visible without
-    holding the rest back. Recipients are not looked up beforehand: the foreign key
-    refuses a missing one, and only then are they looked up.
+    Messages that break the caller's rules are rejected (:func:`reject`), and messages
+    for users that do not exist are skipped; then :class:`MessageRejected` or
+    :class:`RecipientMissing` is raised after the others are delivered, so the failure
+    is visible without holding the rest back. Recipients are not looked up
+    beforehand: the foreign key refuses a missing one, and only then are they looked up.
     """
+    payloads, rejected = _screen(payloads)
+    if not payloads:
+        _raise_undelivered(rejected, [], [])
+        return []
     senders = _users({p["from_user"] for p in payloads})
     rows = [_row(p, senders) for p in payloads]
     missing: list[str] = []
@@ -55,17 +84,60 @@ def deliver(payloads: list[dict[str, Any]]) -> list[str]:
     quiet = [m.pk for m in fresh if str(m.pk) not in live]
     if quiet:
         Message.objects.filter(pk__in=quiet).update(published_at=timezone.now())
-    if missing:
-        raise RecipientMissing(
-            f"{len(missing)} message(s) not delivered: recipient does not exist "
-            f"(message ids {', '.join(missing[:10])})."
-        )
     if redelivered:  # the first attempt may have died before enqueueing the e-mail
         wanted = Message.objects.filter(
             pk__in=[r.pk for r in rows if r.email], email_status=Message.EmailStatus.PENDING
         )
-        return [str(pk) for pk in wanted.values_list("pk", flat=True)]
-    return [str(m.pk) for m in fresh if m.email]
+        emails = [str(pk) for pk in wanted.values_list("pk", flat=True)]
+    else:
+        emails = [str(m.pk) for m in fresh if m.email]
+    _raise_undelivered(rejected, missing, emails)
+    return emails
+
+
+def reject(message_id: str, user_id: Any, reason: str) -> None:
+    """Log at ERROR, and count, a message the worker cannot store.
+
+    The count is the Redis hash ``<KEY_PREFIX>:rejected`` (message id to reason), so
+    a redelivered task counts a message once: ``HLEN`` is the number of messages
+    dropped, ``HGETALL`` says which and why.
+    """
+    logger.error("Message %s for user %.100r rejected, not stored: %s", message_id, user_id, reason)
+    publish.count_rejected(message_id, reason)
+
+
+def _screen(payloads: list[Any]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Split ``payloads`` into those the worker can store and the ids of the rest,
+    which are rejected."""
+    good, rejected = [], []
+    for payload in payloads:
+        try:
+            check_payload(payload)
+        except InvalidMessage as exc:
+            message_id = str(payload.get("id")) if isinstance(payload, dict) else "?"
+            user_id = payload.get("user") if isinstance(payload, dict) else None
+            reject(message_id, user_id, str(exc))
+            rejected.append(message_id)
+        else:
+            good.append(payload)
+    return good, rejected
+
+
+def _raise_undelivered(rejected: list[str], missing: list[str], emails: list[str]) -> None:
+    problems = []
+    if rejected:
+        problems.append(
+            f"{len(rejected)} message(s) rejected: invalid payload "
+            f"(message ids {', '.join(rejected[:10])})."
+        )
+    if missing:
+        problems.append(
+            f"{len(missing)} message(s) not delivered: recipient does not exist "
+            f"(message ids {', '.join(missing[:10])})."
+        )
+    if problems:
+        kind = MessageRejected if rejected else RecipientMissing
+        raise kind(" ".join(problems), emails)
 
 
 def single_writer() -> bool:
@@ -113,13 +185,19 @@ def bulk_payloads(user_ids: list[Any], template: dict[str, Any]) -> Iterator[lis
 
 
 def publish_rows(rows: list[Message]) -> None:
-    """Publish a ``message`` event per row (one pipeline) and mark them published."""
+    """Publish a ``message`` event per row (one pipeline) and mark them published.
+
+    A row already expired is marked but not published: it is never listed, so it
+    must not pop up live either.
+    """
     if not rows:
         return
-    counts = unread_counts({m.user_id for m in rows})
+    now = timezone.now()
+    live = [m for m in rows if m.expires is None or m.expires > now]
+    counts = unread_counts({m.user_id for m in live})
     publish.publish_many(
-        ((m.user_id, wire.MESSAGE, message_dict(m, unread=counts.get(m.user_id, 0))) for m in rows),
-        once_keys=(str(m.pk) for m in rows),
+        ((m.user_id, wire.MESSAGE, message_dict(m, unread=counts.get(m.user_id, 0))) for m in live),
+        once_keys=(str(m.pk) for m in live),
     )
     Message.objects.filter(pk__in=[m.pk for m in rows]).update(published_at=timezone.now())
 

@@ -1,23 +1,35 @@
 """Validate a message in the caller and turn it into a JSON task payload.
 
 Everything that can be wrong with a message is caught here, before anything is
-queued, so the caller gets a clear exception and the worker never sees bad input.
+queued, so the caller gets a clear exception: whatever reaches the worker can be
+stored and shown. The worker checks again (:func:`check_payload`), since a payload
+may come from an older caller or be made by hand.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 import uuid
 from datetime import datetime
+from datetime import timezone as dt_timezone
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.messages import constants as django_levels
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.functional import Promise
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeData
 
 from . import constants
 from .conf import settings
 from .exceptions import InvalidMessage, MessageTooLarge, UnknownLevel
+
+#: The largest ``close_timeout``: browsers' ``setTimeout`` takes a signed 32-bit delay
+#: (a larger one fires at once), and it fits every database's integer column.
+MAX_CLOSE_TIMEOUT = 2**31 - 1
 
 #: Django's and monitio's own levels: known whatever ``MESSAGE_TAGS`` says.
 BUILTIN_LEVELS = frozenset({*django_levels.DEFAULT_LEVELS.values(), *constants.DEFAULT_LEVELS.values()})
@@ -48,9 +60,8 @@ def check_text(message: Any, subject: Any) -> None:
         raise InvalidMessage(f"Message must be a str, not {type(message).__name__}.")
     if not isinstance(subject, str):
         raise InvalidMessage(f"Subject must be a str, not {type(subject).__name__}.")
-    if "\x00" in message or "\x00" in subject:
-        # PostgreSQL cannot store NUL in text; refuse it on every database alike.
-        raise InvalidMessage("Message and subject must not contain NUL characters.")
+    check_storable("message", message)
+    check_storable("subject", subject)
     if len(message) > settings.MAX_MESSAGE_LENGTH:
         raise MessageTooLarge(
             f"Message is {len(message)} characters; the maximum is "
@@ -63,20 +74,80 @@ def check_text(message: Any, subject: Any) -> None:
         )
 
 
+def check_storable(name: str, text: str) -> None:
+    """Refuse what no database stores alike: NUL (PostgreSQL refuses it in text) and
+    lone surrogates (not encodable as UTF-8: SQLite and the drivers raise)."""
+    if "\x00" in text:
+        raise InvalidMessage(f"{name} must not contain NUL characters.")
+    if _SURROGATE.search(text):
+        raise InvalidMessage(f"{name} must not contain lone surrogates (not valid Unicode text).")
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def check_options(expires: Any, close_timeout: Any, url: Any, extra_tags: Any) -> None:
     if expires is not None:
-        if not isinstance(expires, datetime):
-            raise InvalidMessage("expires must be a datetime.")
-        if timezone.is_naive(expires):
-            raise InvalidMessage("expires must be timezone-aware (naive datetimes are ambiguous).")
+        check_datetime("expires", expires)
     if close_timeout is not None and (
-        isinstance(close_timeout, bool) or not isinstance(close_timeout, int) or close_timeout < 0
+        isinstance(close_timeout, bool)
+        or not isinstance(close_timeout, int)
+        or not 0 <= close_timeout <= MAX_CLOSE_TIMEOUT
     ):
-        raise InvalidMessage("close_timeout must be a non-negative int of milliseconds.")
-    if url is not None and (not isinstance(url, str) or len(url) > 1024):
-        raise InvalidMessage("url must be a str of at most 1024 characters.")
+        raise InvalidMessage(
+            f"close_timeout must be an int of milliseconds from 0 to {MAX_CLOSE_TIMEOUT}."
+        )
+    if url is not None:
+        check_url(url)
     if not isinstance(extra_tags, str) or len(extra_tags) > 128:
         raise InvalidMessage("extra_tags must be a str of at most 128 characters.")
+    check_storable("extra_tags", extra_tags)
+
+
+def check_datetime(name: str, value: Any) -> None:
+    """An aware datetime that the database can store (in UTC)."""
+    if not isinstance(value, datetime):
+        raise InvalidMessage(f"{name} must be a datetime.")
+    if timezone.is_naive(value):
+        raise InvalidMessage(f"{name} must be timezone-aware (naive datetimes are ambiguous).")
+    try:
+        value.astimezone(dt_timezone.utc)
+    except OverflowError:
+        raise InvalidMessage(f"{name} is out of range once converted to UTC.") from None
+
+
+def check_url(url: Any) -> None:
+    """``url`` is a path on this site: the pages link it, and visiting it marks the
+    message read. A scheme or a host is refused as ``url_has_allowed_host_and_scheme``
+    with no allowed host refuses it (``//host``, ``/\\host``, ``/<tab>/host``), and so
+    is any control character, which browsers drop or act on."""
+    if not isinstance(url, str) or len(url) > 1024:
+        raise InvalidMessage("url must be a str of at most 1024 characters.")
+    check_storable("url", url)
+    if (
+        not url.startswith("/")
+        or not url_has_allowed_host_and_scheme(url, allowed_hosts=None)
+        or any(unicodedata.category(c) == "Cc" for c in url)
+    ):
+        raise InvalidMessage(
+            f"url must be a path on this site starting with a single /, not {url[:100]!r}."
+        )
+
+
+def check_user_id(user_id: Any, role: str = "recipient") -> int | str:
+    """Return ``user_id`` as a value of the user model's primary key (a str for a
+    UUID), or raise :class:`InvalidMessage` (``"abc"`` or ``2**63`` for an integer key)."""
+    if isinstance(user_id, bool) or not isinstance(user_id, (int, str, uuid.UUID)):
+        raise InvalidMessage(f"A {role} id must be an int or a str, not {type(user_id).__name__}.")
+    field = get_user_model()._meta.pk
+    try:
+        value = field.to_python(user_id)
+        field.run_validators(value)
+    except ValidationError as exc:
+        raise InvalidMessage(
+            f"{user_id!r:.100} is not a {role} id: {' '.join(exc.messages)}"
+        ) from None
+    return value if isinstance(value, (int, str)) else str(value)
 
 
 def build(
@@ -101,10 +172,16 @@ def build(
     ``created`` defaults to now: the time of the call, not of the worker's insert.
     """
     level = check_level(level)
+    if user_id is not None:
+        user_id = check_user_id(user_id)
+    if from_user_id is not None:
+        from_user_id = check_user_id(from_user_id, "sender")
     message = str(message) if _is_lazy(message) else message
     subject = str(subject) if _is_lazy(subject) else subject
     check_text(message, subject)
     check_options(expires, close_timeout, url, extra_tags)
+    if created is not None:
+        check_datetime("created", created)
     return {
         "id": str(message_id or uuid.uuid4()),
         "user": user_id,
@@ -122,6 +199,31 @@ def build(
         "sse": bool(sse),
         "read": bool(read),
     }
+
+
+def check_payload(payload: Any) -> None:
+    """Check a payload the worker received, with the caller's rules: one built by an
+    older monitio or by hand may break them. Raise :class:`InvalidMessage`."""
+    try:
+        if payload["user"] is None:
+            raise InvalidMessage("A recipient is required.")
+        build(
+            message_id=uuid.UUID(payload["id"]),
+            user_id=payload["user"],
+            from_user_id=payload["from_user"],
+            level=payload["level"],
+            message=payload["message"],
+            subject=payload["subject"],
+            extra_tags=payload["extra_tags"],
+            expires=datetime.fromisoformat(payload["expires"]) if payload["expires"] else None,
+            close_timeout=payload["close_timeout"],
+            url=payload["url"],
+            created=datetime.fromisoformat(payload["created"]),
+        )
+    except InvalidMessage:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise InvalidMessage(f"Malformed payload: {exc!r}") from None
 
 
 #: Payload fields that :func:`compact` leaves out when they hold these values.

@@ -129,6 +129,12 @@ def revoke(user_id: Any, session: str | None, at: int) -> None:
     pipe.execute()
 
 
+def count_rejected(message_id: str, reason: str) -> None:
+    """Record a message the worker could not store in the hash ``<KEY_PREFIX>:rejected``
+    (message id to reason, at most 500 characters): ``HLEN`` counts them."""
+    get_client().hset(f"{settings.KEY_PREFIX}:rejected", message_id, reason[:500])
+
+
 def current_event_id(user_id: Any) -> str:
     """Return the SSE id of ``user_id``'s latest event (a page hands it to the client
     as ``last_event_id`` so nothing published after rendering is missed)."""

@@ -10,7 +10,9 @@ The work lives in plain functions under :mod:`monitio` (``delivery``, ``emails``
 * retries transient failures (Redis, the database, SMTP) with exponential backoff
   and jitter, capped at ``RETRY_BACKOFF_MAX`` seconds, which must stay below the
   broker's ``visibility_timeout`` (one hour by default);
-* fails at once, visibly, on permanent errors (a missing recipient, a refused e-mail).
+* fails at once, visibly, on permanent errors (a missing recipient, a refused e-mail,
+  a message that breaks the caller's rules: see :func:`monitio.delivery.reject`),
+  after delivering the other messages of its batch.
 """
 
 from __future__ import annotations
@@ -50,13 +52,23 @@ def _send_emails(message_ids: list[str]) -> None:
         send_email.delay(message_id)
 
 
+def _deliver(message_payloads: list[dict[str, Any]]) -> None:
+    """Deliver, and send the e-mail of what was delivered, also when some of the
+    batch was not (then re-raise)."""
+    try:
+        message_ids = delivery.deliver(message_payloads)
+    except delivery.Undelivered as exc:
+        _send_emails(exc.emails)
+        raise
+    _send_emails(message_ids)
+
+
 class Deliver(CoalescingTask):
     """The worker hands the ``deliver`` calls queued meanwhile to one process, which
     stores and publishes all their messages at once (see :mod:`.batching`)."""
 
     def run_many(self, calls: list[Call]) -> None:
-        batch = [p for _, args, kwargs in calls for p in _deliver_payloads(*args, **kwargs)]
-        _send_emails(delivery.deliver(batch))
+        _deliver([p for _, args, kwargs in calls for p in _deliver_payloads(*args, **kwargs)])
 
     def batch_slots(self, processes: int) -> int:
         """One at a time on SQLite: it has one writer, and a second batch would only
@@ -72,21 +84,23 @@ def _deliver_payloads(message_payloads: list[dict[str, Any]]) -> list[dict[str, 
 @shared_task(name="monitio_tasks.deliver", base=Deliver, ignore_result=True, **DELIVERY)
 def deliver(message_payloads: list[dict[str, Any]]) -> int:
     """Store, publish and (if asked) e-mail messages queued by a request."""
-    _send_emails(delivery.deliver(message_payloads))
+    _deliver(message_payloads)
     return len(message_payloads)
 
 
 @shared_task(name="monitio_tasks.deliver_bulk", **DELIVERY)
 def deliver_bulk(user_ids: list[Any], template: dict[str, Any]) -> int:
     """Store and publish one message for many users, in batches."""
-    missing: list[str] = []
+    failed: list[delivery.Undelivered] = []
     for batch in delivery.bulk_payloads(user_ids, template):
         try:
-            _send_emails(delivery.deliver(batch))
-        except delivery.RecipientMissing as exc:
-            missing.append(str(exc))
-    if missing:
-        raise delivery.RecipientMissing(" ".join(missing))
+            _deliver(batch)
+        except delivery.Undelivered as exc:
+            failed.append(exc)
+    if failed:
+        rejected = any(isinstance(exc, delivery.MessageRejected) for exc in failed)
+        kind = delivery.MessageRejected if rejected else delivery.RecipientMissing
+        raise kind(" ".join(str(exc) for exc in failed))
     return len(user_ids)
 
 
@@ -110,23 +124,30 @@ def create_message(
     with ids for users).
 
     The message id derives from the task id, so a redelivered task makes no duplicate.
+    ``.delay`` checks the arguments in the caller; a message that still breaks the
+    rules (sent by hand, or by an older caller) is rejected here, not retried.
     """
-    payload = payloads.build(
-        user_id=user_id,
-        level=level,
-        message=message,
-        from_user_id=from_user,
-        extra_tags=extra_tags,
-        subject=subject,
-        expires=expires,
-        close_timeout=close_timeout,
-        sse=sse,
-        email=email,
-        url=url,
-        message_id=uuid.uuid5(TASK_MESSAGE_NAMESPACE, self.request.id or str(uuid.uuid4())),
-        created=datetime.fromisoformat(created) if created else None,
-    )
-    _send_emails(delivery.deliver([payload]))
+    message_id = uuid.uuid5(TASK_MESSAGE_NAMESPACE, self.request.id or str(uuid.uuid4()))
+    try:
+        payload = payloads.build(
+            user_id=user_id,
+            level=level,
+            message=message,
+            from_user_id=from_user,
+            extra_tags=extra_tags,
+            subject=subject,
+            expires=expires,
+            close_timeout=close_timeout,
+            sse=sse,
+            email=email,
+            url=url,
+            message_id=message_id,
+            created=datetime.fromisoformat(created) if created else None,
+        )
+    except (TypeError, ValueError) as exc:  # InvalidMessage is a ValueError
+        delivery.reject(str(message_id), user_id, str(exc))
+        raise delivery.MessageRejected(f"Message {message_id} rejected: {exc}") from None
+    _deliver([payload])
     return payload["id"]
 
 

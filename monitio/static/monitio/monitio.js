@@ -162,6 +162,7 @@
 
   Client.prototype.onMessage = function (message) {
     if (!message.id || this.seen[message.id]) { return; }  // replayed twice: once
+    if (message.expires && Date.parse(message.expires) <= Date.now()) { return; }  // replayed late
     this.seen[message.id] = true;
     this.show(message);
   };
@@ -345,9 +346,11 @@
   }
 
   function isLocalPath(url) {
-    // A path on this site only: never "javascript:", never another host.
-    return typeof url === "string" && url.charAt(0) === "/" && url.charAt(1) !== "/" &&
-      url.charAt(1) !== "\\";
+    // A path on this site only: never "javascript:", never another host. The
+    // browser's own parser decides ("/\t/host" is "//host" once it drops the tab).
+    if (typeof url !== "string" || url.charAt(0) !== "/") { return false; }
+    try { return new URL(url, window.location.href).origin === window.location.origin; }
+    catch (e) { return false; }
   }
 
   function init() {
