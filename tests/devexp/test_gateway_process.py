@@ -10,9 +10,10 @@ import time
 
 import httpx
 import pytest
+import redis
 from django.conf import settings
 
-from monitio import stream_token
+from monitio import stream_token, wire
 from monitio.conf import settings as monitio_settings
 from tests import procs
 
@@ -37,12 +38,18 @@ def test_settings_flag_configures_the_gateway_and_mismatches_are_logged(tmp_path
         assert "configuration mismatch: MONITIO_KEY_PREFIX='not-the-sites' overrides the " \
                f"site's KEY_PREFIX ({monitio_settings.KEY_PREFIX!r})" in text
         # The secret came from the settings: a credential Django mints is accepted.
+        # (It carries the epoch of the prefix the gateway was told to use.)
+        client = redis.Redis.from_url(settings.REDIS_URL, decode_responses=True)
+        epoch_key = wire.epoch_key("not-the-sites")
+        client.set(epoch_key, "e1", nx=True)
+        epoch = client.get(epoch_key)
         token = stream_token.mint(7, stream_token.session_hash("s"),
-                                  secret=monitio_settings.STREAM_SECRET)
+                                  secret=monitio_settings.STREAM_SECRET, epoch=epoch)
         with httpx.stream("GET", f"http://127.0.0.1:{port}/sse/", timeout=10,
                           cookies={monitio_settings.STREAM_COOKIE_NAME: token}) as response:
             assert response.status_code == 200
-        forged = stream_token.mint(7, stream_token.session_hash("s"), secret="other")
+        forged = stream_token.mint(7, stream_token.session_hash("s"), secret="other",
+                                   epoch=epoch)
         answer = httpx.get(f"http://127.0.0.1:{port}/sse/", timeout=10,
                            cookies={monitio_settings.STREAM_COOKIE_NAME: forged})
         assert answer.status_code == 401
