@@ -309,10 +309,14 @@ class PersistentMessageStorage(FallbackStorage):
         user; like Django's ``CookieStorage`` it is not encrypted: it holds the
         user's own message text.
         """
+        new = getattr(self, "_carry_new", [])
+        if not new and not hasattr(self, "_carried_pending"):
+            # Nothing carried was added or read: like Django's storage, leave the
+            # session (and so the response's Vary) and the cookie alone.
+            return
         session = getattr(self.request, "session", None)
         in_session = session is not None and CARRY_SESSION_KEY in session
         in_cookie = CARRY_COOKIE_NAME in self.request.COOKIES
-        new = getattr(self, "_carry_new", [])
         if not (new or in_session or in_cookie):
             return
         self._carried_not_stored()
