@@ -38,7 +38,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
-from . import state, throttle
+from . import state, stream, throttle
 from .models import Message
 from .serialize import message_dict
 
@@ -279,3 +279,12 @@ def message_json(request: HttpRequest) -> HttpResponse:
 def message_unread_count(request: HttpRequest) -> HttpResponse:
     """Return ``{"unread": n}``, the user's unread persistent messages."""
     return JsonResponse({"unread": state.unread_count(request.user)})
+
+
+def stream_token_by_channel(request: HttpRequest, channel: str) -> HttpResponse:
+    """The original's stream URL, ``stream/<username>``: :func:`monitio.stream.stream_token`.
+
+    ``channel`` is ignored. The original chose the stream by the name in the URL;
+    here the credential is minted for the signed-in user alone, whatever it says.
+    """
+    return stream.stream_token(request)
