@@ -282,7 +282,7 @@ def message_unread_count(request: HttpRequest) -> HttpResponse:
 
 
 def stream_token_by_channel(request: HttpRequest, channel: str) -> HttpResponse:
-    """The original's stream URL, ``stream/<username>``: :func:`monitio.stream.stream_token`.
+    """The original's stream URL, ``stream/<username>``: the stream-token view.
 
     ``channel`` is ignored. The original chose the stream by the name in the URL;
     here the credential is minted for the signed-in user alone, whatever it says.
