@@ -26,6 +26,7 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings as django_settings
+from django.contrib.messages.storage.base import Message as DjangoMessage
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.contrib.messages.storage.fallback import FallbackStorage
 from django.core import signing
@@ -36,7 +37,7 @@ from . import constants, payloads
 from .conf import settings
 from .enqueue import enqueue, enqueued
 from .exceptions import AnonymousRecipient
-from .models import Message
+from .models import Message, level_tags
 
 CARRY_SESSION_KEY = "_monitio_pending"
 CARRY_COOKIE_NAME = "monitio_pending"
@@ -151,16 +152,13 @@ class PersistentMessageStorage(FallbackStorage):
         return super().__contains__(item)
 
     def _materialize(self) -> None:
-        """Turn this request's carried payloads into rows, once they are to be shown."""
-        if any(isinstance(m, _Carried) for m in self._queued_messages):
-            self._queued_messages = [
-                Message.from_payload(m.payload) if isinstance(m, _Carried) else m
-                for m in self._queued_messages
-            ]
+        """Turn this request's carried payloads into rows, and tag its plain messages
+        at monitio's levels, once they are to be shown."""
+        self._queued_messages = [_shown(m) for m in self._queued_messages]
 
     def _fallback_messages(self) -> list:
         if not hasattr(self, "_fallback_data"):
-            self._fallback_data = super()._get()[0] or []
+            self._fallback_data = [_shown(m) for m in super()._get()[0] or []]
         return list(self._fallback_data)
 
     def _shown_rows(self, user):
@@ -372,6 +370,25 @@ class _Carried:
 
     def __init__(self, payload: dict[str, Any]) -> None:
         self.payload = payload
+
+
+class _TaggedMessage(DjangoMessage):
+    """A message Django's storage keeps at one of monitio's levels (``DEBUG`` is not
+    persistent), tagged by :func:`monitio.models.level_tags`, not Django's dict."""
+
+    @property
+    def level_tag(self) -> str:
+        return level_tags().get(self.level, "")
+
+
+def _shown(message: Any) -> Any:
+    """``message`` as it is shown: a carried payload becomes a row, a plain message at
+    one of monitio's levels gets monitio's tag."""
+    if isinstance(message, _Carried):
+        return Message.from_payload(message.payload)
+    if type(message) is DjangoMessage and message.level in constants.DEFAULT_TAGS:
+        return _TaggedMessage(message.level, message.message, message.extra_tags)
+    return message
 
 
 def _plain(messages: list) -> list:
