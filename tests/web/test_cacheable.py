@@ -17,7 +17,7 @@ from django.urls import include, path
 from django.utils.cache import has_vary_header
 
 import monitio
-from monitio.storage import CARRY_COOKIE_NAME
+from monitio import carry
 
 STOCK = "django.contrib.messages.storage.fallback.FallbackStorage"
 
@@ -59,7 +59,7 @@ def carrying_client(transactional_db, alice, alice_client, broker_client):
     """Alice's browser after a request queued a persistent message (no worker runs,
     so the message stays in the carry cookie)."""
     alice_client.get(f"/add/?level={monitio.INFO}&text=carried")
-    assert alice_client.cookies[CARRY_COOKIE_NAME].value
+    assert alice_client.cookies[carry.COOKIE_NAME].value
     return alice_client
 
 
