@@ -121,7 +121,16 @@ def on_databases(
     module: str, kinds: list[str], args: list[str]
 ) -> dict[str, dict[str, Any]]:
     """:func:`measure_in_child` once per database kind, each on a scratch database;
-    the kinds that cannot be reached are left out (exits when none can)."""
+    the kinds that cannot be reached are left out (exits when none can). A missing
+    driver is not an unreachable server: it fails at once, before any measurement."""
+    if "postgresql" in kinds:
+        try:
+            import psycopg  # noqa: F401
+        except ImportError as exc:
+            sys.exit(
+                f"PostgreSQL cannot be measured: {exc} (install the bench extra: "
+                "pip install -e '.[bench]')"
+            )
     by_database = {}
     for kind in kinds:
         tag = f"monitio_{module.rpartition('.')[2]}_{os.getpid()}"

@@ -2,6 +2,7 @@
 # Run every benchmark: bash bench/run.sh [--quick] [--only gateway request_cost e2e pipeline]
 # Installs what is missing, raises the open-file limit, writes bench/results/ and
 # (for a full run) BENCHMARKS.md. Everything it starts listens on 127.0.0.1 only.
+# Exits non-zero, naming it, when a benchmark fails; BENCHMARKS.md is then left as it was.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,7 +21,7 @@ fi
 # The Debian package enables a system nginx; the benchmark runs its own instance.
 
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-if ! .venv/bin/python -c "import uvloop, psutil, gunicorn, gevent, dj_database_url" 2>/dev/null \
+if ! .venv/bin/python -c "import uvloop, psutil, gunicorn, gevent, dj_database_url, psycopg" 2>/dev/null \
    || ! command -v .venv/bin/py-spy >/dev/null; then
   echo "== pip install -e .[bench]"
   .venv/bin/python -m pip install -q -e ".[bench]"

@@ -1,5 +1,10 @@
 """Run every benchmark, each in a fresh process, then write ``bench/results/summary.md``
-and ``BENCHMARKS.md``: ``python -m bench.run_all [--quick] [--only NAME ...]``."""
+and ``BENCHMARKS.md``: ``python -m bench.run_all [--quick] [--only NAME ...]``.
+
+A benchmark that fails (or writes no result) fails the run: it exits non-zero naming
+it, and BENCHMARKS.md is left as it was. Figures this run did not produce are marked
+with their date in the summaries (see :mod:`bench.freshness`).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import report
+from bench import freshness, report
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = ["gateway", "request_cost", "e2e", "pipeline"]
@@ -31,8 +36,18 @@ def _verdict(ok: bool | None) -> str:
     return "?" if ok is None else ("met" if ok else "**missed**")
 
 
-def targets() -> list[list[Any]]:
-    """Rows: figure, ours, nchan, ratio, target, verdict."""
+def _mark(rows: list[list[Any]], start: int, name: str, notes: dict[str, str]) -> None:
+    """Label ``rows[start:]``, the figures from ``<name>.json``, when it is not this
+    run's."""
+    if name in notes:
+        for row in rows[start:]:
+            row[0] = f"{row[0]} (**{notes[name]}**)"
+
+
+def targets(notes: dict[str, str] | None = None) -> list[list[Any]]:
+    """Rows: figure, ours, nchan, ratio, target, verdict. ``notes``: the result files
+    that are not this run's, and why (:func:`bench.freshness.stale_notes`)."""
+    notes = notes or {}
     rows: list[list[Any]] = []
     conn, bcast, thr = _load("connections"), _load("broadcast"), _load("throughput")
     if conn:
@@ -89,6 +104,8 @@ def targets() -> list[list[Any]]:
                 "",
             ]
         )
+    _mark(rows, 0, "connections", notes)
+    start = len(rows)
     if bcast:
         for n in sorted({r["n"] for r in bcast["gateway"]}, reverse=True):
             a = _at(bcast["gateway"], n).get("all_received_ms", {})
@@ -104,6 +121,8 @@ def targets() -> list[list[Any]]:
                     _verdict(r and r <= 1.5),
                 ]
             )
+    _mark(rows, start, "broadcast", notes)
+    start = len(rows)
     if thr:
         for n in sorted({r["n"] for r in thr["gateway"]}, reverse=True):
             a, b = _at(thr["gateway"], n), _at(thr["nchan"], n)
@@ -118,11 +137,12 @@ def targets() -> list[list[Any]]:
                     _verdict(r and r >= 0.8),
                 ]
             )
-    rows += _pipeline_targets()
+    _mark(rows, start, "throughput", notes)
+    rows += _pipeline_targets(notes)
     return rows
 
 
-def _pipeline_targets() -> list[list[Any]]:
+def _pipeline_targets(notes: dict[str, str]) -> list[list[Any]]:
     rows: list[list[Any]] = []
     e2e, cost, pipe = _load("e2e"), _load("request_cost"), _load("pipeline")
     if e2e:
@@ -141,6 +161,8 @@ def _pipeline_targets() -> list[list[Any]]:
                     _verdict(worst is not None and worst <= 15) if rate == 100 else "",
                 ]
             )
+    _mark(rows, 0, "e2e", notes)
+    start = len(rows)
     if cost:
         databases = cost.get("databases") or {"sqlite": {"variants": cost["variants"]}}
         for db, data in databases.items():
@@ -201,6 +223,8 @@ def _pipeline_targets() -> list[list[Any]]:
                 _verdict(cmds <= 1.05),
             ]
         )
+    _mark(rows, start, "request_cost", notes)
+    start = len(rows)
     if pipe:
         brokers = pipe.get("brokers") or {"redis": pipe}
         for broker, data in brokers.items():
@@ -251,18 +275,21 @@ def _pipeline_targets() -> list[list[Any]]:
                 "",
             ]
         )
+    _mark(rows, start, "pipeline", notes)
     return rows
 
 
-def write_summaries(quick: bool) -> str:
-    meta = _load("connections") or _load("pipeline") or {}
-    machine = meta.get("machine", report.machine())
+def write_summaries(quick: bool, notes: dict[str, str] | None = None) -> str:
+    """Write ``summary.md``: this run's date and machine, the targets table and each
+    benchmark's tables; figures not from this run are marked (``notes``)."""
+    notes = notes or {}
+    machine = report.machine()
     header = ["figure", "monitio", "nchan / reference", "ratio", "target", "verdict"]
     lines = [
         "| " + " | ".join(header) + " |",
         "|" + "|".join("---" for _ in header) + "|",
     ]
-    for row in targets():
+    for row in targets(notes):
         lines.append(
             "| "
             + " | ".join(
@@ -280,22 +307,38 @@ def write_summaries(quick: bool) -> str:
             + " |"
         )
     table = "\n".join(lines)
-    when = meta.get("date", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    when = time.strftime(freshness.DATE_FORMAT, time.gmtime())
     machine_line = (
         f"{machine['cpu']}, {machine['cores']} cores, {machine['memory_gb']} GB, "
         f"Linux {machine['kernel']}, Python {machine['python']}"
     )
+    stale = (
+        "**Not this run's figures** (marked in the table):\n\n"
+        + "".join(f"* `{name}.json`: {note}\n" for name, note in notes.items())
+        + "\n"
+        if notes
+        else ""
+    )
     details = "\n".join(
-        (report.RESULTS / f"{n}.md").read_text()
-        for n in ("gateway", "request_cost", "e2e", "pipeline")
-        if (report.RESULTS / f"{n}.md").exists()
+        _detail(name, notes)
+        for name in BENCHMARKS
+        if (report.RESULTS / f"{name}.md").exists()
     )
     summary = (
         f"# Benchmark summary{' (quick run)' if quick else ''}\n\n"
-        f"Date: {when}. Machine: {machine_line}.\n\n{table}\n\n{details}"
+        f"Date: {when}. Machine: {machine_line}.\n\n{stale}{table}\n\n{details}"
     )
     (report.RESULTS / "summary.md").write_text(summary)
     return summary
+
+
+def _detail(benchmark: str, notes: dict[str, str]) -> str:
+    """``<benchmark>.md`` (its tables), headed by why they are not this run's, if so."""
+    text = (report.RESULTS / f"{benchmark}.md").read_text()
+    why = sorted({notes[n] for n in freshness.RESULT_FILES[benchmark] if n in notes})
+    if why:
+        text = f"**Not this run's figures ({benchmark}): {'; '.join(why)}.**\n\n{text}"
+    return text
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -311,8 +354,8 @@ def main(argv: list[str] | None = None) -> None:
         report.RESULTS = report.RESULTS / "quick"
         os.environ["BENCH_RESULTS"] = str(report.RESULTS)
     report.RESULTS.mkdir(parents=True, exist_ok=True)
-    started = time.monotonic()
-    failed = []
+    started, began = time.monotonic(), time.time()
+    failed: dict[str, str] = {}
     for name in args.only:
         extra = ["--quick"] if args.quick else []
         if name == "gateway" and not args.quick:
@@ -331,23 +374,35 @@ def main(argv: list[str] | None = None) -> None:
             proc.stdout[proc.stdout.find("### ") :] if "### " in proc.stdout else ""
         )
         (report.RESULTS / f"{name}.md").write_text(tables)
-        print(
-            f"==== {name}: exit {proc.returncode} in {time.monotonic() - t0:.0f} s",
-            flush=True,
-        )
+        unwritten = [
+            f"{n}.json"
+            for n in freshness.RESULT_FILES[name]
+            if not freshness.is_current(report.RESULTS / f"{n}.json", began)
+        ]
         if proc.returncode:
-            failed.append(name)
-    summary = write_summaries(args.quick)
-    if not args.quick:
+            failed[name] = f"exit {proc.returncode}"
+        elif unwritten:
+            failed[name] = f"exit 0 but did not write {', '.join(unwritten)}"
+        status = f"FAILED ({failed[name]})" if name in failed else "ok"
+        print(f"==== {name}: {status} in {time.monotonic() - t0:.0f} s", flush=True)
+    notes = freshness.stale_notes(report.RESULTS, began, set(args.only), set(failed))
+    summary = write_summaries(args.quick, notes)
+    if not args.quick and failed:
+        print("BENCHMARKS.md not written: a benchmark failed (it would not be current)")
+    elif not args.quick:
         from bench import benchmarks_md
 
-        benchmarks_md.write(summary)
+        print(f"wrote {benchmarks_md.write(summary)}")
     print(
         f"\nAll done in {time.monotonic() - started:.0f} s; "
-        f"results in {report.RESULTS.relative_to(ROOT)}/"
+        f"results in {report.RESULTS}/"
     )
     if failed:
-        sys.exit(f"failed: {', '.join(failed)}")
+        sys.exit(
+            "FAILED: "
+            + "; ".join(f"{name} ({why})" for name, why in failed.items())
+            + " (its output is above, under '==== NAME')"
+        )
 
 
 if __name__ == "__main__":

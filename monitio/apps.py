@@ -8,11 +8,8 @@ class MonitioConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from django.contrib.messages import constants as message_constants
+        # monitio's level tags are not added to Django's DEFAULT_TAGS (the original
+        # did that): monitio.models.level_tags() gives them to monitio's messages.
+        from . import checks, signals, stream  # noqa: F401
 
-        from . import checks, constants, signals, stream  # noqa: F401
-
-        # Templates get "info", "warning", ... for monitio's levels, as the
-        # original did, but at start-up rather than at import time.
-        message_constants.DEFAULT_TAGS.update(constants.DEFAULT_TAGS)
         stream.connect_revocation_signals()

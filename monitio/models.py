@@ -169,7 +169,7 @@ class Message(models.Model):
 
     @property
     def level_tag(self) -> str:
-        return get_level_tags().get(self.level, "")
+        return level_tags().get(self.level, "")
 
     @property
     def tags(self) -> str:
@@ -179,6 +179,15 @@ class Message(models.Model):
 
 #: The original project's name for the model.
 Monit = Message
+
+
+def level_tags() -> dict[int, str]:
+    """Tags by level: monitio's own, under Django's (its own and ``MESSAGE_TAGS``).
+
+    Django's ``DEFAULT_TAGS`` is left as it is, so a site's ``MESSAGE_TAGS`` wins for
+    every level and a stock message outside monitio is tagged exactly as by Django.
+    """
+    return {**constants.DEFAULT_TAGS, **get_level_tags()}
 
 
 class PendingTask(models.Model):

@@ -7,8 +7,7 @@ session). For an authenticated user, iterating ``messages`` yields:
    (read ones too when ``EXCLUDE_READ`` is off) and non-persistent ones sent to them
    by someone else, which are deleted once shown;
 2. persistent messages this user's own requests queued that the worker has not
-   written yet (carried in a signed cookie, or in the session when they do not fit
-   in one, until the row exists, so the page after a redirect neither loses nor
+   written yet (:mod:`monitio.carry`: so the page after a redirect neither loses nor
    doubles them);
 3. plain non-persistent messages, kept in the cookie/session exactly as Django does.
 
@@ -19,30 +18,22 @@ response goes out.
 
 from __future__ import annotations
 
-import time
 import uuid
 from contextlib import nullcontext
 from functools import partial
 from typing import Any
 
-from django.conf import settings as django_settings
-from django.contrib.messages.storage.cookie import CookieStorage
+from django.contrib.messages.storage.base import Message as DjangoMessage
 from django.contrib.messages.storage.fallback import FallbackStorage
-from django.core import signing
 from django.db import transaction
 from django.db.models import Count, Q
 
 from . import constants, payloads
+from .carry import Carry
 from .conf import settings
 from .enqueue import enqueue, enqueued
 from .exceptions import AnonymousRecipient
-from .models import Message
-
-CARRY_SESSION_KEY = "_monitio_pending"
-CARRY_COOKIE_NAME = "monitio_pending"
-CARRY_SALT = "monitio.storage.carry"
-#: Carry cookies longer than this (in characters, uncompressed) are compressed.
-CARRY_COMPRESS_OVER = 1024
+from .models import Message, level_tags
 
 
 class PersistentMessageStorage(FallbackStorage):
@@ -52,6 +43,7 @@ class PersistentMessageStorage(FallbackStorage):
         super().__init__(request, *args, **kwargs)
         self._committed: list[dict[str, Any]] = []
         self._sent = False
+        self._carry = Carry(request)
 
     # -- adding ---------------------------------------------------------------
 
@@ -93,7 +85,8 @@ class PersistentMessageStorage(FallbackStorage):
             **options,
         )
         if to_self and persistent:
-            self._carry(payload)
+            self._carry.add(payload)
+            self._queued_messages.append(_Carried(payload))
         elif to_self:
             super().add(level, message, extra_tags)
         transaction.on_commit(partial(self._committed_one, payload))
@@ -124,7 +117,7 @@ class PersistentMessageStorage(FallbackStorage):
             elif self.added_new:
                 plain = self._fallback_messages() + self._queued_messages
                 unstored = self._store(plain, response)
-            self._save_carried(response)
+            self._carry.save(response)
         return unstored
 
     # -- reading --------------------------------------------------------------
@@ -151,16 +144,13 @@ class PersistentMessageStorage(FallbackStorage):
         return super().__contains__(item)
 
     def _materialize(self) -> None:
-        """Turn this request's carried payloads into rows, once they are to be shown."""
-        if any(isinstance(m, _Carried) for m in self._queued_messages):
-            self._queued_messages = [
-                Message.from_payload(m.payload) if isinstance(m, _Carried) else m
-                for m in self._queued_messages
-            ]
+        """Turn this request's carried payloads into rows, and tag its plain messages
+        at monitio's levels, once they are to be shown."""
+        self._queued_messages = [_shown(m) for m in self._queued_messages]
 
     def _fallback_messages(self) -> list:
         if not hasattr(self, "_fallback_data"):
-            self._fallback_data = super()._get()[0] or []
+            self._fallback_data = [_shown(m) for m in super()._get()[0] or []]
         return list(self._fallback_data)
 
     def _shown_rows(self, user):
@@ -231,7 +221,7 @@ class PersistentMessageStorage(FallbackStorage):
             if user is None:
                 self._count_cache = (0, plain)
             else:
-                carried = [m.pk for m in self._carried_not_stored()]
+                carried = [m.pk for m in self._carry.pending()]
                 is_persistent = Q(level__in=constants.PERSISTENT_MESSAGE_LEVELS)
                 # The carried messages are counted once: a row the worker wrote
                 # since they were checked is left out of the query.
@@ -243,16 +233,9 @@ class PersistentMessageStorage(FallbackStorage):
                 )
                 self._count_cache = (counts["p"] + len(carried), counts["n"] + plain)
         persistent, other = self._count_cache
-        return persistent + len(getattr(self, "_carry_new", [])), other
+        return persistent + len(self._carry.new), other
 
     # -- the redirect race ----------------------------------------------------
-
-    def _carry(self, payload: dict[str, Any]) -> None:
-        """Show ``payload`` now and on later pages until the worker has stored it."""
-        if not hasattr(self, "_carry_new"):
-            self._carry_new = []
-        self._carry_new.append({**payload, "carried_at": time.time()})
-        self._queued_messages.append(_Carried(payload))
 
     def _with_carried(self, rows) -> list[Message]:
         """The rows of ``rows`` and the carried messages not among them, oldest first.
@@ -260,105 +243,14 @@ class PersistentMessageStorage(FallbackStorage):
         The carry is checked before ``rows`` is queried: a row the worker writes in
         between is then in ``rows`` (its carried copy is dropped), never missing from both.
         """
-        carried = self._carried_not_stored()
+        carried = self._carry.pending()
         found = list(rows)
         ids = {m.pk for m in found}
         return _by_created(found + [m for m in carried if m.pk not in ids])
 
-    def _carried_not_stored(self) -> list[Message]:
-        """What earlier requests carried and the worker has not written yet."""
-        if not hasattr(self, "_carried_pending"):
-            user = self._user()
-            owner = str(user.pk) if user is not None else None
-            horizon = time.time() - settings.PENDING_CARRY_SECONDS
-            fresh: dict[str, dict[str, Any]] = {}
-            for p in self._carried_in_session() + self._carried_in_cookie():
-                if str(p["user"]) == owner and p["carried_at"] >= horizon:
-                    fresh[p["id"]] = p
-            stored: set[str] = set()
-            if fresh:
-                found = Message.objects.filter(pk__in=list(fresh)).values_list("pk", flat=True)
-                stored = {str(pk) for pk in found}
-            self._carried_payloads = [p for p in fresh.values() if p["id"] not in stored]
-            self._carried_pending = [Message.from_payload(p) for p in self._carried_payloads]
-        return list(self._carried_pending)
-
-    def _carried_in_session(self) -> list[dict[str, Any]]:
-        session = getattr(self.request, "session", None)
-        return list(session.get(CARRY_SESSION_KEY, [])) if session is not None else []
-
-    def _carried_in_cookie(self) -> list[dict[str, Any]]:
-        """The carry cookie's payloads; nothing when it is absent, forged or too old."""
-        value = self.request.COOKIES.get(CARRY_COOKIE_NAME)
-        if not value:
-            return []
-        try:
-            carried = signing.loads(
-                value, salt=CARRY_SALT, max_age=settings.PENDING_CARRY_SECONDS
-            )
-        except (signing.BadSignature, ValueError):
-            return []
-        if not isinstance(carried, list):
-            return []
-        return [payloads.expand(p) for p in carried if isinstance(p, dict)]
-
-    def _save_carried(self, response) -> None:
-        """Keep what is still unstored in the cookie, or in the session if it is too big.
-
-        The cookie is signed (a forged or altered one is ignored) and bound to the
-        user; like Django's ``CookieStorage`` it is not encrypted: it holds the
-        user's own message text.
-        """
-        session = getattr(self.request, "session", None)
-        in_session = session is not None and CARRY_SESSION_KEY in session
-        in_cookie = CARRY_COOKIE_NAME in self.request.COOKIES
-        new = getattr(self, "_carry_new", [])
-        if not (new or in_session or in_cookie):
-            return
-        self._carried_not_stored()
-        keep = self._carried_payloads + new
-        value = _signed_carry(keep) if keep else ""
-        if value and len(value) <= CookieStorage.max_cookie_size:
-            response.set_cookie(
-                CARRY_COOKIE_NAME,
-                value,
-                domain=django_settings.SESSION_COOKIE_DOMAIN,
-                secure=django_settings.SESSION_COOKIE_SECURE or None,
-                httponly=True,
-                samesite=django_settings.SESSION_COOKIE_SAMESITE,
-            )
-            if in_session:
-                del session[CARRY_SESSION_KEY]
-            return
-        if in_cookie:
-            response.delete_cookie(
-                CARRY_COOKIE_NAME,
-                domain=django_settings.SESSION_COOKIE_DOMAIN,
-                samesite=django_settings.SESSION_COOKIE_SAMESITE,
-            )
-        if value and session is not None:
-            session[CARRY_SESSION_KEY] = keep
-        elif in_session:
-            del session[CARRY_SESSION_KEY]
-
     def _user(self):
         user = getattr(self.request, "user", None)
         return user if user is not None and user.is_authenticated else None
-
-
-def _signed_carry(carried: list[dict[str, Any]]) -> str:
-    """The carry cookie's value: signed, and compressed only when that pays.
-
-    Several messages are compressed at once (Django keeps the smaller form); one is
-    compressed only when it is long, which saves zlib's ~10 µs on the common request.
-    """
-    entries = [payloads.compact(p) for p in carried]
-    if len(entries) > 1:
-        return signing.dumps(entries, salt=CARRY_SALT, compress=True)
-    value = signing.dumps(entries, salt=CARRY_SALT)
-    if len(value) > CARRY_COMPRESS_OVER:
-        value = signing.dumps(entries, salt=CARRY_SALT, compress=True)
-    return value
 
 
 class _Carried:
@@ -368,6 +260,25 @@ class _Carried:
 
     def __init__(self, payload: dict[str, Any]) -> None:
         self.payload = payload
+
+
+class _TaggedMessage(DjangoMessage):
+    """A message Django's storage keeps at one of monitio's levels (``DEBUG`` is not
+    persistent), tagged by :func:`monitio.models.level_tags`, not Django's dict."""
+
+    @property
+    def level_tag(self) -> str:
+        return level_tags().get(self.level, "")
+
+
+def _shown(message: Any) -> Any:
+    """``message`` as it is shown: a carried payload becomes a row, a plain message at
+    one of monitio's levels gets monitio's tag."""
+    if isinstance(message, _Carried):
+        return Message.from_payload(message.payload)
+    if type(message) is DjangoMessage and message.level in constants.DEFAULT_TAGS:
+        return _TaggedMessage(message.level, message.message, message.extra_tags)
+    return message
 
 
 def _plain(messages: list) -> list:

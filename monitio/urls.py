@@ -3,7 +3,7 @@
 The bundled JavaScript expects the ``messages/`` prefix, as the original's did.
 """
 
-from django.urls import path
+from django.urls import path, re_path
 from django.views.i18n import JavaScriptCatalog
 
 from . import stream, views
@@ -23,6 +23,15 @@ urlpatterns = [
     path("json/", views.message_json, name="message_json"),
     path("json/unread/", views.message_unread_count, name="message_unread_count"),
     path("stream/", stream.stream_token, name="persistent-messages-sse"),
+    # The original's pages reverse this name with the user's name
+    # ({% url "monitio:persistent-messages-sse" user.username %}, "" when anonymous).
+    # It leads to the same view, which ignores it: a stream is always the signed-in
+    # user's own, chosen by the credential, never by the URL.
+    re_path(
+        r"^stream/(?P<channel>.*)$",
+        views.stream_token_by_channel,
+        name="persistent-messages-sse",
+    ),
     path(
         "jsi18n/",
         JavaScriptCatalog.as_view(domain="djangojs", packages=["monitio"]),

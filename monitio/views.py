@@ -20,6 +20,7 @@ import binascii
 import functools
 from collections.abc import Callable
 from datetime import datetime
+from datetime import timezone as dt_timezone
 from uuid import UUID
 
 from django.contrib.auth.views import redirect_to_login
@@ -34,11 +35,10 @@ from django.http import (
 )
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.utils.dateparse import parse_datetime
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
-from . import state, throttle
+from . import state, stream, throttle
 from .models import Message
 from .serialize import message_dict
 
@@ -218,15 +218,21 @@ def encode_cursor(message: Message) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
-    """Return the ``(created, id)`` in ``cursor``; raise ``ValueError`` if invalid."""
+    """Return the ``(created, id)`` in ``cursor``, the time in UTC; raise
+    ``ValueError`` if invalid.
+
+    Only what :func:`encode_cursor` writes is accepted: an aware time in exactly
+    ``isoformat()``'s form, that also exists in UTC (``9999-12-31T23:59:59-14:00``
+    does not: the database layer would overflow on it).
+    """
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         created, _, pk = base64.urlsafe_b64decode(padded).decode().partition("|")
-        when = parse_datetime(created)
-        if when is None or when.tzinfo is None:
+        when = datetime.fromisoformat(created)
+        if when.tzinfo is None or when.isoformat() != created:
             raise ValueError("bad cursor time")
-        return when, UUID(hex=pk)
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        return when.astimezone(dt_timezone.utc), UUID(hex=pk)
+    except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError) as exc:
         raise ValueError("invalid cursor") from exc
 
 
@@ -273,3 +279,12 @@ def message_json(request: HttpRequest) -> HttpResponse:
 def message_unread_count(request: HttpRequest) -> HttpResponse:
     """Return ``{"unread": n}``, the user's unread persistent messages."""
     return JsonResponse({"unread": state.unread_count(request.user)})
+
+
+def stream_token_by_channel(request: HttpRequest, channel: str) -> HttpResponse:
+    """The original's stream URL, ``stream/<username>``: the stream-token view.
+
+    ``channel`` is ignored. The original chose the stream by the name in the URL;
+    here the credential is minted for the signed-in user alone, whatever it says.
+    """
+    return stream.stream_token(request)

@@ -38,10 +38,10 @@ def test_levels_are_exported_at_package_and_constants():
     assert monitio.PERSISTENT_MESSAGE_LEVELS == (120, 125, 130, 140)
 
 
-def test_level_tags_are_merged_into_django(db):
-    from django.contrib.messages.utils import get_level_tags
+def test_level_tags_are_monitios_over_djangos(db):
+    from monitio.models import level_tags
 
-    tags = get_level_tags()
+    tags = level_tags()
     assert tags[monitio.INFO] == "info" and tags[monitio.WARNING] == "warning"
     assert tags[django_levels.INFO] == "info"
 

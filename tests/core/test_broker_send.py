@@ -12,9 +12,9 @@ from django.conf import settings as django_settings
 
 import monitio
 from monitio import enqueue, payloads
+from monitio.carry import COOKIE_NAME as CARRY_COOKIE_NAME
 from monitio.enqueue import RedisQueueSender
 from monitio.models import Message, PendingTask
-from monitio.storage import CARRY_COOKIE_NAME
 from tests import procs
 from tests.core.test_storage import shown, task_body
 

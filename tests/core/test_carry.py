@@ -14,24 +14,18 @@ from django.core import signing
 from django.test import RequestFactory
 
 import monitio
-from monitio import payloads
+from monitio import carry, payloads
 from monitio.models import Message
-from monitio.storage import (
-    CARRY_COMPRESS_OVER,
-    CARRY_COOKIE_NAME,
-    CARRY_SALT,
-    CARRY_SESSION_KEY,
-    PersistentMessageStorage,
-)
+from monitio.storage import PersistentMessageStorage
 from tests.core.test_storage import shown
 
 
 def carry_cookie(client) -> str:
-    morsel = client.cookies.get(CARRY_COOKIE_NAME)
+    morsel = client.cookies.get(carry.COOKIE_NAME)
     return morsel.value if morsel is not None else ""
 
 
-def signed_carry(user_id, text, safe=False, salt=CARRY_SALT, key=None) -> str:
+def signed_carry(user_id, text, safe=False, salt=carry.SALT, key=None) -> str:
     payload = payloads.build(user_id=user_id, level=monitio.INFO, message=text)
     payload.update(safe=safe, carried_at=time.time())
     return signing.dumps([payloads.compact(payload)], key=key, salt=salt, compress=True)
@@ -39,10 +33,10 @@ def signed_carry(user_id, text, safe=False, salt=CARRY_SALT, key=None) -> str:
 
 def test_carry_goes_in_a_signed_cookie_not_the_session(transactional_db, alice, alice_client, broker_client):
     response = alice_client.get(f"/add/?level={monitio.INFO}&text=carried&n=2")
-    morsel = response.cookies[CARRY_COOKIE_NAME]
+    morsel = response.cookies[carry.COOKIE_NAME]
     assert morsel["httponly"] and morsel["samesite"] == "Lax"
-    assert CARRY_SESSION_KEY not in alice_client.session
-    carried = signing.loads(carry_cookie(alice_client), salt=CARRY_SALT)
+    assert carry.SESSION_KEY not in alice_client.session
+    carried = signing.loads(carry_cookie(alice_client), salt=carry.SALT)
     assert [c["message"] for c in carried] == ["carried 0", "carried 1"]
     assert shown(alice_client.get("/page/")) == ["carried 0", "carried 1"]
     assert Message.objects.count() == 0  # no worker: shown from the cookie
@@ -56,7 +50,7 @@ def test_cookie_is_deleted_once_the_rows_exist(worker, alice, alice_client):
     wait_until(lambda: Message.objects.filter(user=alice).exists())
     response = alice_client.get("/page/")
     assert shown(response) == ["stored 0"]
-    assert response.cookies[CARRY_COOKIE_NAME].value == ""  # deleted
+    assert response.cookies[carry.COOKIE_NAME].value == ""  # deleted
     assert shown(alice_client.get("/page/")) == ["stored 0"]  # from the database, once
 
 
@@ -71,21 +65,21 @@ def test_cookie_is_deleted_once_the_rows_exist(worker, alice, alice_client):
     ids=["other-key", "other-salt", "bad-signature", "garbage"],
 )
 def test_forged_carry_cookie_shows_nothing(transactional_db, alice, alice_client, forge):
-    alice_client.cookies[CARRY_COOKIE_NAME] = forge(alice)
+    alice_client.cookies[carry.COOKIE_NAME] = forge(alice)
     response = alice_client.get("/page/")
     assert shown(response) == []
-    assert response.cookies[CARRY_COOKIE_NAME].value == ""  # and it is dropped
+    assert response.cookies[carry.COOKIE_NAME].value == ""  # and it is dropped
 
 
 def test_tampered_carry_cookie_shows_nothing(transactional_db, alice, alice_client, broker_client):
     alice_client.get(f"/add/?level={monitio.INFO}&text=genuine")
     value = carry_cookie(alice_client)
-    alice_client.cookies[CARRY_COOKIE_NAME] = value[:8] + ("A" if value[8] != "A" else "B") + value[9:]
+    alice_client.cookies[carry.COOKIE_NAME] = value[:8] + ("A" if value[8] != "A" else "B") + value[9:]
     assert shown(alice_client.get("/page/")) == []
 
 
 def test_another_users_carry_cookie_is_not_shown(transactional_db, alice, bob, alice_client):
-    alice_client.cookies[CARRY_COOKIE_NAME] = signed_carry(bob.pk, "for bob")
+    alice_client.cookies[carry.COOKIE_NAME] = signed_carry(bob.pk, "for bob")
     assert shown(alice_client.get("/page/")) == []
 
 
@@ -98,12 +92,12 @@ def test_carried_text_is_escaped_unless_marked_safe(transactional_db, alice, ali
 def test_carry_too_big_for_a_cookie_goes_to_the_session(transactional_db, alice, alice_client, broker_client):
     text = secrets.token_urlsafe(3000)  # incompressible
     response = alice_client.get(f"/add/?level={monitio.INFO}&text={text}")
-    assert CARRY_COOKIE_NAME not in response.cookies
-    assert [p["message"] for p in alice_client.session[CARRY_SESSION_KEY]] == [f"{text} 0"]
+    assert carry.COOKIE_NAME not in response.cookies
+    assert [p["message"] for p in alice_client.session[carry.SESSION_KEY]] == [f"{text} 0"]
     assert shown(alice_client.get("/page/")) == [f"{text} 0"]
     # A small one next: both are kept, still in the session (they do not fit together).
     alice_client.get(f"/add/?level={monitio.INFO}&text=small")
-    assert len(alice_client.session[CARRY_SESSION_KEY]) == 2
+    assert len(alice_client.session[carry.SESSION_KEY]) == 2
     assert shown(alice_client.get("/page/")) == [f"{text} 0", "small 0"]
 
 
@@ -132,7 +126,7 @@ def test_message_shown_in_the_same_request_keeps_its_place(alice):
 
 def test_cookie_holds_the_compact_payload(transactional_db, alice, alice_client, broker_client):
     alice_client.get(f"/add/?level={monitio.WARNING}&text=small&subject=Hi")
-    (entry,) = signing.loads(carry_cookie(alice_client), salt=CARRY_SALT)
+    (entry,) = signing.loads(carry_cookie(alice_client), salt=carry.SALT)
     assert set(entry) == {"id", "user", "level", "message", "subject", "created", "carried_at"}
     assert payloads.expand(entry)["subject"] == "Hi" and json.dumps(entry)
 
@@ -140,13 +134,13 @@ def test_cookie_holds_the_compact_payload(transactional_db, alice, alice_client,
 def test_one_carried_message_is_signed_without_compression(transactional_db, alice_client, broker_client):
     alice_client.get(f"/add/?level={monitio.INFO}")
     value = carry_cookie(alice_client)
-    assert not value.startswith(".") and len(value) <= CARRY_COMPRESS_OVER
-    assert [c["message"] for c in signing.loads(value, salt=CARRY_SALT)] == ["hello 0"]
+    assert not value.startswith(".") and len(value) <= carry.COMPRESS_OVER
+    assert [c["message"] for c in signing.loads(value, salt=carry.SALT)] == ["hello 0"]
 
 
 def test_ten_carried_messages_fit_in_a_small_compressed_cookie(transactional_db, alice_client, broker_client):
     alice_client.get(f"/add/?level={monitio.INFO}&n=10")
     value = carry_cookie(alice_client)
     assert value.startswith(".") and len(value) < 1000  # "." marks compressed data
-    assert [c["message"] for c in signing.loads(value, salt=CARRY_SALT)] == [f"hello {i}" for i in range(10)]
-    assert CARRY_SESSION_KEY not in alice_client.session
+    assert [c["message"] for c in signing.loads(value, salt=carry.SALT)] == [f"hello {i}" for i in range(10)]
+    assert carry.SESSION_KEY not in alice_client.session

@@ -252,3 +252,53 @@ def test_a_row_written_while_the_page_renders_is_shown_and_counted_once(
     assert Message.objects.filter(user=alice).count() == 1
     assert shown(response) == ["racy 0"]
     assert counts(response) == "1/1/0"
+
+
+# -- level tags ---------------------------------------------------------------------
+
+DJANGO_DEFAULT_TAGS = {10: "debug", 20: "info", 25: "success", 30: "warning", 40: "error"}
+
+
+def test_djangos_level_tags_are_left_alone():
+    """monitio's tags are its own: Django's shared dict, and so every stock message at
+    a level of 110-140 outside monitio's storage, stays as Django has it."""
+    from django.contrib.messages import constants as django_constants
+    from django.contrib.messages.storage.base import Message as DjangoMessage
+    from django.contrib.messages.utils import get_level_tags
+
+    assert django_constants.DEFAULT_TAGS == DJANGO_DEFAULT_TAGS
+    assert not set(get_level_tags()) & set(monitio.constants.DEFAULT_TAGS)
+    assert DjangoMessage(monitio.INFO, "a level of the site's own").level_tag == ""
+
+
+@override_settings(MESSAGE_TAGS={monitio.WARNING: "site-warning", 115: "notice"})
+def test_the_sites_message_tags_win_over_monitios():
+    assert Message(level=monitio.WARNING).tags == "site-warning"
+    assert Message(level=115).tags == "notice"
+    assert Message(level=monitio.ERROR, extra_tags="x").tags == "x error"
+
+
+@pytest.mark.parametrize("login", [True, False])
+def test_plain_message_at_monitio_debug_is_tagged_debug(client, alice, broker_client, login):
+    """monitio.DEBUG stays in Django's cookie storage; its tag comes from monitio,
+    on the page after a redirect and in the same request."""
+    if login:
+        client.force_login(alice)
+    after_redirect = client.get(f"/add/?level={monitio.DEBUG}&api=django", follow=True)
+    assert 'class="debug"' in after_redirect.content.decode()
+
+
+
+def test_plain_message_at_monitio_debug_is_tagged_debug_in_the_same_request(rf, alice):
+    from django.contrib import messages
+    from django.contrib.auth.models import AnonymousUser
+    from django.contrib.sessions.backends.signed_cookies import SessionStore
+
+    from monitio.storage import PersistentMessageStorage
+
+    for user in (alice, AnonymousUser()):
+        request = rf.get("/")
+        request.user, request.session = user, SessionStore()
+        request._messages = PersistentMessageStorage(request)
+        messages.add_message(request, monitio.DEBUG, "now", extra_tags="x")
+        assert [m.tags for m in messages.get_messages(request)] == ["x debug"]

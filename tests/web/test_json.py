@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 from datetime import timezone as dt_timezone
 
@@ -159,19 +160,66 @@ def test_limit_is_clamped_to_1_100_with_default_20(alice_client, alice):
     assert count(limit=-5) == 1
 
 
+def _cursor(raw: str | bytes) -> str:
+    """A cursor that decodes to ``raw``: well-formed on the outside."""
+    data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+_PK = "0" * 32
+
+BAD_CURSORS = [
+    "!!!",  # not base64
+    "a",  # a length base64 cannot have
+    "é",  # not ASCII
+    "bm90IGEgY3Vyc29y",  # no separator
+    "eHx5",  # "x|y"
+    # In range as written, out of range in UTC (OverflowError on the way to the DB).
+    _cursor(f"9999-12-31T23:59:59-14:00|{_PK}"),
+    _cursor(f"0001-01-01T00:00:00+14:00|{_PK}"),
+    _cursor(f"9999-12-31T23:59:59.999999-00:01|{_PK}"),
+    _cursor(f"10000-01-01T00:00:00+00:00|{_PK}"),
+    _cursor(f"0000-01-01T00:00:00+00:00|{_PK}"),
+    _cursor(f"2026-13-01T00:00:00+00:00|{_PK}"),
+    _cursor(f"2026-02-30T00:00:00+00:00|{_PK}"),
+    _cursor(f"2026-01-01T24:00:01+00:00|{_PK}"),
+    _cursor(f"2026-01-01T00:00:00+24:00|{_PK}"),  # an offset of a day or more
+    _cursor(f"2026-01-01T00:00:00|{_PK}"),  # naive
+    _cursor(f"2026-01-01T00:00:0\u00b2+00:00|{_PK}"),  # a superscript digit
+    _cursor(f"2026-01-01T00:00:00\x00+00:00|{_PK}"),
+    _cursor("2026-01-01T00:00:00+00:00|not-a-uuid"),
+    _cursor("2026-01-01T00:00:00+00:00|"),
+    _cursor(f"|{_PK}"),
+    _cursor(b"\xff\xfe|" + _PK.encode()),  # not UTF-8
+    _cursor(f"2026-01-01T00:00:00+00:00\ud800|{_PK}"),  # a lone surrogate
+    "A" * 10_000,
+]
+
+
 @pytest.mark.parametrize(
     "query",
-    [
-        {"cursor": "!!!"},
-        {"cursor": "bm90IGEgY3Vyc29y"},
-        {"cursor": "eHx5"},
-        {"limit": "ten"},
-    ],
+    [{"cursor": cursor} for cursor in BAD_CURSORS]
+    + [{"limit": "ten"}, {"limit": "1e3"}, {"limit": "9" * 5000}],
 )
-def test_bad_cursor_or_limit_is_400(alice_client, alice, query):
+def test_bad_cursor_or_limit_is_400(alice_client, alice, make_message, query):
+    make_message(alice, "there is a page to filter")
     response = alice_client.get(url("message_json"), query)
     assert response.status_code == 400
-    assert body(response)["ok"] is False
+    assert body(response) == {"ok": False, "error": "bad cursor or limit"}
+
+
+def test_cursor_at_the_edges_of_the_calendar_is_valid(alice_client, alice, make_message):
+    """The earliest and latest instants a cursor can name page normally."""
+    mine = make_message(alice, "mine")
+    for raw, expected in [
+        (f"9999-12-31T23:59:59+00:00|{_PK}", [str(mine.pk)]),
+        (f"0001-01-01T00:00:00+00:00|{_PK}", []),
+        (f"9999-12-31T23:59:59+14:00|{_PK}", [str(mine.pk)]),
+        (f"0001-01-01T00:00:00-14:00|{_PK}", []),
+    ]:
+        response = alice_client.get(url("message_json"), {"cursor": _cursor(raw)})
+        assert response.status_code == 200, raw
+        assert [m["id"] for m in body(response)["messages"]] == expected, raw
 
 
 def test_someone_elses_cursor_reveals_nothing_of_theirs(

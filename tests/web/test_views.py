@@ -12,7 +12,7 @@ from django.utils import timezone
 from monitio import constants
 from monitio.models import Message
 
-from .helpers import JSON, POST_VIEWS, body, snapshot, url
+from .helpers import JSON, POST_VIEWS, body, csrf_token, snapshot, url
 
 GET_VIEWS = ["inbox", "message_detail", "message_json", "message_unread_count"]
 
@@ -293,3 +293,43 @@ def test_jsi18n_serves_the_javascript_catalog(client):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/javascript")
     assert b"django.gettext" in response.content or b"gettext" in response.content
+
+
+ORIGINAL_SNIPPETS = [
+    '{% url "monitio:persistent-messages-sse" user.username %}',
+    '{% url "monitio:persistent-messages-sse" channel=user.username %}',
+]
+
+
+@pytest.mark.parametrize("snippet", ORIGINAL_SNIPPETS)
+def test_the_originals_stream_url_snippet_still_renders(rf, alice, snippet):
+    """The original's page passed the user's name; it reverses to the token view."""
+    from django.contrib.auth.models import AnonymousUser
+    from django.template import engines
+
+    page = engines["django"].from_string(snippet)
+    assert page.render({"user": alice}) == "/messages/stream/alice"
+    assert page.render({"user": AnonymousUser()}) == "/messages/stream/"
+
+
+def test_the_name_in_the_originals_stream_url_chooses_nothing(csrf_client, alice, bob):
+    """Bob's browser, given a page that names alice, gets a credential for bob only."""
+    from monitio import stream_token as tokens
+    from monitio.conf import settings as monitio_settings
+
+    csrf_client.force_login(bob)
+    target = reverse("monitio:persistent-messages-sse", args=[alice.username])
+    assert target == "/messages/stream/alice"
+    token = csrf_token(csrf_client)
+    assert csrf_client.get(target).status_code == 405
+    assert csrf_client.post(target).status_code == 403  # no CSRF token
+    granted = csrf_client.post(target, {"csrfmiddlewaretoken": token}, **JSON)
+    assert granted.status_code == 200
+    assert body(granted)["url"] == monitio_settings.STREAM_URL
+    cookie = granted.cookies[monitio_settings.STREAM_COOKIE_NAME].value
+    claims = tokens.verify(
+        cookie,
+        secret=monitio_settings.STREAM_SECRET,
+        max_age=monitio_settings.STREAM_TOKEN_MAX_AGE,
+    )
+    assert claims.user_id == str(bob.pk) != str(alice.pk)

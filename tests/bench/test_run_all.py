@@ -1,0 +1,126 @@
+"""The benchmark runner is honest: a failed benchmark fails the run and says which,
+and figures a run did not produce are never presented as current. Nothing here
+measures anything: the failure is forced, the figures are the committed ones."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bench import freshness, report, run_all
+
+ROOT = Path(__file__).resolve().parents[2]
+COMMITTED = ROOT / "bench" / "results"
+
+
+def _dates() -> dict[str, str]:
+    return {
+        name: json.loads((COMMITTED / f"{name}.json").read_text())["date"]
+        for names in freshness.RESULT_FILES.values()
+        for name in names
+    }
+
+
+@pytest.fixture
+def results(tmp_path) -> Path:
+    """A results directory holding the last full run's files, as on a checkout."""
+    target = tmp_path / "results"
+    target.mkdir()
+    for path in [*COMMITTED.glob("*.json"), *COMMITTED.glob("*.md")]:
+        shutil.copy(path, target)
+    return target
+
+
+def _rows(summary: str, label: str) -> list[str]:
+    return [line for line in summary.splitlines() if line.startswith(f"| {label}")]
+
+
+def test_a_failed_benchmark_fails_the_run_and_its_old_figures_are_not_shown_as_current(
+    tmp_path, results
+):
+    markdown = tmp_path / "BENCHMARKS.md"
+    markdown.write_text("the previous run's document\n")
+    (tmp_path / "run").mkdir()
+    env = {
+        **os.environ,
+        "BENCH_RESULTS": str(results),
+        "BENCH_RUN": str(tmp_path / "run"),
+        "BENCHMARKS_MD": str(markdown),
+        "PYTHONPATH": str(ROOT),
+        # The forced failure: the benchmark's Django project cannot start.
+        "DJANGO_SETTINGS_MODULE": "bench.no_such_settings",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.run_all", "--only", "request_cost"],
+        check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode != 0
+    assert (
+        proc.stderr.strip().splitlines()[-1].startswith("FAILED: request_cost (exit 1)")
+    ), proc.stderr[-2000:]
+    assert "==== request_cost: FAILED (exit 1)" in proc.stdout
+    assert "BENCHMARKS.md not written" in proc.stdout
+    assert markdown.read_text() == "the previous run's document\n"
+
+    summary = (results / "summary.md").read_text()
+    dates = _dates()
+    cost_rows = _rows(summary, "request cost on")
+    assert cost_rows
+    failed = f"request_cost FAILED in this run; figures of {dates['request_cost']}"
+    assert all(failed in row for row in cost_rows), cost_rows
+    # The benchmarks this run did not run are marked with their own date.
+    broadcast_rows = _rows(summary, "broadcast to")
+    assert broadcast_rows
+    stale = f"stale: from {dates['broadcast']}, not this run"
+    assert all(stale in row for row in broadcast_rows), broadcast_rows
+    assert "not this run" in summary.split("\n| figure |")[0]  # said above the table
+
+
+def test_only_the_figures_a_run_produced_are_unmarked(results, monkeypatch):
+    """``--only gateway``: the gateway's figures are current, the others carry their
+    date, in the table and above each benchmark's own tables."""
+    began = time.time()
+    for name in freshness.RESULT_FILES["gateway"]:
+        path = results / f"{name}.json"
+        data = json.loads(path.read_text())
+        data["date"] = time.strftime(freshness.DATE_FORMAT, time.gmtime())
+        path.write_text(json.dumps(data))
+    notes = freshness.stale_notes(results, began, ran={"gateway"}, failed=set())
+    assert set(notes) == {"request_cost", "e2e", "pipeline"}
+    monkeypatch.setattr(report, "RESULTS", results)
+    summary = run_all.write_summaries(quick=False, notes=notes)
+
+    dates = _dates()
+    for label in ("broadcast to", "events/s", "memory per 1k"):
+        rows = _rows(summary, label)
+        assert rows and not any("not this run" in row for row in rows), rows
+    for label, name in [
+        ("request cost on", "request_cost"),
+        ("add_message → client", "e2e"),
+        ("pipeline messages/s", "pipeline"),
+    ]:
+        rows = _rows(summary, label)
+        stale = f"stale: from {dates[name]}, not this run"
+        assert rows and all(stale in row for row in rows), rows
+    assert f"**Not this run's figures (e2e): stale: from {dates['e2e']}" in summary
+    assert "**Not this run's figures (gateway)" not in summary
+
+
+def test_a_result_written_before_the_run_began_is_not_current(results):
+    began = time.time()
+    assert not freshness.is_current(results / "e2e.json", began)
+    assert not freshness.is_current(results / "missing.json", began)
+    notes = freshness.stale_notes(results, began, ran={"e2e"}, failed=set())
+    assert notes["e2e"] == f"stale: from {_dates()['e2e']}, not this run"
