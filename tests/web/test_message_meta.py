@@ -1,4 +1,6 @@
-"""Inbox rows say who sent a message and when, escaped and translated."""
+"""Inbox rows say who sent a message and when (escaped, translated); the heading
+stands apart from the unread count; deleting all read messages looks destructive
+and asks first."""
 
 from __future__ import annotations
 
@@ -31,3 +33,12 @@ def test_inbox_row_says_how_long_ago_in_polish(alice_client, alice, make_message
     with translation.override("pl"):
         content = alice_client.get(url("inbox")).content.decode()
     assert "temu</time>" in content
+
+
+def test_inbox_heading_and_delete_all_in_polish(alice_client, alice, make_message):
+    make_message(alice, "hi")
+    with translation.override("pl"):
+        content = alice_client.get(url("inbox")).content.decode()
+    assert "<h1>Wiadomości</h1>" in content
+    assert 'data-monitio-confirm="Usunąć wszystkie przeczytane wiadomości?' in content
+    assert 'class="monitio-danger">Usuń wszystkie przeczytane</button>' in content

@@ -19,7 +19,8 @@
  *
  * On any page that loads this file, stream or not: `<time class="monitio-time">`
  * elements (toasts and inbox rows) read "3 hours ago" in the page's language
- * (Intl.RelativeTimeFormat) and stay current.
+ * (Intl.RelativeTimeFormat) and stay current; a form with `data-monitio-confirm`
+ * asks before it submits (without JavaScript it simply submits).
  *
  * Sites can listen to `monitio:message`, `monitio:read`, `monitio:unread`,
  * `monitio:deleted`, `monitio:resync` and `monitio:unread-count` events on document,
@@ -352,7 +353,7 @@
     return line;
   }
 
-  // -- times (any page) ---------------------------------------------------------
+  // -- times and confirmations (any page) --------------------------------------
 
   var UNITS = [["year", 31536000], ["month", 2592000], ["week", 604800], ["day", 86400],
                ["hour", 3600], ["minute", 60]];
@@ -399,6 +400,12 @@
     for (var i = 0; i < nodes.length; i++) { showRelative(nodes[i]); }
   }
 
+  function confirmSubmit(event) {
+    var form = event.target;
+    var question = form.getAttribute && form.getAttribute("data-monitio-confirm");
+    if (question && !window.confirm(question)) { event.preventDefault(); }
+  }
+
   function element(tag, className, text) {
     var node = document.createElement(tag);
     if (className) { node.className = className; }
@@ -424,6 +431,7 @@
       window.monitio.pageReady = true;
       refreshTimes();
       window.setInterval(refreshTimes, 30000);
+      document.addEventListener("submit", confirmSubmit);
     }
     var node = document.getElementById("monitio-config");
     if (!node || window.monitio.client) { return; }
