@@ -31,8 +31,11 @@ class SendMessageForm(forms.Form):
             .exclude(pk=sender.pk)
             .order_by("username")
         )
+        # No recipient is preselected: a message to everyone is one slip away
+        # otherwise, so "Everyone" is last and has to be chosen like anyone else.
         self.fields["recipient"].choices = [
-            (EVERYONE, "Everyone"),
+            ("", "Choose a recipient"),
             *((str(u.pk), u.get_username()) for u in others),
+            (EVERYONE, "Everyone"),
         ]
         self.recipients = others

@@ -11,13 +11,10 @@ that close by themselves are still counted. Figures printed (run with ``-s``)::
     JOB steps=5 in_order=yes
     R10 browser_restart missed=0 shown=1 catch_up_s=…   gateway restarted under the page
     R21 tabs=10 shown=10 gateway_streams=1   one stream, relayed to the other tabs
-
-``MONITIO_DEMO_SCREENSHOT=docs/demo.png`` saves bob's page, toast showing, there.
 """
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 
@@ -72,7 +69,6 @@ INJECTED_TAGS = {
     "table", "mglyph", "style", "body",
 }
 BADGE = "header.site [data-monitio-unread]"
-SCREENSHOT = os.environ.get("MONITIO_DEMO_SCREENSHOT")
 
 
 def badge(page) -> int:
@@ -124,8 +120,6 @@ def test_toast_badge_and_read_state_sync_across_tabs(stack, login):
 
     toast = wait_toast(bob, marker)
     assert "Lunch?" in toast["text"]
-    if SCREENSHOT:
-        bob.screenshot(path=SCREENSHOT)
     bob.wait_for_function(
         "([sel, n]) => document.querySelector(sel).textContent.trim() === String(n)",
         arg=[BADGE, before + 1], polling=50, timeout=10_000,

@@ -14,7 +14,13 @@
  * seen, backing off with jitter.
  *
  * Message text is inserted with textContent (HTML shows literally) unless the
- * sender marked it safe (`safe: true`, Django's SafeData).
+ * sender marked it safe (`safe: true`, Django's SafeData). The sender's name
+ * always goes in as text.
+ *
+ * On any page that loads this file, stream or not: `<time class="monitio-time">`
+ * elements (toasts and inbox rows) read "3 hours ago" in the page's language
+ * (Intl.RelativeTimeFormat) and stay current; a form with `data-monitio-confirm`
+ * asks before it submits (without JavaScript it simply submits).
  *
  * Sites can listen to `monitio:message`, `monitio:read`, `monitio:unread`,
  * `monitio:deleted`, `monitio:resync` and `monitio:unread-count` events on document,
@@ -36,6 +42,7 @@
       toast: "monitio-toast",
       level: function (tag) { return "monitio-" + tag; },
       body: "monitio-toast-body",
+      meta: "monitio-meta",
       subject: "monitio-subject",
       text: "monitio-text",
       link: "monitio-link",
@@ -51,6 +58,7 @@
         return "alert-" + ({debug: "secondary", error: "danger"}[tag] || tag);
       },
       body: "monitio-toast-body",
+      meta: "monitio-meta small opacity-75",
       subject: "monitio-subject d-block",
       text: "monitio-text",
       link: "monitio-link alert-link",
@@ -257,6 +265,7 @@
     toast.setAttribute("role", tag === "error" || tag === "warning" ? "alert" : "status");
     toast.setAttribute("data-monitio-id", message.id);
     var body = element("div", theme.body);
+    body.appendChild(meta(theme.meta, message.from_user, message.created));
     if (message.subject) { body.appendChild(element("strong", theme.subject, message.subject)); }
     var text = element("div", theme.text);
     if (message.safe) { text.innerHTML = message.message; }  // SafeData only
@@ -331,6 +340,73 @@
     this.updateCloseAll();
   };
 
+  // "alice · now": who sent the message, and when, as a <time> kept current.
+  function meta(className, sender, created) {
+    var line = element("div", className);
+    if (sender) {
+      line.appendChild(element("span", "monitio-sender", sender));
+      line.appendChild(document.createTextNode(" \u00b7 "));
+    }
+    var when = element("time", "monitio-time");
+    when.setAttribute("datetime", created || new Date().toISOString());
+    line.appendChild(when);
+    showRelative(when);
+    return line;
+  }
+
+  // -- times and confirmations (any page) --------------------------------------
+
+  var UNITS = [["year", 31536000], ["month", 2592000], ["week", 604800], ["day", 86400],
+               ["hour", 3600], ["minute", 60]];
+  var relative = null;
+  var locale;  // the page's lang, or undefined (the browser's) if Intl rejects it
+
+  function relativeFormat() {
+    if (relative === null) {
+      relative = false;
+      if (window.Intl && Intl.RelativeTimeFormat) {
+        locale = document.documentElement.lang || undefined;
+        try {
+          relative = new Intl.RelativeTimeFormat(locale, {numeric: "auto"});
+        } catch (e) {
+          locale = undefined;
+          relative = new Intl.RelativeTimeFormat(locale, {numeric: "auto"});
+        }
+      }
+    }
+    return relative;
+  }
+
+  function showRelative(node) {
+    var when = Date.parse(node.getAttribute("datetime"));
+    var format = relativeFormat();
+    if (isNaN(when) || !format) { return; }  // keep the server's text
+    // A browser clock a little behind the server's must not say "in 2 seconds".
+    var seconds = Math.max(0, (Date.now() - when) / 1000);
+    var text = format.format(0, "second");  // "now"
+    for (var i = 0; i < UNITS.length; i++) {
+      if (seconds >= UNITS[i][1]) {
+        text = format.format(-Math.floor(seconds / UNITS[i][1]), UNITS[i][0]);
+        break;
+      }
+    }
+    node.textContent = text;
+    if (!node.title) {
+      node.title = new Date(when).toLocaleString(locale);
+    }
+  }
+
+  function refreshTimes() {
+    var nodes = document.querySelectorAll("time.monitio-time[datetime]");
+    for (var i = 0; i < nodes.length; i++) { showRelative(nodes[i]); }
+  }
+
+  function confirmSubmit(event) {
+    var form = event.target;
+    var question = form.getAttribute && form.getAttribute("data-monitio-confirm");
+    if (question && !window.confirm(question)) { event.preventDefault(); }
+  }
+
   function element(tag, className, text) {
     var node = document.createElement(tag);
     if (className) { node.className = className; }
@@ -354,6 +430,12 @@
   }
 
   function init() {
+    if (!window.monitio.pageReady) {  // once, even if the script is loaded twice
+      window.monitio.pageReady = true;
+      refreshTimes();
+      window.setInterval(refreshTimes, 30000);
+      document.addEventListener("submit", confirmSubmit);
+    }
     var node = document.getElementById("monitio-config");
     if (!node || window.monitio.client) { return; }
     var client = new Client(JSON.parse(node.textContent));
