@@ -217,8 +217,14 @@ def test_job_progress_arrives_in_order(stack, login):
     bob.wait_for_url(f"{stack.url}/")
     bob.evaluate("window.__sameDocument = true")
     wait_toast(bob, "Your report is ready (5 steps).", timeout=40_000)
-    # The order the page shows them in (separate tasks may publish a few ms apart
-    # out of order; the client orders toasts by creation time).
+    # Separate tasks may publish a step after the "ready" message (two pool
+    # processes): wait until every step is on the page, then read the order it
+    # shows them in (the client orders toasts by creation time).
+    bob.wait_for_function(
+        "[...document.querySelectorAll('#monitioMessages [data-monitio-id]')]"
+        ".filter((e) => / of 5 done\\./.test(e.textContent)).length >= 5",
+        timeout=20_000,
+    )
     texts = bob.evaluate(
         "[...document.querySelectorAll('#monitioMessages [data-monitio-id]')]"
         ".map((e) => e.textContent)"
