@@ -6,10 +6,11 @@ Django's tests are not in its wheel; its sdist has them. This fetches the sdist 
 installed Django from PyPI with ``pip download`` into ``.cache/`` (once per version),
 extracts ``tests/messages_tests`` and runs it, together with :mod:`.on_monitio`
 (Django's generic storage tests on ``PersistentMessageStorage``), under
-:mod:`.settings` (``MESSAGE_STORAGE`` is monitio's). The tests listed in
-``deselected.txt`` are left out, each for the reason given there. It ends with::
+:mod:`.settings` (``MESSAGE_STORAGE`` is monitio's). Django's ``CookieTests`` and
+``SessionTests`` test those backends' internals and stay on them. The tests listed
+in ``deselected.txt`` are left out, each for the reason given there. It ends with::
 
-    DJANGO-MESSAGES django=5.2.19 tests=... passed=... deselected=... on_monitio=...
+    DJANGO-MESSAGES django=5.2.19 tests=N passed=N failed=0 skipped=0 deselected=N on_monitio=N
 
 and exits non-zero when a test fails, errors or is skipped, when the sdist cannot be
 fetched, or when ``deselected.txt`` names a test that does not exist.
