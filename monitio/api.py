@@ -17,7 +17,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from . import constants, payloads
+from . import constants, kinds, payloads
 from .batches import send_on_commit
 from .enqueue import enqueue_on_commit
 from .exceptions import AnonymousRecipient, InvalidMessage
@@ -37,6 +37,7 @@ def add_message(
     expires: datetime | None = None,
     close_timeout: int | None = None,
     url: str | None = None,
+    kind: str | None = None,
 ) -> uuid.UUID | None:
     """Queue a message for ``user`` (default: the request's user).
 
@@ -44,7 +45,8 @@ def add_message(
     kept by Django's cookie/session storage. Raise :class:`MessageFailure` when
     monitio's storage is not installed, :class:`~monitio.exceptions.AnonymousRecipient`
     for a persistent level for an anonymous user (``fail_silently=True`` silences
-    both), and :class:`~monitio.exceptions.InvalidMessage` for bad input.
+    both), and :class:`~monitio.exceptions.InvalidMessage` for bad input (an
+    unregistered ``kind`` among it: :class:`~monitio.exceptions.UnknownKind`).
     """
     storage = getattr(request, "_messages", None)
     if storage is None or not hasattr(storage, "count_persistent_unread"):
@@ -69,6 +71,7 @@ def add_message(
             expires=expires,
             close_timeout=close_timeout,
             url=url,
+            kind=kind,
         )
     except AnonymousRecipient:
         if fail_silently:
@@ -88,6 +91,7 @@ def create_message(
     sse: bool = True,
     email: bool = False,
     url: str | None = None,
+    kind: str | None = None,
 ) -> uuid.UUID:
     """Queue a message for ``to_user`` (a user or a user id) without a request.
 
@@ -98,7 +102,7 @@ def create_message(
     payload = _payload(
         _user_id(to_user), level, message, from_user, extra_tags=extra_tags,
         subject=subject, expires=expires, close_timeout=close_timeout, sse=sse,
-        email=email, url=url,
+        email=email, url=url, kind=kind,
     )
     send_on_commit(payload)
     return uuid.UUID(payload["id"])
@@ -112,6 +116,7 @@ def _delay(*args: Any, **kwargs: Any):
     """
     from monitio_tasks.tasks import create_message as task
 
+    kinds.check_kind(kwargs.get("kind"))  # refused here, not in the worker
     kwargs.setdefault("created", timezone.now().isoformat())
     return task.delay(*args, **kwargs)
 
@@ -131,6 +136,7 @@ def create_messages(
     sse: bool = True,
     email: bool = False,
     url: str | None = None,
+    kind: str | None = None,
 ) -> uuid.UUID:
     """Queue one message for many users (users, ids, or a queryset of users).
 
@@ -145,6 +151,7 @@ def create_messages(
     template = _payload(
         None, level, message, from_user, extra_tags=extra_tags, subject=subject,
         expires=expires, close_timeout=close_timeout, sse=sse, email=email, url=url,
+        kind=kind,
     )
     if user_ids:
         enqueue_on_commit("monitio_tasks.deliver_bulk", [user_ids, template])

@@ -52,6 +52,9 @@ DEFAULTS: dict[str, Any] = {
     # "count/period" form, counted in the cache RATELIMIT_USE_CACHE names; beyond it
     # they answer 429 with Retry-After. None: no limit.
     "STATE_CHANGE_RATE": "120/m",
+    # Users may turn off e-mail of messages sent without a kind, unless this is True
+    # (see monitio.kinds).
+    "DEFAULT_KIND_MANDATORY": False,
 }
 
 #: Settings of the original project that still work, and the key they map to.

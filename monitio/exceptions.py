@@ -23,6 +23,10 @@ class MessageTooLarge(InvalidMessage):
     """The message or subject is longer than the configured maximum."""
 
 
+class UnknownKind(InvalidMessage):
+    """The message's ``kind`` is not registered (see :func:`monitio.register_kind`)."""
+
+
 class AnonymousRecipient(InvalidMessage, NotImplementedError):
     """A persistent level was used for an anonymous user.
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from . import constants
+from . import constants, kinds
 
 LEVEL_CHOICES = [
     (10, _("Debug")),
@@ -106,6 +106,9 @@ class Message(models.Model):
     email_sent_at = models.DateTimeField(_("e-mail sent at"), null=True, blank=True)
     email_error = models.TextField(_("e-mail error"), blank=True, default="")
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    kind = models.CharField(
+        _("kind"), max_length=kinds.KEY_MAX_LENGTH, default=kinds.DEFAULT_KIND, editable=False
+    )
 
     objects = MessageQuerySet.as_manager()
 
@@ -155,6 +158,8 @@ class Message(models.Model):
             read_at=timezone.now() if read else None,
             email=payload["email"],
             email_status=cls.EmailStatus.PENDING if payload["email"] else "",
+            # Tasks queued before kinds existed have none.
+            kind=payload.get("kind", kinds.DEFAULT_KIND),
         )
 
     @property

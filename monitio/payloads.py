@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.safestring import SafeData
 
-from . import constants
+from . import constants, kinds
 from .conf import settings
 from .exceptions import InvalidMessage, MessageTooLarge, UnknownLevel
 
@@ -95,6 +95,7 @@ def build(
     read: bool = False,
     message_id: uuid.UUID | None = None,
     created: datetime | None = None,
+    kind: str | None = None,
 ) -> dict[str, Any]:
     """Validate one message and return its task payload (JSON-serialisable).
 
@@ -105,6 +106,7 @@ def build(
     subject = str(subject) if _is_lazy(subject) else subject
     check_text(message, subject)
     check_options(expires, close_timeout, url, extra_tags)
+    kind = kinds.check_kind(kind)
     return {
         "id": str(message_id or uuid.uuid4()),
         "user": user_id,
@@ -121,6 +123,7 @@ def build(
         "email": bool(email),
         "sse": bool(sse),
         "read": bool(read),
+        "kind": kind,
     }
 
 
@@ -136,6 +139,7 @@ DEFAULTS: dict[str, Any] = {
     "email": False,
     "sse": True,
     "read": False,
+    "kind": kinds.DEFAULT_KIND,
 }
 
 

@@ -105,6 +105,7 @@ def create_message(
     email: bool = False,
     url: str | None = None,
     created: str | None = None,
+    kind: str | None = None,
 ) -> str:
     """Create a message for ``user_id`` from a job (arguments as :func:`monitio.create_message`,
     with ids for users).
@@ -125,6 +126,7 @@ def create_message(
         url=url,
         message_id=uuid.uuid5(TASK_MESSAGE_NAMESPACE, self.request.id or str(uuid.uuid4())),
         created=datetime.fromisoformat(created) if created else None,
+        kind=kind,
     )
     _send_emails(delivery.deliver([payload]))
     return payload["id"]
