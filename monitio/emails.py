@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from . import kinds, preferences
 from .conf import settings
 from .exceptions import MonitioError
 from .models import Message
@@ -62,6 +63,13 @@ def send(message_id: str, attempt: str) -> str:
             return status
         raise EmailBusy(f"e-mail of message {message_id} is being sent by another attempt")
     message = Message.objects.select_related("user", "from_user").get(pk=message_id)
+    # Checked again here: the user may have turned this kind's e-mail off (say, with
+    # the unsubscribe link of an earlier one) since the worker queued this e-mail.
+    if not preferences.allows(message.user_id, message.kind, kinds.EMAIL):
+        Message.objects.filter(pk=message_id).update(
+            email_status=Message.EmailStatus.OPTED_OUT, email_claimed_at=None
+        )
+        return Message.EmailStatus.OPTED_OUT
     try:
         build(message).send()
     except EmailRefused as exc:

@@ -34,5 +34,13 @@ class AnonymousRecipient(InvalidMessage, NotImplementedError):
     """
 
 
+class InvalidPreference(MonitioError, ValueError):
+    """A preference names a kind or channel that does not exist, or is not a bool."""
+
+
+class PreferenceLocked(InvalidPreference):
+    """A mandatory kind's channel cannot be turned off."""
+
+
 class InvalidStreamToken(MonitioError, PermissionDenied):
     """A stream credential is forged, tampered with, expired or revoked."""

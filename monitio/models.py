@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.contrib.messages.utils import get_level_tags
 from django.db import models
 from django.db.models import Q
@@ -14,6 +15,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from . import constants, kinds
+from .exceptions import UnknownKind
 
 LEVEL_CHOICES = [
     (10, _("Debug")),
@@ -59,6 +61,7 @@ class Message(models.Model):
         PENDING = "pending", _("pending")
         SENT = "sent", _("sent")
         FAILED = "failed", _("failed")
+        OPTED_OUT = "optout", _("turned off by the recipient")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(
@@ -198,3 +201,48 @@ class PendingTask(models.Model):
         ordering = ["created"]
         verbose_name = _("pending task")
         verbose_name_plural = _("pending tasks")
+
+
+class Preference(models.Model):
+    """A user's choice for one kind of message on one channel (see :mod:`monitio.preferences`).
+
+    Only choices a user made are stored; without a row the kind's default applies, so
+    a site that changes a default changes it for everyone who did not choose.
+    """
+
+    class Channel(models.TextChoices):
+        INBOX = kinds.INBOX, _("in the app")
+        EMAIL = kinds.EMAIL, _("by e-mail")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="monitio_preferences",
+        verbose_name=_("user"),
+    )
+    kind = models.CharField(_("kind"), max_length=kinds.KEY_MAX_LENGTH)
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    enabled = models.BooleanField(_("enabled"))
+    modified = models.DateTimeField(_("modified"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("preference")
+        verbose_name_plural = _("preferences")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "kind", "channel"], name="monitio_preference_unique"
+            ),
+        ]
+
+    def clean(self) -> None:
+        """Refuse, in the admin, a kind that is not registered or a mandatory channel."""
+        try:
+            kind = kinds.get_kind(self.kind)
+        except UnknownKind as exc:
+            raise ValidationError({"kind": str(exc)}) from None
+        if not kind.switchable(self.channel):
+            raise ValidationError({"channel": _("This kind is mandatory on this channel.")})
+
+    def __str__(self) -> str:
+        state = _("on") if self.enabled else _("off")
+        return f"{self.kind} / {self.channel}: {state}"

@@ -6,7 +6,7 @@ The bundled JavaScript expects the ``messages/`` prefix, as the original's did.
 from django.urls import path
 from django.views.i18n import JavaScriptCatalog
 
-from . import stream, views
+from . import preference_views, stream, views
 
 app_name = "monitio"
 
@@ -22,6 +22,8 @@ urlpatterns = [
     path("delete/message/<uuid:message_id>/", views.delete, name="message_delete"),
     path("json/", views.message_json, name="message_json"),
     path("json/unread/", views.message_unread_count, name="message_unread_count"),
+    path("preferences/", preference_views.page, name="preferences"),
+    path("json/preferences/", preference_views.preferences_json, name="preferences_json"),
     path("stream/", stream.stream_token, name="persistent-messages-sse"),
     path(
         "jsi18n/",
