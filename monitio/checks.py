@@ -7,6 +7,7 @@ E001     ``MESSAGE_STORAGE`` is not monitio's storage.
 E002     ``MessageMiddleware`` (or ``django.contrib.messages``) is missing.
 E003     ``MONITIO["REDIS_URL"]`` is empty or not a Redis URL.
 E004     ``MONITIO["STATE_CHANGE_RATE"]`` is not ``None`` or a rate like ``"120/m"``.
+E005     ``MONITIO["SITE_URL"]`` is not an absolute http(s) URL.
 W001     A Redis server monitio uses may evict keys (``maxmemory-policy`` is not
          ``noeviction``): queued tasks and event history could vanish.
 W002     A Redis server monitio uses does not answer.
@@ -16,12 +17,17 @@ W005     (deploy) the stream cookie is not ``Secure``.
 W006     The database messages are written to is SQLite without
          ``"transaction_mode": "IMMEDIATE"`` (Django 5.1+): a request that reads then
          writes fails at once with "database is locked" when the worker is writing.
+W007     ``MONITIO["SITE_URL"]`` is not set: e-mails carry no unsubscribe link
+         (silence it if the site sends no e-mail).
+W008     (deploy) ``MONITIO["SITE_URL"]`` is not https: RFC 8058 wants an HTTPS
+         one-click unsubscribe link.
 ======== ===========================================================================
 """
 
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from django.conf import settings as django_settings
 from django.core import checks
@@ -188,4 +194,35 @@ def check_deploy(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     return [checks.Warning(
         "The stream cookie is sent over plain HTTP.",
         hint='Set MONITIO["STREAM_COOKIE_SECURE"] = True in production.', id="monitio.W005",
+    )]
+
+
+@checks.register("monitio")
+def check_site_url(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    url = settings.SITE_URL
+    if not url:
+        return [checks.Warning(
+            'MONITIO["SITE_URL"] is not set, so e-mails carry no unsubscribe link.',
+            hint='Set MONITIO["SITE_URL"] = "https://your.site" (or silence monitio.W007 if '
+            "you send no e-mail).",
+            id="monitio.W007",
+        )]
+    parts = urlsplit(str(url))
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return [checks.Error(
+            f'MONITIO["SITE_URL"] is {url!r}, not an absolute URL.',
+            hint='Give the scheme and host, e.g. "https://example.com".', id="monitio.E005",
+        )]
+    return []
+
+
+@checks.register("monitio", deploy=True)
+def check_site_url_https(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    url = settings.SITE_URL
+    if not url or urlsplit(str(url)).scheme != "http":
+        return []
+    return [checks.Warning(
+        'MONITIO["SITE_URL"] is plain http: mail providers expect an https one-click '
+        "unsubscribe link (RFC 8058).",
+        hint='Use an "https://" SITE_URL in production.', id="monitio.W008",
     )]

@@ -39,9 +39,9 @@ logger = logging.getLogger("monitio")
 Key = tuple[str, str, str]
 
 
-def _worker_kind(key: str) -> Kind:
-    """The kind of a message being delivered; an unregistered one (a web process that
-    registers a kind this worker does not) is delivered as the default kind is."""
+def delivered_kind(key: str) -> Kind:
+    """The kind of a message being delivered or e-mailed; an unregistered one (a web
+    process that registers a kind this worker does not) is treated as the default kind."""
     try:
         return kinds.get_kind(key)
     except UnknownKind:
@@ -59,7 +59,7 @@ class Choices:
 
     def allows(self, user_id: Any, kind: str, channel: str) -> bool:
         """Whether ``channel`` is on for this user and kind."""
-        definition = self._kinds.get(kind) or _worker_kind(kind)
+        definition = self._kinds.get(kind) or delivered_kind(kind)
         return _decide(definition, channel, self._choices.get((str(user_id), kind, channel)))
 
     def apply(self, rows: Iterable[Message]) -> set[str]:
@@ -82,7 +82,7 @@ def load(rows: Iterable[Message]) -> Choices:
     users: set[Any] = set()
     asked: set[str] = set()
     for row in rows:
-        kind = kinds_by_key.get(row.kind) or kinds_by_key.setdefault(row.kind, _worker_kind(row.kind))
+        kind = kinds_by_key.get(row.kind) or kinds_by_key.setdefault(row.kind, delivered_kind(row.kind))
         channels = (INBOX, EMAIL) if row.email else (INBOX,)
         if any(kind.switchable(channel) for channel in channels):
             users.add(row.user_id)
@@ -97,7 +97,7 @@ def load(rows: Iterable[Message]) -> Choices:
 
 def allows(user_id: Any, kind: str, channel: str) -> bool:
     """Whether ``channel`` is on for one user and kind (a query unless it is mandatory)."""
-    definition = _worker_kind(kind)
+    definition = delivered_kind(kind)
     if not definition.switchable(channel):
         return True
     found = Preference.objects.filter(user_id=user_id, kind=kind, channel=channel)

@@ -6,7 +6,7 @@ The bundled JavaScript expects the ``messages/`` prefix, as the original's did.
 from django.urls import path
 from django.views.i18n import JavaScriptCatalog
 
-from . import preference_views, stream, views
+from . import preference_views, stream, unsubscribe, views
 
 app_name = "monitio"
 
@@ -24,6 +24,7 @@ urlpatterns = [
     path("json/unread/", views.message_unread_count, name="message_unread_count"),
     path("preferences/", preference_views.page, name="preferences"),
     path("json/preferences/", preference_views.preferences_json, name="preferences_json"),
+    path("unsubscribe/<str:token>/", unsubscribe.unsubscribe, name="unsubscribe"),
     path("stream/", stream.stream_token, name="persistent-messages-sse"),
     path(
         "jsi18n/",

@@ -85,3 +85,24 @@ def test_preferences_cost_one_query_per_batch(preference_queries, worker, alice,
     assert Message.objects.filter(user=bob, kind="newsletter", read=False).exists()
     alice_events = events(redis_client, alice)
     assert alice_events and not {e["id"] for e in alice_events} & {str(m.pk) for m in muted}
+
+
+def test_one_click_unsubscribe_stops_the_next_email(worker, alice, redis_client, mailoutbox):
+    from django.test import Client
+
+    with transaction.atomic():
+        monitio.create_message(alice, monitio.INFO, "first comment", kind="comment", email=True)
+    (first,) = wait_until(lambda: list(mailoutbox))
+    url = first.extra_headers["List-Unsubscribe"].strip("<>")
+    assert first.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    response = Client(enforce_csrf_checks=True).post(url, "List-Unsubscribe=One-Click",
+                                                     content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 200
+    with transaction.atomic():
+        second = monitio.create_message(alice, monitio.INFO, "second comment", kind="comment", email=True)
+        monitio.create_message(alice, monitio.INFO, "kind-less", email=True)
+    wait_until(lambda: len(mailoutbox) == 2, message="the kind-less message e-mailed")
+    row = wait_until(lambda: Message.objects.filter(pk=second, published_at__isnull=False).first())
+    assert row.email_status == Message.EmailStatus.OPTED_OUT
+    assert [m.body.count("kind-less") for m in mailoutbox] == [0, 1]
+    assert "second comment" in {e["message"] for e in events(redis_client, alice)}
