@@ -43,6 +43,7 @@ class MessageAdmin(admin.ModelAdmin):
         "email_sent_at",
         "email_error",
         "published_at",
+        "kind",
     )
     actions = ("mark_read", "mark_unread")
 

@@ -88,7 +88,10 @@ def register_kind(
             'make it mandatory with MONITIO["DEFAULT_KIND_MANDATORY"] = True.'
         )
     on = _channels(channels, "channels")
-    locked = on if mandatory is True else frozenset() if mandatory is False else _channels(mandatory, "mandatory")
+    if isinstance(mandatory, bool):
+        locked = on if mandatory else frozenset()
+    else:
+        locked = _channels(mandatory, "mandatory")
     if not locked <= on:
         raise MonitioConfigurationError(
             f"Kind {key!r}: mandatory channels {sorted(locked - on)} are not among its channels."

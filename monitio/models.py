@@ -1,4 +1,5 @@
-"""Database models: the stored message, and the outbox of undelivered work."""
+"""Database models: the stored message, the outbox of undelivered work, and users'
+preferences per kind and channel."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ import uuid
 from datetime import datetime
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.contrib.messages.utils import get_level_tags
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone

@@ -137,7 +137,9 @@ def change(user: Any, wanted: Mapping[tuple[str, str], bool]) -> int:
     asked: dict[str, Kind] = {}
     for (key, channel), enabled in wanted.items():
         if channel not in kinds.CHANNELS:
-            raise InvalidPreference(f"Unknown channel {channel!r}; the channels are {', '.join(kinds.CHANNELS)}.")
+            raise InvalidPreference(
+                f"Unknown channel {channel!r}; the channels are {', '.join(kinds.CHANNELS)}."
+            )
         try:
             kind = asked[key] = kinds.get_kind(key)
         except UnknownKind as exc:

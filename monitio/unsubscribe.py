@@ -103,7 +103,9 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     return _page(request, "confirm" if subscribed else "done", kind=kind)
 
 
-def _page(request: HttpRequest, state: str, kind: kinds.Kind | None = None, status: int = 200) -> HttpResponse:
+def _page(
+    request: HttpRequest, state: str, kind: kinds.Kind | None = None, status: int = 200
+) -> HttpResponse:
     response = render(
         request, "monitio/unsubscribe/page.html", {"state": state, "kind": kind}, status=status
     )

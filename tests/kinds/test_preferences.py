@@ -109,7 +109,9 @@ def test_inbox_off_stores_the_message_read_and_never_publishes_it(transactional_
 
 
 @pytest.mark.parametrize("size", [1, 60])
-def test_preferences_cost_one_query_per_batch_whatever_its_size(transactional_db, alice, bob, redis_client, size):
+def test_preferences_cost_one_query_per_batch_whatever_its_size(
+    transactional_db, alice, bob, redis_client, size
+):
     preferences.change(alice, {("comment", "email"): False, ("newsletter", "inbox"): False})
     preferences.change(bob, {("comment", "inbox"): False})
     kinds_cycle = ["comment", "newsletter", "security", None]
