@@ -107,7 +107,10 @@ def _page(
     request: HttpRequest, state: str, kind: kinds.Kind | None = None, status: int = 200
 ) -> HttpResponse:
     response = render(
-        request, "monitio/unsubscribe/page.html", {"state": state, "kind": kind}, status=status
+        request,
+        "monitio/unsubscribe/page.html",
+        {"state": state, "kind": kind, "action": request.path},
+        status=status,
     )
     # The URL holds a credential: keep it out of Referer headers and caches.
     response["Referrer-Policy"] = "no-referrer"
