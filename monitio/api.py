@@ -102,7 +102,8 @@ def create_message(
     payload = _payload(
         _user_id(to_user), level, message, from_user, extra_tags=extra_tags,
         subject=subject, expires=expires, close_timeout=close_timeout, sse=sse,
-        email=email, url=url, kind=kind,
+        email=email, url=url,
+        kind=kind,
     )
     send_on_commit(payload)
     return uuid.UUID(payload["id"])
