@@ -104,6 +104,8 @@ def test_an_unknown_kind_is_refused_by_create_message_delay_before_it_is_sent(al
     with pytest.raises(UnknownKind):
         monitio.create_message.delay(alice.pk, monitio.INFO, "hi", kind="nope")
     assert broker_client.llen("celery") == 0
+    monitio.create_message.delay(alice.pk, monitio.INFO, "hi", kind="comment")
+    assert broker_client.llen("celery") == 1  # where a sent task would be
 
 
 def test_the_kind_travels_in_the_payload_and_is_stored(transactional_db, alice, redis_client):
