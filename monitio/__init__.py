@@ -27,7 +27,7 @@ _API = (
 
 __all__ = [
     "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "PERSISTENT_MESSAGE_LEVELS",
-    "MonitioError", "batch", *_API,
+    "MonitioError", "batch", "register_kind", *_API,
 ]
 
 if TYPE_CHECKING:
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     )
     from .batches import batch
     from .exceptions import MonitioError
+    from .kinds import register_kind
 
 
 def __getattr__(name: str) -> Any:
@@ -61,4 +62,8 @@ def __getattr__(name: str) -> Any:
         from .batches import batch
 
         return batch
+    if name == "register_kind":
+        from .kinds import register_kind
+
+        return register_kind
     raise AttributeError(f"module 'monitio' has no attribute {name!r}")

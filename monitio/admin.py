@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import state
-from .models import Message, PendingTask
+from .models import Message, PendingTask, Preference
 
 
 @admin.register(Message)
@@ -26,7 +26,7 @@ class MessageAdmin(admin.ModelAdmin):
         "expires",
         "is_persistent",
     )
-    list_filter = ("level", "read", "email_status", "created", "expires")
+    list_filter = ("level", "kind", "read", "email_status", "created", "expires")
     list_select_related = ("user", "from_user")
     # Admin modules load after the app registry, so the user model is known here.
     search_fields = ("subject", "message", f"user__{get_user_model().USERNAME_FIELD}")
@@ -43,6 +43,7 @@ class MessageAdmin(admin.ModelAdmin):
         "email_sent_at",
         "email_error",
         "published_at",
+        "kind",
     )
     actions = ("mark_read", "mark_unread")
 
@@ -93,3 +94,14 @@ class PendingTaskAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+
+@admin.register(Preference)
+class PreferenceAdmin(admin.ModelAdmin):
+    """Users' choices per kind and channel; a kind without a row follows its default."""
+
+    list_display = ("user", "kind", "channel", "enabled", "modified")
+    list_filter = ("kind", "channel", "enabled")
+    list_select_related = ("user",)
+    search_fields = ("kind", f"user__{get_user_model().USERNAME_FIELD}")
+    raw_id_fields = ("user",)

@@ -7,6 +7,7 @@ E001     ``MESSAGE_STORAGE`` is not monitio's storage.
 E002     ``MessageMiddleware`` (or ``django.contrib.messages``) is missing.
 E003     ``MONITIO["REDIS_URL"]`` is empty or not a Redis URL.
 E004     ``MONITIO["STATE_CHANGE_RATE"]`` is not ``None`` or a rate like ``"120/m"``.
+E005     ``MONITIO["SITE_URL"]`` is not an absolute http(s) URL.
 W001     A Redis server monitio uses may evict keys (``maxmemory-policy`` is not
          ``noeviction``): queued tasks and event history could vanish.
 W002     A Redis server monitio uses does not answer.
@@ -16,6 +17,10 @@ W005     (deploy) the stream cookie is not ``Secure``.
 W006     The database messages are written to is SQLite without
          ``"transaction_mode": "IMMEDIATE"`` (Django 5.1+): a request that reads then
          writes fails at once with "database is locked" when the worker is writing.
+W007     ``MONITIO["SITE_URL"]`` is not set: e-mails carry no unsubscribe link
+         (silence it if the site sends no e-mail).
+W008     (deploy) ``MONITIO["SITE_URL"]`` is not https: RFC 8058 wants an HTTPS
+         one-click unsubscribe link.
 E010     ``STREAM_COOKIE_PATH`` does not cover the path of ``STREAM_URL``: the browser
          never sends the stream credential, and every stream is refused.
 W010     (``DEBUG`` on) ``STREAM_URL`` is a path on this site that nothing in the
@@ -28,6 +33,7 @@ W011     A gateway recorded in Redis another stream secret, cookie name or path 
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from django.conf import settings as django_settings
 from django.core import checks
@@ -200,8 +206,6 @@ def check_deploy(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
 @checks.register("monitio")
 def check_stream_url(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     """Whether a page's stream would reach a gateway with its credential."""
-    from urllib.parse import urlsplit
-
     from django.urls import Resolver404, resolve
 
     url = urlsplit(str(settings.STREAM_URL))
@@ -241,8 +245,6 @@ _FINGERPRINT_FIELDS = {
 @checks.register("monitio")
 def check_gateway_fingerprint(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     """Whether the gateway that last started on this Redis and prefix agrees with us."""
-    from urllib.parse import urlsplit
-
     import redis
 
     from .conf import fingerprint_key, stream_fingerprint
@@ -280,4 +282,35 @@ def check_gateway_fingerprint(app_configs=None, **kwargs) -> list[checks.CheckMe
         f"variables match. Its record lasts 7 days; delete {key!r} to forget a gateway "
         "that no longer runs.",
         id="monitio.W011",
+    )]
+
+
+@checks.register("monitio")
+def check_site_url(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    url = settings.SITE_URL
+    if not url:
+        return [checks.Warning(
+            'MONITIO["SITE_URL"] is not set, so e-mails carry no unsubscribe link.',
+            hint='Set MONITIO["SITE_URL"] = "https://your.site" (or silence monitio.W007 if '
+            "you send no e-mail).",
+            id="monitio.W007",
+        )]
+    parts = urlsplit(str(url))
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return [checks.Error(
+            f'MONITIO["SITE_URL"] is {url!r}, not an absolute URL.',
+            hint='Give the scheme and host, e.g. "https://example.com".', id="monitio.E005",
+        )]
+    return []
+
+
+@checks.register("monitio", deploy=True)
+def check_site_url_https(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    url = settings.SITE_URL
+    if not url or urlsplit(str(url)).scheme != "http":
+        return []
+    return [checks.Warning(
+        'MONITIO["SITE_URL"] is plain http: mail providers expect an https one-click '
+        "unsubscribe link (RFC 8058).",
+        hint='Use an "https://" SITE_URL in production.', id="monitio.W008",
     )]

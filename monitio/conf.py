@@ -60,6 +60,14 @@ DEFAULTS: dict[str, Any] = {
     # "count/period" form, counted in the cache RATELIMIT_USE_CACHE names; beyond it
     # they answer 429 with Retry-After. None: no limit.
     "STATE_CHANGE_RATE": "120/m",
+    # Users may turn off e-mail of messages sent without a kind, unless this is True
+    # (see monitio.kinds).
+    "DEFAULT_KIND_MANDATORY": False,
+    # The site's base URL, e.g. "https://example.com": e-mails' unsubscribe links are
+    # absolute. Unset: e-mails go without one (system check monitio.W007).
+    "SITE_URL": None,
+    # Seconds an e-mail's unsubscribe link works (signed tokens; see monitio.unsubscribe).
+    "UNSUBSCRIBE_MAX_AGE": 90 * 24 * 3600,
 }
 
 #: Settings of the original project that still work, and the key they map to.

@@ -23,7 +23,7 @@ from django.db.models import Q
 from django.db.models.sql import Query
 from django.utils import timezone
 
-from . import constants, publish, signals, wire
+from . import constants, preferences, publish, signals, wire
 from .conf import settings
 from .exceptions import InvalidMessage, MonitioError
 from .models import Message
@@ -61,7 +61,9 @@ def deliver(payloads: list[dict[str, Any]]) -> list[str]:
     for users that do not exist are skipped; then :class:`MessageRejected` or
     :class:`RecipientMissing` is raised after the others are delivered, so the failure
     is visible without holding the rest back. Recipients are not looked up
-    beforehand: the foreign key refuses a missing one, and only then are they looked up.
+    beforehand: the foreign key refuses a missing one, and only then are they looked
+    up. The recipients' preferences are read once for the batch (see
+    :mod:`monitio.preferences`).
     """
     payloads, rejected = _screen(payloads)
     if not payloads:
@@ -69,6 +71,8 @@ def deliver(payloads: list[dict[str, Any]]) -> list[str]:
         return []
     senders = _users({p["from_user"] for p in payloads})
     rows = [_row(p, senders) for p in payloads]
+    choices = preferences.load(rows)
+    muted = choices.apply(rows)
     missing: list[str] = []
     try:
         fresh, redelivered = _store(rows)
@@ -76,10 +80,11 @@ def deliver(payloads: list[dict[str, Any]]) -> list[str]:
         users = _users({p["user"] for p in payloads} | {p["from_user"] for p in payloads})
         rows = [_row(p, users) for p in payloads if str(p["user"]) in users]
         missing = [p["id"] for p in payloads if str(p["user"]) not in users]
+        choices.apply(rows)
         fresh, redelivered = _store(rows)
     if fresh:
         signals.messages_created.send(Message, messages=fresh)
-    live = {p["id"] for p in payloads if p["sse"]}
+    live = {p["id"] for p in payloads if p["sse"]} - muted
     publish_rows([m for m in fresh if str(m.pk) in live])
     quiet = [m.pk for m in fresh if str(m.pk) not in live]
     if quiet:
@@ -90,7 +95,8 @@ def deliver(payloads: list[dict[str, Any]]) -> list[str]:
         )
         emails = [str(pk) for pk in wanted.values_list("pk", flat=True)]
     else:
-        emails = [str(m.pk) for m in fresh if m.email]
+        pending = Message.EmailStatus.PENDING
+        emails = [str(m.pk) for m in fresh if m.email_status == pending]
     _raise_undelivered(rejected, missing, emails)
     return emails
 

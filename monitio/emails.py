@@ -2,7 +2,8 @@
 
 Templates (override them in your project): ``monitio/email/subject.txt``,
 ``monitio/email/body.txt`` and ``monitio/email/body.html``, with ``message``,
-``recipient`` and ``sender`` in the context. Mail goes from ``EMAIL_FROM`` (or
+``recipient``, ``sender`` and ``unsubscribe_url`` (``None`` when there is none, see
+:mod:`monitio.unsubscribe`) in the context. Mail goes from ``EMAIL_FROM`` (or
 ``DEFAULT_FROM_EMAIL``), never from the sending user's address; the sender's
 address, if any, becomes ``Reply-To``.
 """
@@ -18,6 +19,7 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from . import kinds, preferences, unsubscribe
 from .conf import settings
 from .exceptions import MonitioError
 from .models import Message
@@ -62,6 +64,13 @@ def send(message_id: str, attempt: str) -> str:
             return status
         raise EmailBusy(f"e-mail of message {message_id} is being sent by another attempt")
     message = Message.objects.select_related("user", "from_user").get(pk=message_id)
+    # Checked again here: the user may have turned this kind's e-mail off (say, with
+    # the unsubscribe link of an earlier one) since the worker queued this e-mail.
+    if not preferences.allows(message.user_id, message.kind, kinds.EMAIL):
+        Message.objects.filter(pk=message_id).update(
+            email_status=Message.EmailStatus.OPTED_OUT, email_claimed_at=None
+        )
+        return Message.EmailStatus.OPTED_OUT
     try:
         build(message).send()
     except EmailRefused as exc:
@@ -94,7 +103,9 @@ def build(message: Message) -> EmailMultiAlternatives:
     for value in (message.subject, address, *reply_to):
         if "\n" in value or "\r" in value:
             raise EmailRefused("a line break in an e-mail header is refused")
-    context = {"message": message, "recipient": recipient, "sender": sender}
+    unsubscribe_url = unsubscribe.link(recipient.pk, message.kind)
+    context = {"message": message, "recipient": recipient, "sender": sender,
+               "unsubscribe_url": unsubscribe_url}
     subject = settings.EMAIL_SUBJECT_PREFIX + render_to_string("monitio/email/subject.txt", context).strip()
     if "\n" in subject or "\r" in subject:
         raise EmailRefused("the rendered subject has a line break")
@@ -104,6 +115,7 @@ def build(message: Message) -> EmailMultiAlternatives:
         from_email=settings.EMAIL_FROM or django_settings.DEFAULT_FROM_EMAIL,
         to=[address],
         reply_to=reply_to,
+        headers=unsubscribe.headers(unsubscribe_url),
     )
     email.attach_alternative(render_to_string("monitio/email/body.html", context), "text/html")
     return email

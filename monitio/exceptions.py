@@ -23,11 +23,23 @@ class MessageTooLarge(InvalidMessage):
     """The message or subject is longer than the configured maximum."""
 
 
+class UnknownKind(InvalidMessage):
+    """The message's ``kind`` is not registered (see :func:`monitio.register_kind`)."""
+
+
 class AnonymousRecipient(InvalidMessage, NotImplementedError):
     """A persistent level was used for an anonymous user.
 
     Also a :class:`NotImplementedError`, which is what the original project raised.
     """
+
+
+class InvalidPreference(MonitioError, ValueError):
+    """A preference names a kind or channel that does not exist, or is not a bool."""
+
+
+class PreferenceLocked(InvalidPreference):
+    """A mandatory kind's channel cannot be turned off."""
 
 
 class InvalidStreamToken(MonitioError, PermissionDenied):

@@ -1,4 +1,5 @@
-"""Database models: the stored message, and the outbox of undelivered work."""
+"""Database models: the stored message, the outbox of undelivered work, and users'
+preferences per kind and channel."""
 
 from __future__ import annotations
 
@@ -7,13 +8,15 @@ from datetime import datetime
 
 from django.conf import settings
 from django.contrib.messages.utils import get_level_tags
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from . import constants
+from . import constants, kinds
+from .exceptions import UnknownKind
 
 LEVEL_CHOICES = [
     (10, _("Debug")),
@@ -59,6 +62,7 @@ class Message(models.Model):
         PENDING = "pending", _("pending")
         SENT = "sent", _("sent")
         FAILED = "failed", _("failed")
+        OPTED_OUT = "optout", _("turned off by the recipient")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(
@@ -106,6 +110,9 @@ class Message(models.Model):
     email_sent_at = models.DateTimeField(_("e-mail sent at"), null=True, blank=True)
     email_error = models.TextField(_("e-mail error"), blank=True, default="")
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    kind = models.CharField(
+        _("kind"), max_length=kinds.KEY_MAX_LENGTH, default=kinds.DEFAULT_KIND, editable=False
+    )
 
     objects = MessageQuerySet.as_manager()
 
@@ -155,6 +162,8 @@ class Message(models.Model):
             read_at=timezone.now() if read else None,
             email=payload["email"],
             email_status=cls.EmailStatus.PENDING if payload["email"] else "",
+            # Tasks queued before kinds existed have none.
+            kind=payload.get("kind", kinds.DEFAULT_KIND),
         )
 
     @property
@@ -202,3 +211,48 @@ class PendingTask(models.Model):
         ordering = ["created"]
         verbose_name = _("pending task")
         verbose_name_plural = _("pending tasks")
+
+
+class Preference(models.Model):
+    """A user's choice for one kind of message on one channel (see :mod:`monitio.preferences`).
+
+    Only choices a user made are stored; without a row the kind's default applies, so
+    a site that changes a default changes it for everyone who did not choose.
+    """
+
+    class Channel(models.TextChoices):
+        INBOX = kinds.INBOX, _("in the app")
+        EMAIL = kinds.EMAIL, _("by e-mail")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="monitio_preferences",
+        verbose_name=_("user"),
+    )
+    kind = models.CharField(_("kind"), max_length=kinds.KEY_MAX_LENGTH)
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    enabled = models.BooleanField(_("enabled"))
+    modified = models.DateTimeField(_("modified"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("preference")
+        verbose_name_plural = _("preferences")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "kind", "channel"], name="monitio_preference_unique"
+            ),
+        ]
+
+    def clean(self) -> None:
+        """Refuse, in the admin, a kind that is not registered or a mandatory channel."""
+        try:
+            kind = kinds.get_kind(self.kind)
+        except UnknownKind as exc:
+            raise ValidationError({"kind": str(exc)}) from None
+        if not kind.switchable(self.channel):
+            raise ValidationError({"channel": _("This kind is mandatory on this channel.")})
+
+    def __str__(self) -> str:
+        state = _("on") if self.enabled else _("off")
+        return f"{self.kind} / {self.channel}: {state}"

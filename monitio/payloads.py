@@ -23,7 +23,7 @@ from django.utils.functional import Promise
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeData
 
-from . import constants
+from . import constants, kinds
 from .conf import settings
 from .exceptions import InvalidMessage, MessageTooLarge, UnknownLevel
 
@@ -166,6 +166,7 @@ def build(
     read: bool = False,
     message_id: uuid.UUID | None = None,
     created: datetime | None = None,
+    kind: str | None = None,
 ) -> dict[str, Any]:
     """Validate one message and return its task payload (JSON-serialisable).
 
@@ -182,6 +183,7 @@ def build(
     check_options(expires, close_timeout, url, extra_tags)
     if created is not None:
         check_datetime("created", created)
+    kind = kinds.check_kind(kind)
     return {
         "id": str(message_id or uuid.uuid4()),
         "user": user_id,
@@ -198,6 +200,7 @@ def build(
         "email": bool(email),
         "sse": bool(sse),
         "read": bool(read),
+        "kind": kind,
     }
 
 
@@ -238,6 +241,7 @@ DEFAULTS: dict[str, Any] = {
     "email": False,
     "sse": True,
     "read": False,
+    "kind": kinds.DEFAULT_KIND,
 }
 
 

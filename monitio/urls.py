@@ -6,7 +6,7 @@ The bundled JavaScript expects the ``messages/`` prefix, as the original's did.
 from django.urls import path, re_path
 from django.views.i18n import JavaScriptCatalog
 
-from . import stream, views
+from . import preference_views, stream, unsubscribe, views
 
 app_name = "monitio"
 
@@ -22,6 +22,9 @@ urlpatterns = [
     path("delete/message/<uuid:message_id>/", views.delete, name="message_delete"),
     path("json/", views.message_json, name="message_json"),
     path("json/unread/", views.message_unread_count, name="message_unread_count"),
+    path("preferences/", preference_views.page, name="preferences"),
+    path("json/preferences/", preference_views.preferences_json, name="preferences_json"),
+    path("unsubscribe/<str:token>/", unsubscribe.unsubscribe, name="unsubscribe"),
     path("stream/", stream.stream_token, name="persistent-messages-sse"),
     # The original's pages reverse this name with the user's name
     # ({% url "monitio:persistent-messages-sse" user.username %}, "" when anonymous).

@@ -94,6 +94,7 @@ MONITIO = {
     "KEY_PREFIX": "monitio-test",
     "STREAM_SECRET": "stream-secret-for-tests",
     "STREAM_COOKIE_SECURE": False,
+    "SITE_URL": "http://testserver",
 }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -11,6 +11,8 @@ Everything that differs between machines comes from the environment:
 ``MONITIO_STREAM_URL``    ``/sse/``: where browsers open the event stream.
 ``MONITIO_STREAM_SECRET`` the key stream tokens are signed with; the gateway needs
                           the same value. Unset: ``SECRET_KEY``.
+``MONITIO_SITE_URL``      ``http://localhost:8000``: the site's base URL, for the
+                          unsubscribe link of every e-mail.
 ``CELERY_BROKER_URL``     ``redis://127.0.0.1:6379/1``: Celery's broker.
 ``DJANGO_CACHE_URL``      ``redis://127.0.0.1:6379/2``: Django's cache, shared by the
                           web processes (monitio's state-change limit counts there).
@@ -107,6 +109,7 @@ MONITIO = {
     "STREAM_URL": os.environ.get("MONITIO_STREAM_URL", "/sse/"),
     "STREAM_SECRET": os.environ.get("MONITIO_STREAM_SECRET") or None,
     "EMAIL_SUBJECT_PREFIX": "[monitio demo] ",
+    "SITE_URL": os.environ.get("MONITIO_SITE_URL", "http://localhost:8000"),
 }
 
 CACHES = {

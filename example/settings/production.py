@@ -10,6 +10,8 @@
 ``CELERY_BROKER_URL``      ``maxmemory-policy noeviction``.
 ``EMAIL_HOST``, ``EMAIL_PORT``, ``EMAIL_HOST_USER``, ``EMAIL_HOST_PASSWORD``
                            the SMTP relay (port 587, STARTTLS).
+``MONITIO_SITE_URL``       the site's https base URL, for e-mails' unsubscribe links;
+                           unset: ``https://`` and the first ``DJANGO_ALLOWED_HOSTS``.
 
 nginx serves ``/static/`` from ``STATIC_ROOT`` (run ``collectstatic``), proxies
 ``/sse/`` to the gateway and everything else to gunicorn (docs/demo.md).
@@ -45,6 +47,10 @@ CSRF_COOKIE_SECURE = True
 # A key of its own, so the gateway never holds SECRET_KEY. base reads it into MONITIO;
 # the stream cookie is Secure by default.
 _required("MONITIO_STREAM_SECRET")
+MONITIO |= {
+    "SITE_URL": os.environ.get("MONITIO_SITE_URL")
+    or (f"https://{ALLOWED_HOSTS[0]}" if ALLOWED_HOSTS else None),
+}
 
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")

@@ -49,6 +49,7 @@ ALLOWED = {
     "message-id",
     "reply-to",
     "list-unsubscribe",
+    "list-unsubscribe-post",
     "auto-submitted",
     "x-auto-response-suppress",
     "precedence",

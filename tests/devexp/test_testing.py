@@ -7,7 +7,7 @@ import pytest
 from django.core import mail
 from django.http import HttpResponse
 from django.test import override_settings
-from django.urls import path
+from django.urls import include, path
 
 import monitio
 from monitio.models import Message
@@ -28,7 +28,7 @@ def ship(request):
     return HttpResponse("ok")
 
 
-urlpatterns = [path("ship/", ship)]
+urlpatterns = [path("ship/", ship), path("messages/", include("monitio.urls"))]
 
 
 @pytest.fixture
