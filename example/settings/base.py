@@ -127,6 +127,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE: dict = {}  # example/celery.py adds monitio's tasks
 # Reserve enough messages for the worker to coalesce monitio's deliver tasks.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 64
+# No remote control (nor gossip and mingle: the Procfile's --without-* flags): on a
+# Redis broker they add channels to the worker's connection whose close fails while
+# Redis restarts, and kombu 5.7 then closes the task channel after dropping its
+# connection settings, an AttributeError that kills the worker (docs/demo.md,
+# "Broker restarts"). `celery inspect` and `celery control` do not reach it.
+CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 DEFAULT_FROM_EMAIL = "monitio demo <notifications@example.com>"
