@@ -7,13 +7,26 @@ example's Celery set-up (:mod:`tests.integration.documented_app`).
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 from pathlib import Path
+from types import ModuleType
 
 from tests import procs
 from tests.waiting import wait_until
 
 APP = "tests.integration.documented_app"
+
+
+def example_settings() -> ModuleType:
+    """The example project's base settings, loaded from their file: importing the
+    ``example`` package would create its Celery app, the current app of the process."""
+    spec = importlib.util.spec_from_file_location(
+        "example_base_settings", procs.ROOT / "example" / "settings" / "base.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def command(name: str) -> str | None:
