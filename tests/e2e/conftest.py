@@ -1,10 +1,11 @@
 """Fixtures for the browser tests: the example project's real processes, and Chromium.
 
-One stack serves the whole directory: the Procfile's three processes (``web``:
-gunicorn serving ``example.wsgi``; ``worker``: ``celery worker -B``; ``gateway``:
-``gunicorn -k gevent sse_gateway.wsgi``), each started from its own Procfile line
-on free ports, sharing a fresh SQLite file (migrated, with the demo users) and the
-test Redis databases (``MONITIO_TEST_REDIS_URL``, ``MONITIO_TEST_BROKER_URL``).
+One stack serves the whole directory: the Procfile's four processes (``web``:
+gunicorn serving ``example.wsgi``; ``worker``: ``celery worker``; ``beat``:
+``celery beat``; ``gateway``: ``gunicorn -k gevent sse_gateway.wsgi``), each started
+from its own Procfile line on free ports, sharing a fresh SQLite file (migrated, with
+the demo users) and the test Redis databases (``MONITIO_TEST_REDIS_URL``,
+``MONITIO_TEST_BROKER_URL``).
 The page is opened as ``http://localhost:<web>`` and reaches the gateway on
 ``http://localhost:<gateway>`` with CORS and credentials, as in development.
 

@@ -74,11 +74,12 @@ def test_celery_app_is_json_only_and_beat_drains_the_outbox():
     assert {"demo.crunch_numbers", "monitio_tasks.create_message"} <= set(conf["tasks"])
 
 
-def test_procfile_runs_web_worker_and_gateway():
+def test_procfile_runs_web_worker_beat_and_gateway():
     entries = procfile()
-    assert list(entries) == ["web", "worker", "gateway"]
+    assert list(entries) == ["web", "worker", "beat", "gateway"]
     assert entries["web"].startswith("gunicorn example.wsgi:application ")
-    assert entries["worker"].startswith("celery -A example worker -B ")
+    assert entries["worker"].startswith("celery -A example worker --without-gossip ")
+    assert entries["beat"].startswith("celery -A example beat ")
     assert entries["gateway"].startswith(
         "gunicorn -k gevent sse_gateway.wsgi:application "
     )

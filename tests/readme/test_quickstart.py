@@ -2,7 +2,7 @@
 
 ``django-admin startproject`` in a temporary folder; the README's marked blocks
 (:mod:`.quickstart`) written into it; then its commands: migrate, createsuperuser,
-runserver, ``manage.py monitio_gateway`` and ``celery worker -B``, as real
+runserver, ``manage.py monitio_gateway``, ``celery worker`` and ``celery beat``, as real
 processes; Chromium opens ``/messages/`` as ``localhost``, logs in, and the README's
 ``send_message`` command sends a message that must appear on the open page.
 
@@ -38,7 +38,8 @@ RUN = [
     "python manage.py createsuperuser --username admin",
     "python manage.py runserver",
     "python manage.py monitio_gateway",
-    "celery -A mysite worker -B -l INFO",
+    "celery -A mysite worker -l INFO --without-gossip --without-mingle --without-heartbeat",
+    "celery -A mysite beat -l INFO",
 ]
 
 
@@ -140,7 +141,8 @@ def test_the_readme_quick_start_delivers_a_live_message(project):
 
     project.start("web", f"{run[2]} 127.0.0.1:{project.web_port} --noreload")
     project.start("gateway", f"{run[3]} --allow-origin {web}")
-    project.start("worker", f"{run[4]} --concurrency 1 -s {project.root / 'beat'}")
+    project.start("worker", f"{run[4]} --concurrency 1")
+    project.start("beat", f"{run[5]} -s {project.root / 'beat'}")
     project.wait_for("web", lambda: answers(f"{web}/admin/login/"), "answer")
     project.wait_for("gateway", lambda: answers(f"{gateway}/readyz"), "answer")
     project.wait_for("worker", lambda: "ready." in project.log("worker"), "ready line")

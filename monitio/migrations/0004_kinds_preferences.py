@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("monitio", "0002_unread_count_index"),
+        ("monitio", "0003_unpublished_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
