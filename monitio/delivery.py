@@ -23,7 +23,7 @@ from django.db.models import Q
 from django.db.models.sql import Query
 from django.utils import timezone
 
-from . import constants, publish, signals, wire
+from . import constants, grouping, publish, signals, wire
 from .conf import settings
 from .exceptions import InvalidMessage, MonitioError
 from .models import Message
@@ -68,6 +68,10 @@ def deliver(payloads: list[dict[str, Any]]) -> list[str]:
         _raise_undelivered(rejected, [], [])
         return []
     senders = _users({p["from_user"] for p in payloads})
+    grouped = [p for p in payloads if grouping.is_grouped(p)]
+    if grouped:
+        payloads = [p for p in payloads if not grouping.is_grouped(p)]
+        started, merged, gone = grouping.store(grouped, senders)
     rows = [_row(p, senders) for p in payloads]
     missing: list[str] = []
     try:
@@ -77,10 +81,16 @@ def deliver(payloads: list[dict[str, Any]]) -> list[str]:
         rows = [_row(p, users) for p in payloads if str(p["user"]) in users]
         missing = [p["id"] for p in payloads if str(p["user"]) not in users]
         fresh, redelivered = _store(rows)
+    if grouped:
+        missing += gone
+        fresh = fresh + started
+        payloads += grouped
     if fresh:
         signals.messages_created.send(Message, messages=fresh)
     live = {p["id"] for p in payloads if p["sse"]}
     publish_rows([m for m in fresh if str(m.pk) in live])
+    if grouped:
+        grouping.publish_updates([(m, i) for m, i in merged if i in live])
     quiet = [m.pk for m in fresh if str(m.pk) not in live]
     if quiet:
         Message.objects.filter(pk__in=quiet).update(published_at=timezone.now())
@@ -91,6 +101,9 @@ def deliver(payloads: list[dict[str, Any]]) -> list[str]:
         emails = [str(pk) for pk in wanted.values_list("pk", flat=True)]
     else:
         emails = [str(m.pk) for m in fresh if m.email]
+    if grouped:  # a merged message sends no e-mail: its group's first one did
+        pending = [m for m in started if m.email_status == Message.EmailStatus.PENDING]
+        emails += [str(m.pk) for m in pending if str(m.pk) not in emails]
     _raise_undelivered(rejected, missing, emails)
     return emails
 
@@ -163,6 +176,8 @@ def _store(rows: list[Message]) -> tuple[list[Message], bool]:
     The first delivery is one INSERT. A redelivery hits the primary key: then insert
     what is missing and reload what has not been announced yet.
     """
+    if not rows:  # a batch of grouped messages only (see monitio.grouping)
+        return [], False
     try:
         with transaction.atomic():
             Message.objects.bulk_create(rows, batch_size=settings.BULK_BATCH_SIZE)

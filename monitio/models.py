@@ -106,6 +106,16 @@ class Message(models.Model):
     email_sent_at = models.DateTimeField(_("e-mail sent at"), null=True, blank=True)
     email_error = models.TextField(_("e-mail error"), blank=True, default="")
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    # Live grouping (see monitio.grouping): while unread, the row with a group_key
+    # absorbs the user's later messages with that key.
+    group_key = models.CharField(
+        _("group key"), max_length=constants.GROUP_KEY_MAX_LENGTH, null=True, blank=True, editable=False
+    )
+    group_count = models.PositiveIntegerField(_("messages in the group"), default=1, editable=False)
+    group_senders = models.TextField(
+        _("latest senders"), blank=True, default="", editable=False
+    )
+    group_ids = models.TextField(blank=True, default="", editable=False)
 
     objects = MessageQuerySet.as_manager()
 
@@ -128,6 +138,14 @@ class Message(models.Model):
                 fields=["user", "level", "expires", "read"],
                 name="monitio_unread_count",
                 condition=Q(read=False),
+            ),
+        ]
+        constraints = [
+            # One open group per user and key: concurrent workers race in the database.
+            models.UniqueConstraint(
+                fields=["user", "group_key"],
+                name="monitio_one_unread_group",
+                condition=Q(read=False, group_key__isnull=False),
             ),
         ]
 
@@ -155,12 +173,28 @@ class Message(models.Model):
             read_at=timezone.now() if read else None,
             email=payload["email"],
             email_status=cls.EmailStatus.PENDING if payload["email"] else "",
+            group_key=payload.get("group_key"),
         )
 
     @property
     def text(self) -> str:
         """The body, as ``SafeString`` when the sender marked it safe."""
         return mark_safe(self.message) if self.safe else self.message
+
+    @property
+    def senders(self) -> list[str]:
+        """The group's latest distinct senders, newest first (at most three)."""
+        names: list[str] = []
+        # Entries end with a newline; a last one cut by the length cap is dropped.
+        for name in self.group_senders.split("\n")[:-1]:
+            if name and name not in names:
+                names.append(name)
+        return names[:3]
+
+    @property
+    def group_others(self) -> int:
+        """Messages in the group beyond one per sender named (:attr:`senders`)."""
+        return max(self.group_count - len(self.senders), 0)
 
     def is_persistent(self) -> bool:
         return constants.is_persistent(self.level)

@@ -104,6 +104,18 @@ def check_options(expires: Any, close_timeout: Any, url: Any, extra_tags: Any) -
     check_storable("extra_tags", extra_tags)
 
 
+def check_group_key(group_key: Any) -> None:
+    """A short str (it is a column of the unique index of open groups); ``None`` for none."""
+    if group_key is None:
+        return
+    if not isinstance(group_key, str) or not 1 <= len(group_key) <= constants.GROUP_KEY_MAX_LENGTH:
+        raise InvalidMessage(
+            f"group_key must be a str of 1 to {constants.GROUP_KEY_MAX_LENGTH} characters, not "
+            f"{type(group_key).__name__} of length {len(group_key) if isinstance(group_key, str) else '-'}."
+        )
+    check_storable("group_key", group_key)
+
+
 def check_datetime(name: str, value: Any) -> None:
     """An aware datetime that the database can store (in UTC)."""
     if not isinstance(value, datetime):
@@ -166,6 +178,7 @@ def build(
     read: bool = False,
     message_id: uuid.UUID | None = None,
     created: datetime | None = None,
+    group_key: str | None = None,
 ) -> dict[str, Any]:
     """Validate one message and return its task payload (JSON-serialisable).
 
@@ -182,6 +195,7 @@ def build(
     check_options(expires, close_timeout, url, extra_tags)
     if created is not None:
         check_datetime("created", created)
+    check_group_key(group_key)
     return {
         "id": str(message_id or uuid.uuid4()),
         "user": user_id,
@@ -198,6 +212,7 @@ def build(
         "email": bool(email),
         "sse": bool(sse),
         "read": bool(read),
+        "group_key": group_key,
     }
 
 
@@ -219,6 +234,7 @@ def check_payload(payload: Any) -> None:
             close_timeout=payload["close_timeout"],
             url=payload["url"],
             created=datetime.fromisoformat(payload["created"]),
+            group_key=payload.get("group_key"),
         )
     except InvalidMessage:
         raise
@@ -238,6 +254,7 @@ DEFAULTS: dict[str, Any] = {
     "email": False,
     "sse": True,
     "read": False,
+    "group_key": None,
 }
 
 
