@@ -20,6 +20,7 @@ date, stored late by another worker, leaves them as they are.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -32,6 +33,8 @@ from django.utils import timezone
 from . import publish, wire
 from .models import Message
 from .serialize import message_dict
+
+logger = logging.getLogger("monitio")
 
 #: Ids of merged messages a group row remembers, against counting a redelivery twice.
 IDS_KEPT = 200
@@ -82,6 +85,8 @@ def store(
             error = exc
         row = merge(payload, users)
         if row is not None:
+            logger.info("Group %.100r of user %s was opened meanwhile: merged into it.",
+                        payload["group_key"], payload["user"])
             merged.append((row, payload["id"]))
         elif not get_user_model().objects.filter(pk=payload["user"]).exists():
             missing.append(payload["id"])
