@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.http import HttpResponse
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django.utils.translation import override
@@ -179,3 +180,28 @@ def test_the_inbox_names_the_latest_senders_with_plural_forms(db, alice):
     with override("en"):
         html = render_to_string("monitio/includes/message_li.html", {"message": row})
     assert "ana, &lt;b&gt;ben&lt;/b&gt; and 49 others" in html
+
+
+def test_the_test_outbox_shows_the_group_key(db, alice):
+    from monitio.testing import capture_messages
+
+    with capture_messages() as outbox:
+        monitio.create_message(alice, monitio.INFO, "a", group_key="k1")
+        monitio.create_message.delay(alice.pk, monitio.INFO, "b", group_key="k2")
+        monitio.create_messages([alice], monitio.INFO, "c", group_key="k3")
+    assert sorted(m.group_key for m in outbox.messages) == ["k1", "k2", "k3"]
+
+
+def test_add_message_takes_a_group_key_and_refuses_an_oversized_one(db, alice, bob):
+    from monitio.testing import capture_messages
+    from tests.core.test_api import make_request
+
+    with pytest.raises(InvalidMessage, match="group_key"):
+        monitio.add_message(make_request(alice), monitio.INFO, "x", user=bob, group_key="k" * 101)
+    with capture_messages() as outbox:
+        request = make_request(alice)
+        monitio.add_message(request, monitio.INFO, "x", user=bob, group_key="k")
+        monitio.add_message(request, monitio.INFO, "mine", group_key="k")
+        request._messages.update(HttpResponse())
+    assert [(m.message, m.group_key) for m in outbox.messages] == [("x", "k"), ("mine", "k")]
+    assert request._messages._carry.new == []  # a grouped message is not carried
