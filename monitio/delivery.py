@@ -62,6 +62,7 @@ def deliver(payloads: list[dict[str, Any]]) -> list[str]:
     :class:`RecipientMissing` is raised after the others are delivered, so the failure
     is visible without holding the rest back. Recipients are not looked up
     beforehand: the foreign key refuses a missing one, and only then are they looked up.
+    Messages with a ``group_key`` are folded into their group first (:mod:`.grouping`).
     """
     payloads, rejected = _screen(payloads)
     if not payloads:
