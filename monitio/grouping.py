@@ -108,7 +108,7 @@ def merge(payload: dict[str, Any], users: dict[str, Any]) -> Message | None:
     connection = connections[router.db_for_write(Message)]
     if connection.vendor not in _SQL:
         _SQL[connection.vendor] = _merge_sql(connection)
-    sql = _SQL[connection.vendor]
+    sql, unread = _SQL[connection.vendor]
     row = Message.from_payload(payload)
     sender = users.get(str(row.from_user_id)) if row.from_user_id is not None else None
     field = {f.name: f for f in Message._meta.concrete_fields}
@@ -126,7 +126,7 @@ def merge(payload: dict[str, Any], users: dict[str, Any]) -> Message | None:
         *latest,
         created, created,
         prep("modified", timezone.now()),
-        prep("user", row.user_id), payload["group_key"], *_unread_params(connection),
+        prep("user", row.user_id), payload["group_key"], *unread,
         prep("id", row.pk), f"%{row.pk}%",
     ]
     updated = list(Message.objects.db_manager(connection.alias).raw(sql, params))
@@ -158,16 +158,11 @@ def _sender_entry(sender: Any) -> str:
     return f"{sender.get_username()[:SENDER_NAME_MAX]}\n" if sender is not None else ""
 
 
-#: The merge statement, by database vendor.
-_SQL: dict[str, str] = {}
-_UNREAD_PARAMS: dict[str, list[Any]] = {}
+#: The merge statement and the parameters of its "unread" condition, by database vendor.
+_SQL: dict[str, tuple[str, list[Any]]] = {}
 
 
-def _unread_params(connection: BaseDatabaseWrapper) -> list[Any]:
-    return _UNREAD_PARAMS[connection.vendor]
-
-
-def _merge_sql(connection: BaseDatabaseWrapper) -> str:
+def _merge_sql(connection: BaseDatabaseWrapper) -> tuple[str, list[Any]]:
     """``UPDATE … RETURNING`` (SQLite 3.35+, PostgreSQL): the merge, and the row it
     announces, in one statement. Every right-hand side reads the row as it was."""
     quote = connection.ops.quote_name
@@ -176,14 +171,13 @@ def _merge_sql(connection: BaseDatabaseWrapper) -> str:
     unread, params = query.build_where(Q(read=False)).as_sql(
         query.get_compiler(connection=connection), connection
     )
-    _UNREAD_PARAMS[connection.vendor] = list(params)
     ids, senders = col["group_ids"], col["group_senders"]
     latest = ", ".join(
         f"{col[name]} = CASE WHEN {col['created']} <= %s THEN %s ELSE {col[name]} END"
         for name in _LATEST
     )
     returning = ", ".join(col.values())
-    return (
+    sql = (
         f"UPDATE {quote(Message._meta.db_table)} SET"
         f" {col['group_count']} = {col['group_count']} + 1,"
         f" {ids} = CASE WHEN LENGTH({ids}) >= %s THEN SUBSTR({ids}, {_ID_ENTRY + 1})"
@@ -196,3 +190,4 @@ def _merge_sql(connection: BaseDatabaseWrapper) -> str:
         f" AND {col['id']} <> %s AND {ids} NOT LIKE %s"
         f" RETURNING {returning}"
     )
+    return sql, list(params)
