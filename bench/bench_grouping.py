@@ -24,7 +24,8 @@ from bench import report
 
 
 def _commandstats(client) -> Counter:
-    return Counter({k.removeprefix("cmdstat_"): v["calls"] for k, v in client.info("commandstats").items()})
+    stats = client.info("commandstats")
+    return Counter({name.removeprefix("cmdstat_"): v["calls"] for name, v in stats.items()})
 
 
 def measure(n: int, redis_url: str) -> dict[str, Any]:

@@ -108,10 +108,12 @@ def check_group_key(group_key: Any) -> None:
     """A short str (it is a column of the unique index of open groups); ``None`` for none."""
     if group_key is None:
         return
-    if not isinstance(group_key, str) or not 1 <= len(group_key) <= constants.GROUP_KEY_MAX_LENGTH:
+    limit = constants.GROUP_KEY_MAX_LENGTH
+    if not isinstance(group_key, str):
+        raise InvalidMessage(f"group_key must be a str, not {type(group_key).__name__}.")
+    if not 1 <= len(group_key) <= limit:
         raise InvalidMessage(
-            f"group_key must be a str of 1 to {constants.GROUP_KEY_MAX_LENGTH} characters, not "
-            f"{type(group_key).__name__} of length {len(group_key) if isinstance(group_key, str) else '-'}."
+            f"group_key must be 1 to {limit} characters long, not {len(group_key)}."
         )
     check_storable("group_key", group_key)
 

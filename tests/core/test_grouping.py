@@ -107,7 +107,8 @@ def test_an_older_message_stored_late_counts_but_keeps_the_newest_text(
     delivery.deliver([_payload(alice, "step 3 of 3", created=now + timedelta(seconds=1))])
     delivery.deliver([_payload(alice, "step 1 of 3", created=now - timedelta(seconds=1))])
     row = Message.objects.get()
-    assert (row.group_count, row.message, row.created) == (3, "step 3 of 3", now + timedelta(seconds=1))
+    latest = now + timedelta(seconds=1)
+    assert (row.group_count, row.message, row.created) == (3, "step 3 of 3", latest)
 
 
 def test_the_database_allows_one_unread_row_per_user_and_key(transactional_db, alice):
@@ -120,13 +121,26 @@ def test_the_database_allows_one_unread_row_per_user_and_key(transactional_db, a
 
 
 def test_an_insert_that_loses_the_race_becomes_an_update(transactional_db, alice, redis_client):
-    """Another worker opened the group between this one's UPDATE and INSERT."""
+    """Another worker opens the group between this one's UPDATE (which finds none)
+    and its INSERT: the constraint refuses the INSERT, and the UPDATE runs again."""
     payload = _payload(alice, "second")
-    other = Message.objects.create(user=alice, level=monitio.INFO, message="first", group_key="post-1")
-    started, merged, missing = grouping.store([payload], {})
+    other = []
+
+    def other_worker(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if sql.startswith("UPDATE") and not other:  # right after the first UPDATE
+            other.append(Message.objects.create(
+                user=alice, level=monitio.INFO, message="first", group_key="post-1",
+                created=timezone.now() - timedelta(minutes=1),
+            ))
+        return result
+
+    with connection.execute_wrapper(other_worker):
+        started, merged, missing = grouping.store([payload], {})
     assert (started, missing) == ([], [])
-    assert [(m.pk, i) for m, i in merged] == [(other.pk, payload["id"])]
-    assert Message.objects.get().group_count == 2
+    assert [(m.pk, i) for m, i in merged] == [(other[0].pk, payload["id"])]
+    row = Message.objects.get()
+    assert (row.group_count, row.message) == (2, "second")
 
 
 def test_a_missing_recipient_of_a_grouped_message_is_reported(transactional_db, alice, redis_client):

@@ -41,10 +41,9 @@ def test_two_workers_fold_200_grouped_messages_into_one_row(
             procs.stop(worker)
     rows = list(Message.objects.filter(user=alice))
     races = sum(log.read_text().count(LOST_RACE) for log in logs)
-    events = [
-        fields["e"] for _, fields in redis_client.xrange(wire.user_stream_key(PREFIX, alice.pk))
-    ]
-    last = json.loads(redis_client.xrevrange(wire.user_stream_key(PREFIX, alice.pk), count=1)[0][1]["d"])
+    history = redis_client.xrange(wire.user_stream_key(PREFIX, alice.pk))
+    events = [fields["e"] for _, fields in history]
+    last = json.loads(history[-1][1]["d"])
     print(f"grouping workers=2 tasks=250 rows={len(rows)} count={rows[0].group_count} "
           f"lost_insert_races={races} message_events={events.count(wire.MESSAGE)} "
           f"update_events={events.count(wire.UPDATE)}")
