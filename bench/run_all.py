@@ -20,7 +20,7 @@ from typing import Any
 from bench import freshness, report
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCHMARKS = ["gateway", "request_cost", "e2e", "pipeline"]
+BENCHMARKS = ["gateway", "request_cost", "e2e", "pipeline", "grouping"]
 
 
 def _load(name: str) -> dict[str, Any] | None:
@@ -276,6 +276,23 @@ def _pipeline_targets(notes: dict[str, str]) -> list[list[Any]]:
             ]
         )
     _mark(rows, start, "pipeline", notes)
+    start = len(rows)
+    grouping = _load("grouping")
+    if grouping:
+        v = grouping["variants"]["grouped"]
+        updates = v["sql_per_delivery"].get("UPDATE", 0)
+        publishes = v["redis_commands_per_delivery"].get("evalsha", 0)
+        rows.append(
+            [
+                "a grouped update: SQL UPDATEs / publishes (script calls) per message",
+                f"{updates:g} / {publishes:g}",
+                "",
+                "",
+                "1 UPDATE and 1 publish",
+                _verdict(updates == 1 and publishes == 1 and len(v["sql_per_delivery"]) == 1),
+            ]
+        )
+    _mark(rows, start, "grouping", notes)
     return rows
 
 

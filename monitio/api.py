@@ -38,6 +38,7 @@ def add_message(
     close_timeout: int | None = None,
     url: str | None = None,
     kind: str | None = None,
+    group_key: str | None = None,
 ) -> uuid.UUID | None:
     """Queue a message for ``user`` (default: the request's user).
 
@@ -47,6 +48,9 @@ def add_message(
     for a persistent level for an anonymous user (``fail_silently=True`` silences
     both), and :class:`~monitio.exceptions.InvalidMessage` for bad input (an
     unregistered ``kind`` among it: :class:`~monitio.exceptions.UnknownKind`).
+
+    With ``group_key``, the message merges into the user's unread message with that
+    key, if any (see :mod:`monitio.grouping`); the UUID returned is then not a row's.
     """
     storage = getattr(request, "_messages", None)
     if storage is None or not hasattr(storage, "count_persistent_unread"):
@@ -72,6 +76,7 @@ def add_message(
             close_timeout=close_timeout,
             url=url,
             kind=kind,
+            group_key=group_key,
         )
     except AnonymousRecipient:
         if fail_silently:
@@ -92,6 +97,7 @@ def create_message(
     email: bool = False,
     url: str | None = None,
     kind: str | None = None,
+    group_key: str | None = None,
 ) -> uuid.UUID:
     """Queue a message for ``to_user`` (a user or a user id) without a request.
 
@@ -102,8 +108,7 @@ def create_message(
     payload = _payload(
         _user_id(to_user), level, message, from_user, extra_tags=extra_tags,
         subject=subject, expires=expires, close_timeout=close_timeout, sse=sse,
-        email=email, url=url,
-        kind=kind,
+        email=email, url=url, kind=kind, group_key=group_key,
     )
     send_on_commit(payload)
     return uuid.UUID(payload["id"])
@@ -122,6 +127,7 @@ def _delay(
     email: bool = False,
     url: str | None = None,
     kind: str | None = None,
+    group_key: str | None = None,
 ):
     """Enqueue :func:`create_message` as a task; arguments are ids and JSON values.
 
@@ -136,11 +142,13 @@ def _delay(
         user_id=payloads.check_user_id(user_id), level=level, message=message,
         from_user_id=from_user, extra_tags=extra_tags, subject=subject, expires=expires,
         close_timeout=close_timeout, sse=sse, email=email, url=url, kind=kind,
+        group_key=group_key,
     )
     return task.delay(
         user_id, level, checked["message"], from_user=from_user, extra_tags=extra_tags,
         subject=checked["subject"], expires=expires, close_timeout=close_timeout, sse=sse,
-        email=email, url=url, kind=checked["kind"], created=timezone.now().isoformat(),
+        email=email, url=url, kind=checked["kind"], group_key=group_key,
+        created=timezone.now().isoformat(),
     )
 
 
@@ -160,6 +168,7 @@ def create_messages(
     email: bool = False,
     url: str | None = None,
     kind: str | None = None,
+    group_key: str | None = None,
 ) -> uuid.UUID:
     """Queue one message for many users (users, ids, or a queryset of users).
 
@@ -175,6 +184,7 @@ def create_messages(
         None, level, message, from_user, extra_tags=extra_tags, subject=subject,
         expires=expires, close_timeout=close_timeout, sse=sse, email=email, url=url,
         kind=kind,
+        group_key=group_key,
     )
     if user_ids:
         enqueue_on_commit("monitio_tasks.deliver_bulk", [user_ids, template])

@@ -34,3 +34,6 @@ DEFAULT_LEVELS = {
 def is_persistent(level: int) -> bool:
     """Return whether messages of ``level`` are stored until deleted."""
     return level in PERSISTENT_MESSAGE_LEVELS
+
+#: The longest ``group_key`` (checked in the caller, :func:`monitio.payloads.check_group_key`).
+GROUP_KEY_MAX_LENGTH = 100

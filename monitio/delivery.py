@@ -23,7 +23,7 @@ from django.db.models import Q
 from django.db.models.sql import Query
 from django.utils import timezone
 
-from . import constants, preferences, publish, signals, wire
+from . import constants, grouping, kinds, preferences, publish, signals, wire
 from .conf import settings
 from .exceptions import InvalidMessage, MonitioError
 from .models import Message
@@ -63,7 +63,9 @@ def deliver(payloads: list[dict[str, Any]]) -> list[str]:
     is visible without holding the rest back. Recipients are not looked up
     beforehand: the foreign key refuses a missing one, and only then are they looked
     up. The recipients' preferences are read once for the batch (see
-    :mod:`monitio.preferences`).
+    :mod:`monitio.preferences`). Messages with a ``group_key`` are folded into their
+    group first (:mod:`.grouping`), unless their kind is off in-app for the user: those
+    are stored as read, like any muted message, and join no group.
     """
     payloads, rejected = _screen(payloads)
     if not payloads:
@@ -72,6 +74,15 @@ def deliver(payloads: list[dict[str, Any]]) -> list[str]:
     senders = _users({p["from_user"] for p in payloads})
     rows = [_row(p, senders) for p in payloads]
     choices = preferences.load(rows)
+    grouped = [
+        p for p, row in zip(payloads, rows)
+        if grouping.is_grouped(p) and choices.allows(row.user_id, row.kind, kinds.INBOX)
+    ]
+    if grouped:
+        ids = {p["id"] for p in grouped}
+        payloads = [p for p in payloads if p["id"] not in ids]
+        rows = [row for row in rows if str(row.pk) not in ids]
+        started, merged, gone = grouping.store(grouped, senders, choices)
     muted = choices.apply(rows)
     missing: list[str] = []
     try:
@@ -82,10 +93,16 @@ def deliver(payloads: list[dict[str, Any]]) -> list[str]:
         missing = [p["id"] for p in payloads if str(p["user"]) not in users]
         choices.apply(rows)
         fresh, redelivered = _store(rows)
+    if grouped:
+        missing += gone
+        fresh = fresh + started
+        payloads += grouped
     if fresh:
         signals.messages_created.send(Message, messages=fresh)
     live = {p["id"] for p in payloads if p["sse"]} - muted
     publish_rows([m for m in fresh if str(m.pk) in live])
+    if grouped:
+        grouping.publish_updates([(m, i) for m, i in merged if i in live])
     quiet = [m.pk for m in fresh if str(m.pk) not in live]
     if quiet:
         Message.objects.filter(pk__in=quiet).update(published_at=timezone.now())
@@ -97,6 +114,9 @@ def deliver(payloads: list[dict[str, Any]]) -> list[str]:
     else:
         pending = Message.EmailStatus.PENDING
         emails = [str(m.pk) for m in fresh if m.email_status == pending]
+    if grouped:  # a merged message sends no e-mail: its group's first one did
+        pending = [m for m in started if m.email_status == Message.EmailStatus.PENDING]
+        emails += [str(m.pk) for m in pending if str(m.pk) not in emails]
     _raise_undelivered(rejected, missing, emails)
     return emails
 
@@ -169,6 +189,8 @@ def _store(rows: list[Message]) -> tuple[list[Message], bool]:
     The first delivery is one INSERT. A redelivery hits the primary key: then insert
     what is missing and reload what has not been announced yet.
     """
+    if not rows:  # a batch of grouped messages only (see monitio.grouping)
+        return [], False
     try:
         with transaction.atomic():
             Message.objects.bulk_create(rows, batch_size=settings.BULK_BATCH_SIZE)

@@ -113,6 +113,16 @@ class Message(models.Model):
     kind = models.CharField(
         _("kind"), max_length=kinds.KEY_MAX_LENGTH, default=kinds.DEFAULT_KIND, editable=False
     )
+    # Live grouping (see monitio.grouping): while unread, the row with a group_key
+    # absorbs the user's later messages with that key.
+    group_key = models.CharField(
+        _("group key"), max_length=constants.GROUP_KEY_MAX_LENGTH, null=True, blank=True, editable=False
+    )
+    group_count = models.PositiveIntegerField(_("messages in the group"), default=1, editable=False)
+    group_senders = models.TextField(
+        _("latest senders"), blank=True, default="", editable=False
+    )
+    group_ids = models.TextField(blank=True, default="", editable=False)
 
     objects = MessageQuerySet.as_manager()
 
@@ -144,6 +154,14 @@ class Message(models.Model):
                 condition=Q(published_at__isnull=True),
             ),
         ]
+        constraints = [
+            # One open group per user and key: concurrent workers race in the database.
+            models.UniqueConstraint(
+                fields=["user", "group_key"],
+                name="monitio_one_unread_group",
+                condition=Q(read=False, group_key__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.text
@@ -171,12 +189,28 @@ class Message(models.Model):
             email_status=cls.EmailStatus.PENDING if payload["email"] else "",
             # Tasks queued before kinds existed have none.
             kind=payload.get("kind", kinds.DEFAULT_KIND),
+            group_key=payload.get("group_key"),
         )
 
     @property
     def text(self) -> str:
         """The body, as ``SafeString`` when the sender marked it safe."""
         return mark_safe(self.message) if self.safe else self.message
+
+    @property
+    def senders(self) -> list[str]:
+        """The group's latest distinct senders, newest first (at most three)."""
+        names: list[str] = []
+        # Entries end with a newline; a last one cut by the length cap is dropped.
+        for name in self.group_senders.split("\n")[:-1]:
+            if name and name not in names:
+                names.append(name)
+        return names[:3]
+
+    @property
+    def group_others(self) -> int:
+        """Messages in the group beyond one per sender named (:attr:`senders`)."""
+        return max(self.group_count - len(self.senders), 0)
 
     def is_persistent(self) -> bool:
         return constants.is_persistent(self.level)

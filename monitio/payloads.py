@@ -104,6 +104,20 @@ def check_options(expires: Any, close_timeout: Any, url: Any, extra_tags: Any) -
     check_storable("extra_tags", extra_tags)
 
 
+def check_group_key(group_key: Any) -> None:
+    """A short str (it is a column of the unique index of open groups); ``None`` for none."""
+    if group_key is None:
+        return
+    limit = constants.GROUP_KEY_MAX_LENGTH
+    if not isinstance(group_key, str):
+        raise InvalidMessage(f"group_key must be a str, not {type(group_key).__name__}.")
+    if not 1 <= len(group_key) <= limit:
+        raise InvalidMessage(
+            f"group_key must be 1 to {limit} characters long, not {len(group_key)}."
+        )
+    check_storable("group_key", group_key)
+
+
 def check_datetime(name: str, value: Any) -> None:
     """An aware datetime that the database can store (in UTC)."""
     if not isinstance(value, datetime):
@@ -167,6 +181,7 @@ def build(
     message_id: uuid.UUID | None = None,
     created: datetime | None = None,
     kind: str | None = None,
+    group_key: str | None = None,
 ) -> dict[str, Any]:
     """Validate one message and return its task payload (JSON-serialisable).
 
@@ -184,6 +199,7 @@ def build(
     if created is not None:
         check_datetime("created", created)
     kind = kinds.check_kind(kind)
+    check_group_key(group_key)
     return {
         "id": str(message_id or uuid.uuid4()),
         "user": user_id,
@@ -201,6 +217,7 @@ def build(
         "sse": bool(sse),
         "read": bool(read),
         "kind": kind,
+        "group_key": group_key,
     }
 
 
@@ -222,6 +239,7 @@ def check_payload(payload: Any) -> None:
             close_timeout=payload["close_timeout"],
             url=payload["url"],
             created=datetime.fromisoformat(payload["created"]),
+            group_key=payload.get("group_key"),
         )
     except InvalidMessage:
         raise
@@ -242,6 +260,7 @@ DEFAULTS: dict[str, Any] = {
     "sse": True,
     "read": False,
     "kind": kinds.DEFAULT_KIND,
+    "group_key": None,
 }
 
 

@@ -51,8 +51,12 @@ def _set_read(user, ids: Ids, read: bool) -> int:
     with transaction.atomic():
         changed = list(rows.values_list("id", flat=True))
         if changed:
+            # A group marked unread again is closed for good (its key cleared): a
+            # newer group with the key may be open, and only one may be.
+            closed = {} if read else {"group_key": None}
             Message.objects.filter(id__in=changed).update(
-                read=read, read_at=timezone.now() if read else None, modified=timezone.now()
+                read=read, read_at=timezone.now() if read else None, modified=timezone.now(),
+                **closed,
             )
             # The ids, even for "all": a message stored after this update must not
             # be marked read by clients that receive the event later.

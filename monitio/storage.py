@@ -51,7 +51,8 @@ class PersistentMessageStorage(FallbackStorage):
         """Queue a message; return its UUID when monitio stores it, else ``None``.
 
         ``options`` are :func:`monitio.add_message`'s extras (``subject``, ``user``,
-        ``from_user``, ``email``, ``sse``, ``expires``, ``close_timeout``, ``url``).
+        ``from_user``, ``email``, ``sse``, ``expires``, ``close_timeout``, ``url``,
+        ``group_key``).
         """
         recipient = options.pop("user", None)
         recipient_id = _pk(recipient) if recipient is not None else _pk(self._user())
@@ -84,7 +85,8 @@ class PersistentMessageStorage(FallbackStorage):
             read=to_self and not persistent,
             **options,
         )
-        if to_self and persistent:
+        if to_self and persistent and not payload["group_key"]:
+            # (A grouped message may merge into a row of another id: not carried.)
             self._carry.add(payload)
             self._queued_messages.append(_Carried(payload))
         elif to_self:

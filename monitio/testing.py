@@ -80,6 +80,7 @@ class QueuedMessage:
     url: str | None = None
     expires: str | None = None
     close_timeout: int | None = None
+    group_key: str | None = None
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> QueuedMessage:
@@ -90,6 +91,7 @@ class QueuedMessage:
             from_user_id=full["from_user"], extra_tags=full["extra_tags"],
             email=full["email"], sse=full["sse"], url=full["url"],
             expires=full["expires"], close_timeout=full["close_timeout"],
+            group_key=full["group_key"],
         )
 
 
@@ -241,6 +243,7 @@ def _messages(task: QueuedTask) -> list[QueuedMessage]:
             subject=given["subject"], from_user_id=given["from_user"],
             extra_tags=given["extra_tags"], email=given["email"], sse=given["sse"],
             url=given["url"], expires=given["expires"], close_timeout=given["close_timeout"],
+            group_key=given["group_key"],
         )]
     return []
 

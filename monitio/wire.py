@@ -30,6 +30,9 @@ per user, monotonic, and revealing nothing about other users' traffic.
 Events (SSE ``event:`` names) and their JSON ``data``:
 
 ``message``  a new message: :func:`message_data` fields.
+``update``   a grouped message's row changed (:mod:`monitio.grouping`): the same fields as
+             ``message`` with ``unread`` null (the count is unchanged); replaces
+             the message with that id in place, or shows it if it is not shown.
 ``read``     ``{"ids": [uuid, ...], "unread": n}``: always the ids that changed, even
              for "mark all read", so a message stored meanwhile stays unread.
 ``unread``   ``{"ids": [uuid, ...], "unread": n}``.
@@ -46,6 +49,7 @@ import re
 from typing import Any
 
 MESSAGE = "message"
+UPDATE = "update"
 READ = "read"
 UNREAD = "unread"
 DELETED = "deleted"
@@ -53,7 +57,7 @@ RESYNC = "resync"
 REVOKE = "revoke"
 
 #: Events a browser may receive; ``revoke`` never leaves the gateway.
-CLIENT_EVENTS = (MESSAGE, READ, UNREAD, DELETED, RESYNC)
+CLIENT_EVENTS = (MESSAGE, READ, UNREAD, DELETED, RESYNC, UPDATE)
 
 #: The cursor of an empty history: "nothing seen yet".
 ZERO_ENTRY = "0-0"
@@ -170,12 +174,15 @@ def message_data(
     created: str,
     expires: str | None,
     unread: int | None,
+    group: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Return the data of a ``message`` event.
 
     ``safe`` is true only for text the sender marked safe (Django's ``SafeData``);
     clients insert everything else as text. ``unread`` is the recipient's unread
-    persistent count after this message, when known.
+    persistent count after this message, when known. ``group`` is ``null`` for a
+    message without ``group_key``, else ``{"key", "count", "senders", "summary"}``:
+    ``summary`` is "Ana, Ben and 49 others" (or the one sender's name), translated.
     """
     return {
         "id": id,
@@ -191,4 +198,5 @@ def message_data(
         "created": created,
         "expires": expires,
         "unread": unread,
+        "group": group,
     }

@@ -124,6 +124,7 @@ def create_message(
     url: str | None = None,
     created: str | None = None,
     kind: str | None = None,
+    group_key: str | None = None,
 ) -> str:
     """Create a message for ``user_id`` from a job (arguments as :func:`monitio.create_message`,
     with ids for users).
@@ -149,6 +150,7 @@ def create_message(
             message_id=message_id,
             created=datetime.fromisoformat(created) if created else None,
             kind=kind,
+            group_key=group_key,
         )
     except (TypeError, ValueError) as exc:  # InvalidMessage is a ValueError
         delivery.reject(str(message_id), user_id, str(exc))

@@ -151,3 +151,29 @@ def test_email_turned_off_after_queueing_is_not_sent(transactional_db, alice, re
     assert emails.send(message_id, attempt="t1") == Message.EmailStatus.OPTED_OUT
     assert mailoutbox == []
     assert Message.objects.get().email_status == Message.EmailStatus.OPTED_OUT
+
+
+
+def test_a_grouped_message_of_a_kind_off_in_app_joins_no_group_and_is_not_published(
+    transactional_db, alice, redis_client
+):
+    """Preferences decide grouped messages as they decide the others: off in-app, a
+    grouped message is stored as read, outside any group, and announced to nobody."""
+    Preference.objects.create(user=alice, kind="comment", channel="inbox", enabled=False)
+    delivery.deliver([payload(alice, f"c{n}", kind="comment", group_key="post-1")
+                      for n in range(3)])
+    rows = Message.objects.filter(user=alice)
+    assert rows.count() == 3 and all(row.read for row in rows)
+    assert redis_client.keys("monitio-test:u:*") == []
+
+
+def test_a_new_group_of_a_kind_with_email_off_sends_no_email(
+    transactional_db, alice, redis_client
+):
+    Preference.objects.create(user=alice, kind="comment", channel="email", enabled=False)
+    emails = delivery.deliver([payload(alice, f"c{n}", kind="comment", group_key="post-1",
+                                       email=True) for n in range(2)])
+    [row] = Message.objects.filter(user=alice)
+    assert row.group_count == 2
+    assert emails == [] and row.email_status == Message.EmailStatus.OPTED_OUT
+    assert len(redis_client.keys("monitio-test:u:*")) == 1  # still shown live

@@ -34,6 +34,7 @@ MESSAGE_KEYS = {
     "expires",
     "unread",
     "read",
+    "group",
 }
 
 
@@ -83,6 +84,7 @@ def test_message_json_shape(alice_client, alice, bob, make_message):
         "expires": expires.isoformat(),
         "unread": None,
         "read": False,
+        "group": None,
     }
     assert parse_datetime(item["created"]) == message.created
 

@@ -22,7 +22,7 @@
  * (Intl.RelativeTimeFormat) and stay current; a form with `data-monitio-confirm`
  * asks before it submits (without JavaScript it simply submits).
  *
- * Sites can listen to `monitio:message`, `monitio:read`, `monitio:unread`,
+ * Sites can listen to `monitio:message`, `monitio:update`, `monitio:read`, `monitio:unread`,
  * `monitio:deleted`, `monitio:resync` and `monitio:unread-count` events on document,
  * and register a theme (a map of class names) in `window.monitio.themes` from a
  * deferred script loaded after this one.
@@ -33,7 +33,7 @@
   var gettext = typeof window.gettext === "function" ? window.gettext : function (s) { return s; };
   var LEVELS = {10: "debug", 20: "info", 25: "success", 30: "warning", 40: "error",
                 110: "debug", 120: "info", 125: "success", 130: "warning", 140: "error"};
-  var EVENTS = ["message", "read", "unread", "deleted", "resync"];
+  var EVENTS = ["message", "update", "read", "unread", "deleted", "resync"];
   var PLACEHOLDER = "00000000-0000-0000-0000-000000000000";
 
   var themes = {
@@ -162,6 +162,7 @@
     var data;
     try { data = JSON.parse(event.data || "{}"); } catch (e) { return; }
     if (name === "message") { this.onMessage(data); }
+    else if (name === "update") { this.onUpdate(data); }
     else if (name === "read" || name === "deleted") { this.onGone(data); }
     else if (name === "resync") { this.resync(); }
     if (data && typeof data.unread === "number") { this.setUnread(data.unread); }
@@ -171,6 +172,18 @@
   Client.prototype.onMessage = function (message) {
     if (!message.id || this.seen[message.id]) { return; }  // replayed twice: once
     if (message.expires && Date.parse(message.expires) <= Date.now()) { return; }  // replayed late
+    this.seen[message.id] = true;
+    this.show(message);
+  };
+
+  // A grouped message changed (one more comment, the next step of a job): its toast
+  // is replaced in place, or shown if this page has none. The badge stays as it is.
+  Client.prototype.onUpdate = function (message) {
+    if (!message.id) { return; }
+    if (message.expires && Date.parse(message.expires) <= Date.now()) {
+      this.remove(message.id);
+      return;
+    }
     this.seen[message.id] = true;
     this.show(message);
   };
@@ -265,7 +278,8 @@
     toast.setAttribute("role", tag === "error" || tag === "warning" ? "alert" : "status");
     toast.setAttribute("data-monitio-id", message.id);
     var body = element("div", theme.body);
-    body.appendChild(meta(theme.meta, message.from_user, message.created));
+    var group = message.group;
+    body.appendChild(meta(theme.meta, (group && group.summary) || message.from_user, message.created));
     if (message.subject) { body.appendChild(element("strong", theme.subject, message.subject)); }
     var text = element("div", theme.text);
     if (message.safe) { text.innerHTML = message.message; }  // SafeData only
@@ -279,10 +293,14 @@
     toast.appendChild(body);
     toast.appendChild(this.actions(message));
     toast.setAttribute("data-monitio-created", message.created || "");
-    this.container.insertBefore(toast, this.nextNewer(message.created));
+    var shown = this.toasts[message.id];
+    if (shown) { window.clearTimeout(shown.timer); }
+    if (shown && shown.node.parentNode) { shown.node.parentNode.replaceChild(toast, shown.node); }
+    else { this.container.insertBefore(toast, this.nextNewer(message.created)); }
     this.toasts[message.id] = {node: toast, persistent: !!message.persistent};
     if (message.close_timeout) {
-      window.setTimeout(this.remove.bind(this, message.id), message.close_timeout);
+      this.toasts[message.id].timer =
+        window.setTimeout(this.remove.bind(this, message.id), message.close_timeout);
     }
     this.updateCloseAll();
   };
