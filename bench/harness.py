@@ -164,7 +164,8 @@ def gateway(
     name: str = "gateway",
     max_connections: int = 12_000,
 ) -> Service:
-    """``gunicorn -k gevent`` with one worker, as documented in docs/performance.md."""
+    """``gunicorn -k sse_gateway.worker.StreamWorker`` with one worker, as documented
+    in docs/performance.md."""
     port = free_port()
     env = {
         "MONITIO_STREAM_SECRET": SECRET,
@@ -183,7 +184,7 @@ def gateway(
         [
             str(VENV_BIN / "gunicorn"),
             "-k",
-            "gevent",
+            "sse_gateway.worker.StreamWorker",
             "-w",
             "1",
             "--worker-connections",

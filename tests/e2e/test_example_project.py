@@ -80,5 +80,5 @@ def test_procfile_runs_web_worker_and_gateway():
     assert entries["web"].startswith("gunicorn example.wsgi:application ")
     assert entries["worker"].startswith("celery -A example worker -B ")
     assert entries["gateway"].startswith(
-        "gunicorn -k gevent sse_gateway.wsgi:application "
+        "gunicorn -k sse_gateway.worker.StreamWorker sse_gateway.wsgi:application "
     )
