@@ -61,6 +61,15 @@ class StreamHandler(pywsgi.WSGIHandler):
         environ["RAW_URI"] = self.path  # gunicorn's %(r)s access-log atom
         return environ
 
+    def handle_one_response(self) -> None:
+        try:
+            super().handle_one_response()
+        finally:
+            # environ -> take -> this handler -> environ: break the cycle, so the
+            # handler and its read buffer go as soon as the connection is done, not
+            # at the next full garbage collection.
+            self.environ.pop(handoff.TAKE, None)
+
     def take(self) -> socket.socket:
         """Give the application the connection: this handler writes nothing more
         and closes only its own socket object when the application returns."""
