@@ -15,7 +15,7 @@ from typing import Any
 from bench import report
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCHMARKS = ["gateway", "request_cost", "e2e", "pipeline"]
+BENCHMARKS = ["gateway", "request_cost", "e2e", "pipeline", "reconnect"]
 
 
 def _load(name: str) -> dict[str, Any] | None:
@@ -119,6 +119,20 @@ def targets() -> list[list[Any]]:
                 ]
             )
     rows += _pipeline_targets()
+    storm = _load("reconnect")
+    if storm and "gateway" in storm and "nchan" in storm:
+        a, b = storm["gateway"], storm["nchan"]
+        r = report.ratio(a["cpu_us_per_connect"], b["cpu_us_per_connect"])
+        rows.append(
+            [
+                f"reconnect storm of {a['n']:,}: server CPU per stream opened, µs",
+                a["cpu_us_per_connect"],
+                b["cpu_us_per_connect"],
+                r,
+                "≤ 3 × nchan",
+                _verdict(r is not None and r <= 3),
+            ]
+        )
     return rows
 
 
@@ -287,7 +301,7 @@ def write_summaries(quick: bool) -> str:
     )
     details = "\n".join(
         (report.RESULTS / f"{n}.md").read_text()
-        for n in ("gateway", "request_cost", "e2e", "pipeline")
+        for n in BENCHMARKS
         if (report.RESULTS / f"{n}.md").exists()
     )
     summary = (
