@@ -131,11 +131,11 @@ def run_target(kind: str, args: argparse.Namespace, redis_url: str) -> dict[str,
                     seq = _broadcast(target, client, n, args, seq, out)
                     if args.profile and kind == "gateway" and n == args.sizes[-1]:
                         # Profiled apart from the measured series: py-spy costs too.
-                        profiler = _start_profile(target.worker.pid, kind, n)
+                        profiler = start_profile(target.worker.pid, kind, n)
                         seq = _broadcast(
                             target, client, n, args, seq, {"broadcast": []}
                         )
-                        _stop_profile(profiler)
+                        stop_profile(profiler)
                     seq = _throughput(target, client, n, args, seq, out)
     finally:
         target.service.stop()
@@ -286,9 +286,12 @@ def _flood(
     return seq, row
 
 
-def _start_profile(pid: int, kind: str, n: int) -> subprocess.Popen:
+def start_profile(
+    pid: int, kind: str, n: int, what: str = "broadcast"
+) -> subprocess.Popen:
+    """py-spy on ``pid`` until :func:`stop_profile`, into ``results/profile-*.txt``."""
     report.RESULTS.mkdir(parents=True, exist_ok=True)
-    path = report.RESULTS / f"profile-{kind}-broadcast-{n}.txt"
+    path = report.RESULTS / f"profile-{kind}-{what}-{n}.txt"
     return subprocess.Popen(
         [
             str(harness.VENV_BIN / "py-spy"),
@@ -308,7 +311,7 @@ def _start_profile(pid: int, kind: str, n: int) -> subprocess.Popen:
     )
 
 
-def _stop_profile(proc: subprocess.Popen) -> None:
+def stop_profile(proc: subprocess.Popen) -> None:
     import signal
 
     proc.send_signal(signal.SIGINT)

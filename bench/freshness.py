@@ -20,6 +20,7 @@ RESULT_FILES: dict[str, tuple[str, ...]] = {
     "e2e": ("e2e",),
     "pipeline": ("pipeline",),
     "grouping": ("grouping",),
+    "reconnect": ("reconnect",),
 }
 
 DATE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"

@@ -163,9 +163,11 @@ def gateway(
     heartbeat: float = 15.0,
     name: str = "gateway",
     max_connections: int = 12_000,
+    port: int | None = None,
 ) -> Service:
-    """``gunicorn -k gevent`` with one worker, as documented in docs/performance.md."""
-    port = free_port()
+    """``gunicorn -k sse_gateway.worker.StreamWorker`` with one worker, as documented
+    in docs/performance.md; on ``port`` (to restart one in place), or a free one."""
+    port = port or free_port()
     env = {
         "MONITIO_STREAM_SECRET": SECRET,
         "MONITIO_KEY_PREFIX": PREFIX,
@@ -183,7 +185,7 @@ def gateway(
         [
             str(VENV_BIN / "gunicorn"),
             "-k",
-            "gevent",
+            "sse_gateway.worker.StreamWorker",
             "-w",
             "1",
             "--worker-connections",
@@ -204,9 +206,9 @@ def gateway(
     return svc
 
 
-def nchan(*, heartbeat: int = 15) -> Service:
+def nchan(*, heartbeat: int = 15, port: int | None = None) -> Service:
     """nginx + nchan, one worker process, configured from bench/nchan.conf."""
-    port = free_port()
+    port = port or free_port()
     prefix = RUN / "nginx"
     (prefix / "logs").mkdir(parents=True, exist_ok=True)
     conf = (HERE / "nchan.conf").read_text()

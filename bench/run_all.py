@@ -20,7 +20,7 @@ from typing import Any
 from bench import freshness, report
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCHMARKS = ["gateway", "request_cost", "e2e", "pipeline", "grouping"]
+BENCHMARKS = ["gateway", "request_cost", "e2e", "pipeline", "grouping", "reconnect"]
 
 
 def _load(name: str) -> dict[str, Any] | None:
@@ -139,6 +139,22 @@ def targets(notes: dict[str, str] | None = None) -> list[list[Any]]:
             )
     _mark(rows, start, "throughput", notes)
     rows += _pipeline_targets(notes)
+    start = len(rows)
+    storm = _load("reconnect")
+    if storm and "gateway" in storm and "nchan" in storm:
+        a, b = storm["gateway"], storm["nchan"]
+        r = report.ratio(a["cpu_us_per_connect"], b["cpu_us_per_connect"])
+        rows.append(
+            [
+                f"reconnect storm of {a['n']:,}: server CPU per stream opened, µs",
+                a["cpu_us_per_connect"],
+                b["cpu_us_per_connect"],
+                r,
+                "≤ 3 × nchan",
+                _verdict(r is not None and r <= 3),
+            ]
+        )
+    _mark(rows, start, "reconnect", notes)
     return rows
 
 

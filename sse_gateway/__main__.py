@@ -5,7 +5,7 @@
 which the gateway reads its shared values from (see :mod:`sse_gateway.config`);
 ``manage.py monitio_gateway`` does the same from inside the site.
 
-The same server as production (gunicorn's gevent worker, one process, with
+The same server as production (gunicorn with the gateway's worker, one process, with
 :mod:`sse_gateway.gunicorn_conf`): the hub takes each stream's connection over from
 it (see :mod:`sse_gateway.handoff`). SIGTERM drains the streams, then stops.
 """

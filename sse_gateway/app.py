@@ -5,7 +5,8 @@ A stream request goes through, in order: method (GET only; OPTIONS answers a COR
 preflight; anything else 405), Origin (403), no credential in the query string
 (401), the :class:`~.auth.Authenticator` (401), capacity (503, or 429 per user), then
 register + catch-up (see :mod:`.hub`), and the hand-off of the connection to the
-hub (see :mod:`.handoff`), which writes the stream from then on. Nothing is written
+hub (see :mod:`.handoff`), which writes the stream from then on: that response is
+not returned to the server. Nothing is written
 before the credential is verified, and no error body says more than its status.
 """
 
@@ -201,7 +202,7 @@ class Gateway:
             handoff.take(environ),
             response_head(200, [*_STREAM_HEADERS, *cors], chunked=chunked),
         )
-        raise handoff.HandedOff
+        return []  # the response is the hub's to write now
 
 
 def _cursor(

@@ -1,15 +1,13 @@
 """Recommended gunicorn settings: ``gunicorn -c python:sse_gateway.gunicorn_conf
 sse_gateway.wsgi:application``. Any of them can still be overridden on the command
-line (``-b``, ``-w``...). With this file gunicorn refuses to start where streams
-cannot be served (TLS or HTTP/2 in gunicorn, see :mod:`sse_gateway.handoff`)."""
+line (``-b``, ``-w``...). The gateway's worker refuses to start where streams cannot
+be served (TLS or HTTP/2 in gunicorn, see :mod:`sse_gateway.handoff`)."""
 
 import os
 
-from gunicorn.arbiter import Arbiter
-
 from sse_gateway import handoff
 
-worker_class = "gevent"
+worker_class = handoff.WORKER
 # One process per core is plenty: a gevent worker holds thousands of idle streams.
 workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
 # Requests in progress at once. An open stream is not one: its connection is handed
@@ -19,15 +17,8 @@ worker_connections = 1000
 # SIGTERM drains streams at once; this only bounds a stuck write.
 graceful_timeout = 15
 timeout = 30
+# Seconds a connection may sit idle, or take to send a request's head.
 keepalive = 5
 # Path only (%(U)s), never the query string: no URL parameter reaches the log.
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 control_socket_disable = True
-
-
-def on_starting(server: Arbiter) -> None:
-    """Stop before binding when gunicorn's own settings rule streams out."""
-    setup = handoff.server_obstacle(server.cfg)
-    if setup is not None:
-        server.log.critical(handoff.explain(setup))
-        raise SystemExit(1)

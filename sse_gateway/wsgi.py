@@ -1,6 +1,6 @@
 """The WSGI entry point::
 
-    gunicorn -k gevent --worker-connections 10100 --graceful-timeout 15 \\
+    gunicorn -k sse_gateway.worker.StreamWorker --graceful-timeout 15 \\
         sse_gateway.wsgi:application
 
 Reads the configuration (the site's settings module, then the environment: see

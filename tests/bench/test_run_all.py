@@ -25,6 +25,7 @@ def _dates() -> dict[str, str]:
         name: json.loads((COMMITTED / f"{name}.json").read_text())["date"]
         for names in freshness.RESULT_FILES.values()
         for name in names
+        if (COMMITTED / f"{name}.json").exists()  # a benchmark not run yet has none
     }
 
 

@@ -2,7 +2,8 @@
 
 One stack serves the whole directory: the Procfile's four processes (``web``:
 gunicorn serving ``example.wsgi``; ``worker``: ``celery worker``; ``beat``:
-``celery beat``; ``gateway``: ``gunicorn -k gevent sse_gateway.wsgi``), each started
+``celery beat``; ``gateway``: ``gunicorn -k
+sse_gateway.worker.StreamWorker sse_gateway.wsgi``), each started
 from its own Procfile line on free ports, sharing a fresh SQLite file (migrated, with
 the demo users) and the test Redis databases (``MONITIO_TEST_REDIS_URL``,
 ``MONITIO_TEST_BROKER_URL``).

@@ -81,5 +81,5 @@ def test_procfile_runs_web_worker_beat_and_gateway():
     assert entries["worker"].startswith("celery -A example worker --without-gossip ")
     assert entries["beat"].startswith("celery -A example beat ")
     assert entries["gateway"].startswith(
-        "gunicorn -k gevent sse_gateway.wsgi:application "
+        "gunicorn -k sse_gateway.worker.StreamWorker sse_gateway.wsgi:application "
     )

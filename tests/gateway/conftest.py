@@ -1,4 +1,5 @@
-"""Fixtures for the gateway tests: real ``gunicorn -k gevent`` gateway processes.
+"""Fixtures for the gateway tests: real ``gunicorn -k sse_gateway.worker.StreamWorker`` gateway
+processes.
 
 Every test here talks HTTP to a gateway subprocess and publishes through
 ``monitio.publish`` into the real Redis (``MONITIO_TEST_REDIS_URL``). Heavier variants
@@ -44,7 +45,8 @@ def gateway_env(redis_url: str | None = None, **extra: str) -> dict[str, str]:
 
 
 class GatewayProcess:
-    """``gunicorn -k gevent sse_gateway.wsgi:application`` on a free port."""
+    """``gunicorn -k sse_gateway.worker.StreamWorker sse_gateway.wsgi:application`` on
+    a free port."""
 
     def __init__(
         self,
@@ -67,7 +69,7 @@ class GatewayProcess:
                 *self.prefix,
                 str(procs.VENV_BIN / "gunicorn"),
                 "-k",
-                "gevent",
+                "sse_gateway.worker.StreamWorker",
                 "-w",
                 "1",
                 "-b",

@@ -1,10 +1,10 @@
-"""Streams leave gunicorn's request handling once admitted (``sse_gateway.handoff``).
+"""Streams leave the server's request handling once admitted (``sse_gateway.handoff``).
 
-What that must keep true, through a real gunicorn gevent worker: an open stream holds
-no request slot, a peer that goes away is noticed without waiting for a write, the
-body is framed right for HTTP/1.1 and HTTP/1.0, and a server that cannot hand a
-connection over (not gevent; TLS or HTTP/2 in gunicorn) gets a clear error that names
-the set-up instead of a broken stream.
+What that must keep true, through the gateway's real gunicorn worker: an open stream
+holds no request slot, a peer that goes away is noticed without waiting for a write,
+the body is framed right for HTTP/1.1 and HTTP/1.0, and a server that cannot hand a
+connection over (another worker class; TLS or HTTP/2 in gunicorn) gets a clear error
+that names the set-up instead of a broken stream.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import socket
 import subprocess
 import time
 
-import httpx
 import pytest
 
 from monitio import publish, wire
@@ -125,7 +124,7 @@ def test_a_server_without_handoff_gets_a_clear_error(caplog):
     )
     assert statuses == ["500 Internal Server Error"]
     assert b"".join(body) == b"Internal Server Error\n"
-    assert "gunicorn -k gevent" in caplog.text
+    assert "gunicorn -k sse_gateway.worker.StreamWorker" in caplog.text
 
 
 @pytest.fixture(scope="module")
@@ -142,51 +141,7 @@ def certificate(tmp_path_factory) -> tuple[str, str]:
     return str(cert), str(key)
 
 
-def _refusal(gw, client: httpx.Client, scheme: str) -> tuple[int, int, bytes]:
-    """``/readyz`` and a stream with a valid credential, through ``client``."""
-    base = f"{scheme}://127.0.0.1:{gw.port}"
-    ready = client.get(base + "/readyz").status_code
-    stream = client.get(base + "/sse/", headers={"Cookie": f"monitio_stream={mint(1)}"})
-    return ready, stream.status_code, stream.content
-
-
-def _error_lines(gw, setup: str) -> list[str]:
-    return [line for line in gw.log.read_text().splitlines()
-            if "[ERROR]" in line and setup in line]
-
-
-def test_tls_terminated_by_gunicorn_is_refused_by_name(
-    start_gateway, redis_db, certificate
-):
-    """``--certfile``: the stream's bytes would go out in the clear under the TLS
-    session (the client saw WRONG_VERSION_NUMBER, the gateway logged nothing).
-    Streams get a 500, ``/readyz`` a 503, and the log names the set-up."""
-    cert, key = certificate
-    gw = start_gateway(args=("--certfile", cert, "--keyfile", key), wait_ready=False)
-    with httpx.Client(verify=False, timeout=10) as client:
-        answers = [_refusal(gw, client, "https") for _ in range(3)]
-    logged = _error_lines(gw, handoff.TLS)
-    print(f"R17b setup=tls-in-gunicorn answers={[a[:2] for a in answers]} "
-          f"error_lines={len(logged)}")
-    assert answers == [(503, 500, b"Internal Server Error\n")] * 3
-    assert len(logged) == 1 and "docs/nginx.conf" in logged[0]
-
-
-def test_http2_served_by_gunicorn_is_refused_by_name(start_gateway, redis_db):
-    """HTTP/2 (here cleartext, with prior knowledge): one connection carries many
-    requests, so it cannot be handed to a stream. Refused like TLS."""
-    gw = start_gateway(args=("--http-protocols", "h2,h1", "--http2-cleartext", "both"))
-    with httpx.Client(http1=False, http2=True, timeout=10) as client:
-        answers = [_refusal(gw, client, "http") for _ in range(3)]
-        version = client.get(gw.url + "/healthz").http_version
-    logged = _error_lines(gw, handoff.HTTP2)
-    print(f"R17b setup=http2-in-gunicorn protocol={version} "
-          f"answers={[a[:2] for a in answers]} error_lines={len(logged)}")
-    assert version == "HTTP/2"
-    assert answers == [(503, 500, b"Internal Server Error\n")] * 3
-    assert len(logged) == 1
-
-
+@pytest.mark.parametrize("config_file", [False, True], ids=["-k", "-c"])
 @pytest.mark.parametrize(
     "setup, args",
     [
@@ -194,15 +149,19 @@ def test_http2_served_by_gunicorn_is_refused_by_name(start_gateway, redis_db):
         (handoff.HTTP2, ("--http-protocols", "h2,h1", "--http2-cleartext", "both")),
     ],
 )
-def test_the_config_file_refuses_to_start_such_a_server(
-    tmp_path, redis_db, certificate, setup, args
+def test_tls_or_http2_in_gunicorn_is_refused_at_start(
+    tmp_path, redis_db, certificate, setup, args, config_file
 ):
-    """With ``sse_gateway.gunicorn_conf`` the mistake shows at deploy time: gunicorn
-    logs it at CRITICAL and exits before serving anything."""
+    """The stream's bytes would go out in the clear under gunicorn's TLS session, and
+    an HTTP/2 connection carries many requests: the worker names the set-up at
+    CRITICAL and gunicorn exits before serving anything, with the worker given by
+    ``-k`` or by ``sse_gateway.gunicorn_conf``."""
     cert, key = certificate
     log = tmp_path / "gateway.log"
+    worker = ("-c", "python:sse_gateway.gunicorn_conf") if config_file else (
+        "-k", handoff.WORKER)
     proc = procs.start(
-        [str(procs.VENV_BIN / "gunicorn"), "-c", "python:sse_gateway.gunicorn_conf",
+        [str(procs.VENV_BIN / "gunicorn"), *worker,
          "-b", f"127.0.0.1:{procs.free_port()}",
          *(a.format(cert=cert, key=key) for a in args), "sse_gateway.wsgi:application"],
         log,
@@ -214,6 +173,7 @@ def test_the_config_file_refuses_to_start_such_a_server(
         procs.stop(proc)
     critical = [line for line in log.read_text().splitlines()
                 if "[CRITICAL]" in line and setup in line]
-    print(f"R17b setup={setup!r} config_file=yes exit_code={code} "
-          f"critical_lines={len(critical)}")
+    print(f"R17b setup={setup!r} config_file={'yes' if config_file else 'no'} "
+          f"exit_code={code} critical_lines={len(critical)}")
     assert code != 0 and len(critical) == 1
+    assert "docs/nginx.conf" in critical[0]

@@ -308,7 +308,9 @@ def test_writes_to_gateway_rejected_405(gateway):
                 method,
                 gateway.url + path,
                 timeout=5,
-                content=b"x",
+                # A HEAD with a body is malformed: the server answers 400 before
+                # the application sees it.
+                content=None if method == "HEAD" else b"x",
                 cookies={"monitio_stream": mint(1)},
             )
             answered.append(r.status_code)

@@ -7,8 +7,8 @@ an absolute ``STREAM_URL`` points (``http://localhost:8001/sse/``: 127.0.0.1 por
 8001), and lets the page ``runserver`` serves (``http://localhost:8000``, the same
 host as the stream, so the browser sends the stream cookie) open it with CORS.
 
-It is the production server, one process: gunicorn's gevent worker with
-:mod:`sse_gateway.gunicorn_conf`. Production runs that command itself (see
+It is the production server, one process: gunicorn with the gateway's worker
+(:mod:`sse_gateway.worker`) and :mod:`sse_gateway.gunicorn_conf`. Production runs that command itself (see
 docs/gateway.md).
 """
 
