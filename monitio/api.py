@@ -17,6 +17,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from monitio_tasks import tasks
+
 from . import constants, payloads
 from .batches import send_on_commit
 from .enqueue import enqueue_on_commit
@@ -124,14 +126,12 @@ def _delay(
     is queued. It is dated now, when the job asks for it, so messages a job sends one
     after another keep their order even when two workers store them concurrently.
     """
-    from monitio_tasks.tasks import create_message as task
-
     checked = payloads.build(
         user_id=payloads.check_user_id(user_id), level=level, message=message,
         from_user_id=from_user, extra_tags=extra_tags, subject=subject, expires=expires,
         close_timeout=close_timeout, sse=sse, email=email, url=url,
     )
-    return task.delay(
+    return tasks.create_message.delay(
         user_id, level, checked["message"], from_user=from_user, extra_tags=extra_tags,
         subject=checked["subject"], expires=expires, close_timeout=close_timeout, sse=sse,
         email=email, url=url, created=timezone.now().isoformat(),
@@ -169,7 +169,7 @@ def create_messages(
         expires=expires, close_timeout=close_timeout, sse=sse, email=email, url=url,
     )
     if user_ids:
-        enqueue_on_commit("monitio_tasks.deliver_bulk", [user_ids, template])
+        enqueue_on_commit(tasks.deliver_bulk, [user_ids, template])
     return uuid.UUID(template["id"])
 
 

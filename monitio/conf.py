@@ -60,6 +60,10 @@ DEFAULTS: dict[str, Any] = {
     # "count/period" form, counted in the cache RATELIMIT_USE_CACHE names; beyond it
     # they answer 429 with Retry-After. None: no limit.
     "STATE_CHANGE_RATE": "120/m",
+    # Accelerators (monitio._compat): shortcuts through kombu's and Celery's
+    # internals, used only on the releases they were tested with. True or False for
+    # all, or per library, e.g. {"kombu": True, "celery": False}.
+    "ACCELERATORS": True,
 }
 
 #: Settings of the original project that still work, and the key they map to.

@@ -153,7 +153,8 @@ class Outbox:
             yield self
             return
         with contextlib.ExitStack() as stack:
-            # A publish receiver makes monitio send through apply_async, patched below.
+            # A publish receiver makes the kombu accelerator (monitio._compat.kombu)
+            # leave sending to apply_async, patched below.
             before_task_publish.connect(_ignore, weak=False)
             stack.callback(before_task_publish.disconnect, _ignore)
             for name in TASKS:

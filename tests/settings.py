@@ -94,6 +94,8 @@ MONITIO = {
     "KEY_PREFIX": "monitio-test",
     "STREAM_SECRET": "stream-secret-for-tests",
     "STREAM_COOKIE_SECURE": False,
+    # MONITIO_TEST_ACCELERATORS=0 runs the suite on the public path alone.
+    "ACCELERATORS": os.environ.get("MONITIO_TEST_ACCELERATORS", "1") != "0",
 }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
