@@ -352,7 +352,7 @@ def _signed_carry(carried: list[dict[str, Any]]) -> str:
     """The carry cookie's value: signed, and compressed only when that pays.
 
     Several messages are compressed at once (Django keeps the smaller form); one is
-    compressed only when it is long, which saves zlib's ~10 µs on the common request.
+    compressed only when it is long, which spares the common request zlib's time.
     """
     entries = [payloads.compact(p) for p in carried]
     if len(entries) > 1:
