@@ -27,7 +27,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from monitio import delivery, emails, outbox, payloads, purge
-from monitio._compat.celery import coalesce
+from monitio._compat.celery import Call, coalesce
 
 RETRY_BACKOFF_MAX = 300
 TRANSIENT = (RedisConnectionError, RedisTimeoutError, DatabaseOperationalError)
@@ -62,7 +62,7 @@ def _deliver(message_payloads: list[dict[str, Any]]) -> None:
     _send_emails(message_ids)
 
 
-def _deliver_calls(calls: list[tuple[str, tuple, dict]]) -> None:
+def _deliver_calls(calls: list[Call]) -> None:
     """Deliver the messages of many ``deliver`` calls at once (see :func:`coalesce`)."""
     _deliver([p for _, args, kwargs in calls for p in _deliver_payloads(*args, **kwargs)])
 
@@ -87,7 +87,7 @@ def deliver(message_payloads: list[dict[str, Any]]) -> int:
 
 # With the Celery accelerator, the worker hands the ``deliver`` calls queued meanwhile
 # to one process, which stores and publishes all their messages at once.
-coalesce("monitio_tasks.deliver", _deliver_calls, _deliver_slots)
+coalesce(deliver, _deliver_calls, _deliver_slots)
 
 
 @shared_task(name="monitio_tasks.deliver_bulk", **DELIVERY)

@@ -71,7 +71,7 @@ class Coalesced(NamedTuple):
     batch_slots: Callable[[int], int]
 
 
-_coalesced: dict[str, Coalesced] = {}
+_coalesced: list[tuple[Any, Coalesced]] = []
 
 
 def available() -> bool:
@@ -80,13 +80,22 @@ def available() -> bool:
 
 
 def coalesce(
-    name: str,
+    task: Any,
     run_many: Callable[[list[Call]], None],
     batch_slots: Callable[[int], int] = lambda processes: processes,
 ) -> None:
-    """Let a worker run the queued calls of task ``name`` together through
-    ``run_many``, when the accelerator is available at the worker's start."""
-    _coalesced[name] = Coalesced(run_many, batch_slots)
+    """Let a worker run the queued calls of ``task`` together through ``run_many``,
+    when the accelerator is available at the worker's start.
+
+    ``task`` may be a ``shared_task`` not bound to an app yet: its name is read when
+    a worker starts.
+    """
+    _coalesced.append((task, Coalesced(run_many, batch_slots)))
+
+
+def _how(name: str) -> Coalesced:
+    """How the calls of the task registered as ``name`` run together."""
+    return next(how for task, how in _coalesced if task.name == name)
 
 
 @worker_init.connect(weak=False)
@@ -94,8 +103,8 @@ def _install(sender: Any = None, **kwargs: Any) -> None:
     """At a worker's start: give the coalesced tasks this module's strategy, or
     Celery's own (``Task.Strategy``, a public attribute) when not available."""
     use = available()
-    for name in _coalesced:
-        task = sender.app.tasks.get(name)
+    for coalesced, _ in _coalesced:
+        task = sender.app.tasks.get(coalesced.name)
         if task is None:
             continue
         if use:
@@ -125,7 +134,7 @@ class CoalescingPool:
     def __init__(self, pool: Any, name: str) -> None:
         self._pool = pool
         self._name = name
-        self._slots = _coalesced[name].batch_slots
+        self._slots = _how(name).batch_slots
         self._max = BATCH_MAX
         self._lock = threading.Lock()
         self._waiting: list[_Job] = []
@@ -254,7 +263,7 @@ def run_batch(name: str, jobs: list[tuple[Callable[..., Any], tuple]]) -> list[A
 def _run_many(app: Any, name: str, jobs: list[tuple[Callable[..., Any], tuple]]) -> None:
     close_old_connections()  # as Celery's Django fix-up does around each task
     try:
-        _coalesced[name].run_many([_call(app.conf, args) for _, args in jobs])
+        _how(name).run_many([_call(app.conf, args) for _, args in jobs])
     finally:
         close_old_connections()
 
