@@ -37,13 +37,16 @@ REDIS_URL = f"{_REDIS}/0"
 CELERY_BROKER_URL = os.environ.get("BENCH_BROKER_URL") or f"{_REDIS}/1"
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("BENCH_QUEUE") or "celery"
 # Let the worker reserve enough messages for monitio to coalesce deliver tasks
-# into batches (monitio_tasks.batching); see ARCHITECTURE.md, "The worker".
+# into batches (the Celery accelerator, monitio._compat.celery); see ARCHITECTURE.md,
+# "The worker".
 CELERY_WORKER_PREFETCH_MULTIPLIER = 64
 MONITIO = {
     "REDIS_URL": REDIS_URL,
     "KEY_PREFIX": "bench",
     "STREAM_SECRET": "bench-stream-secret",
     "STREAM_COOKIE_SECURE": False,
+    # As the test settings: MONITIO_TEST_ACCELERATORS=0 measures the public path alone.
+    "ACCELERATORS": MONITIO["ACCELERATORS"],
 }
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 # Persistent connections, as a production worker would run: Celery's Django fix-up

@@ -17,6 +17,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from monitio_tasks import tasks
+
 from . import constants, payloads
 from .batches import send_on_commit
 from .enqueue import enqueue_on_commit
@@ -136,15 +138,13 @@ def _delay(
     is queued. It is dated now, when the job asks for it, so messages a job sends one
     after another keep their order even when two workers store them concurrently.
     """
-    from monitio_tasks.tasks import create_message as task
-
     checked = payloads.build(
         user_id=payloads.check_user_id(user_id), level=level, message=message,
         from_user_id=from_user, extra_tags=extra_tags, subject=subject, expires=expires,
         close_timeout=close_timeout, sse=sse, email=email, url=url, kind=kind,
         group_key=group_key,
     )
-    return task.delay(
+    return tasks.create_message.delay(
         user_id, level, checked["message"], from_user=from_user, extra_tags=extra_tags,
         subject=checked["subject"], expires=expires, close_timeout=close_timeout, sse=sse,
         email=email, url=url, kind=checked["kind"], group_key=group_key,
@@ -187,7 +187,7 @@ def create_messages(
         group_key=group_key,
     )
     if user_ids:
-        enqueue_on_commit("monitio_tasks.deliver_bulk", [user_ids, template])
+        enqueue_on_commit(tasks.deliver_bulk, [user_ids, template])
     return uuid.UUID(template["id"])
 
 

@@ -22,6 +22,8 @@ from typing import Any
 
 from django.db import transaction
 
+from monitio_tasks.tasks import deliver
+
 from .conf import settings
 from .enqueue import enqueue, enqueue_on_commit
 
@@ -52,7 +54,7 @@ def send_on_commit(payload: dict[str, Any]) -> None:
     batch's task if there is one, else in a task of its own."""
     committed = _open.get()
     if committed is None:
-        enqueue_on_commit("monitio_tasks.deliver", [[payload]])
+        enqueue_on_commit(deliver, [[payload]])
     else:
         transaction.on_commit(lambda: committed.append(payload))
 
@@ -60,4 +62,4 @@ def send_on_commit(payload: dict[str, Any]) -> None:
 def _send(payloads: list[dict[str, Any]]) -> None:
     size = settings.BULK_BATCH_SIZE
     for start in range(0, len(payloads), size):
-        enqueue("monitio_tasks.deliver", [payloads[start : start + size]])
+        enqueue(deliver, [payloads[start : start + size]])

@@ -27,6 +27,10 @@ W010     (``DEBUG`` on) ``STREAM_URL`` is a path on this site that nothing in th
          URLconf serves: under ``runserver`` no message arrives live.
 W011     A gateway recorded in Redis another stream secret, cookie name or path than
          these settings give: it refuses every stream this site opens.
+W020     The kombu accelerator is on but the installed kombu is not the release it
+         was tested with: messages go through ``apply_async`` instead.
+W021     The Celery accelerator is on but the installed Celery is not the release it
+         was tested with: the worker runs ``deliver`` calls one by one instead.
 ======== ===========================================================================
 """
 
@@ -38,6 +42,8 @@ from urllib.parse import urlsplit
 from django.conf import settings as django_settings
 from django.core import checks
 from django.utils.module_loading import import_string
+
+from monitio_tasks.tasks import RETRY_BACKOFF_MAX
 
 from .conf import settings
 
@@ -150,8 +156,6 @@ def _celery_conf():
 
 @checks.register("monitio")
 def check_celery(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
-    from monitio_tasks.tasks import RETRY_BACKOFF_MAX
-
     conf = _celery_conf()
     problems = []
     formats = {conf.task_serializer, conf.result_serializer, *conf.accept_content}
@@ -315,3 +319,28 @@ def check_site_url_https(app_configs=None, **kwargs) -> list[checks.CheckMessage
         "unsubscribe link (RFC 8058).",
         hint='Use an "https://" SITE_URL in production.', id="monitio.W008",
     )]
+
+
+@checks.register("monitio")
+def check_accelerators(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    import celery
+    import kombu
+
+    from . import _compat
+    from ._compat import celery as celery_accelerator
+    from ._compat import kombu as kombu_accelerator
+
+    problems = []
+    for library, installed, tested, check_id in (
+        ("kombu", kombu.VERSION, kombu_accelerator.TESTED, "monitio.W020"),
+        ("celery", celery.VERSION, celery_accelerator.TESTED, "monitio.W021"),
+    ):
+        reason = _compat.untested(library, tuple(installed[:3]), tested)
+        if _compat.enabled(library) and reason is not None:
+            problems.append(checks.Warning(
+                reason,
+                hint=f'Install {library} {".".join(map(str, tested))}.x, or set '
+                f'MONITIO["ACCELERATORS"] = {{"{library}": False}} to silence this.',
+                id=check_id,
+            ))
+    return problems

@@ -68,6 +68,10 @@ DEFAULTS: dict[str, Any] = {
     "SITE_URL": None,
     # Seconds an e-mail's unsubscribe link works (signed tokens; see monitio.unsubscribe).
     "UNSUBSCRIBE_MAX_AGE": 90 * 24 * 3600,
+    # Accelerators (monitio._compat): shortcuts through kombu's and Celery's
+    # internals, used only on the releases they were tested with. True or False for
+    # all, or per library, e.g. {"kombu": True, "celery": False}.
+    "ACCELERATORS": True,
 }
 
 #: Settings of the original project that still work, and the key they map to.

@@ -14,6 +14,8 @@ from uuid import UUID
 from django.db import transaction
 from django.utils import timezone
 
+from monitio_tasks import tasks
+
 from . import signals, wire
 from .delivery import publish_state, unread_counts
 from .enqueue import enqueue
@@ -41,7 +43,7 @@ def _publish(user_id, event: str, ids: list[str] | None) -> None:
     try:
         publish_state(user_id, event, ids)
     except (RedisError, OSError):
-        enqueue("monitio_tasks.publish_state", [user_id, event, ids])
+        enqueue(tasks.publish_state, [user_id, event, ids])
 
 
 def _set_read(user, ids: Ids, read: bool) -> int:

@@ -28,6 +28,8 @@ from django.contrib.messages.storage.fallback import FallbackStorage
 from django.db import transaction
 from django.db.models import Count, Q
 
+from monitio_tasks.tasks import deliver
+
 from . import constants, payloads
 from .carry import Carry
 from .conf import settings
@@ -99,7 +101,7 @@ class PersistentMessageStorage(FallbackStorage):
         # outlives the response (one wrapping the whole request) commits later:
         # then send at once.
         if self._sent:
-            enqueue("monitio_tasks.deliver", [[payload]])
+            enqueue(deliver, [[payload]])
         else:
             self._committed.append(payload)
 
@@ -110,7 +112,7 @@ class PersistentMessageStorage(FallbackStorage):
         """
         self._sent = True
         batch, self._committed = self._committed, []
-        with enqueued("monitio_tasks.deliver", [batch]) if batch else nullcontext():
+        with enqueued(deliver, [batch]) if batch else nullcontext():
             self._prepare_messages(self._queued_messages)
             unstored = None
             if self.used:

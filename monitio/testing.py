@@ -40,18 +40,20 @@ from celery.signals import before_task_publish
 from django.db import connections
 from django.test import TestCase
 
-from . import payloads
+from monitio_tasks import tasks
+
+from . import delivery, payloads
 
 #: The tasks whose sending is captured.
 TASKS = (
-    "monitio_tasks.deliver",
-    "monitio_tasks.deliver_bulk",
-    "monitio_tasks.create_message",
-    "monitio_tasks.send_email",
-    "monitio_tasks.publish_state",
+    tasks.deliver,
+    tasks.deliver_bulk,
+    tasks.create_message,
+    tasks.send_email,
+    tasks.publish_state,
 )
 #: Tasks that only announce state changes live: skipped by ``deliver(live=False)``.
-LIVE_ONLY = frozenset({"monitio_tasks.publish_state"})
+LIVE_ONLY = (tasks.publish_state,)
 
 
 @dataclass(frozen=True)
@@ -141,7 +143,7 @@ class Outbox:
             while self._delivered < len(self.tasks):
                 task = self._tasks[self._delivered]
                 self._delivered += 1
-                if not live and task.name in LIVE_ONLY:
+                if not live and task.name in {t.name for t in LIVE_ONLY}:
                     continue
                 args, kwargs = (task.args, task.kwargs) if live else ((), _quiet(task))
                 _task(task.name).apply(args, kwargs, task_id=task.id, throw=True)
@@ -155,11 +157,11 @@ class Outbox:
             yield self
             return
         with contextlib.ExitStack() as stack:
-            # A publish receiver makes monitio send through apply_async, patched below.
+            # A publish receiver makes the kombu accelerator (monitio._compat.kombu)
+            # leave sending to apply_async, patched below.
             before_task_publish.connect(_ignore, weak=False)
             stack.callback(before_task_publish.disconnect, _ignore)
-            for name in TASKS:
-                task = _task(name)
+            for task in TASKS:
                 recorder = self._recorder(task)
                 stack.enter_context(mock.patch.object(task, "apply_async", recorder))
             self._active = True
@@ -209,9 +211,8 @@ def _ignore(**kwargs: Any) -> None:
 
 
 def _task(name: str) -> Any:
-    from monitio_tasks import tasks
-
-    return getattr(tasks, name.rpartition(".")[2])
+    """The captured task registered as ``name``."""
+    return next(task for task in TASKS if task.name == name)
 
 
 def _arguments(task: QueuedTask) -> dict[str, Any]:
@@ -223,23 +224,19 @@ def _arguments(task: QueuedTask) -> dict[str, Any]:
 
 
 def _messages(task: QueuedTask) -> list[QueuedMessage]:
-    from . import delivery
-
-    if task.name == "monitio_tasks.deliver":
+    if task.name == tasks.deliver.name:
         return [QueuedMessage.from_payload(p) for p in _arguments(task)["message_payloads"]]
-    if task.name == "monitio_tasks.deliver_bulk":
+    if task.name == tasks.deliver_bulk.name:
         given = _arguments(task)
         return [
             QueuedMessage.from_payload(p)
             for batch in delivery.bulk_payloads(given["user_ids"], given["template"])
             for p in batch
         ]
-    if task.name == "monitio_tasks.create_message":
-        from monitio_tasks.tasks import TASK_MESSAGE_NAMESPACE
-
+    if task.name == tasks.create_message.name:
         given = _arguments(task)
         return [QueuedMessage(
-            id=str(uuid.uuid5(TASK_MESSAGE_NAMESPACE, task.id)), user_id=given["user_id"], level=given["level"], message=given["message"],
+            id=str(uuid.uuid5(tasks.TASK_MESSAGE_NAMESPACE, task.id)), user_id=given["user_id"], level=given["level"], message=given["message"],
             subject=given["subject"], from_user_id=given["from_user"],
             extra_tags=given["extra_tags"], email=given["email"], sse=given["sse"],
             url=given["url"], expires=given["expires"], close_timeout=given["close_timeout"],
@@ -251,13 +248,13 @@ def _messages(task: QueuedTask) -> list[QueuedMessage]:
 def _quiet(task: QueuedTask) -> dict[str, Any]:
     """``task``'s arguments by name, with its live events turned off."""
     given = _arguments(task)
-    if task.name == "monitio_tasks.deliver":
+    if task.name == tasks.deliver.name:
         given["message_payloads"] = [
             {**p, "sse": False} for p in given["message_payloads"]
         ]
-    elif task.name == "monitio_tasks.deliver_bulk":
+    elif task.name == tasks.deliver_bulk.name:
         given["template"] = {**given["template"], "sse": False}
-    elif task.name == "monitio_tasks.create_message":
+    elif task.name == tasks.create_message.name:
         given["sse"] = False
     return given
 

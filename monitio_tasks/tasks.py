@@ -1,7 +1,7 @@
 """monitio's Celery tasks: decorators, delivery contract and ids only.
 
 The work lives in plain functions under :mod:`monitio` (``delivery``, ``emails``,
-``enqueue``). Every task here:
+``outbox``). Every task here:
 
 * takes JSON-serialisable ids and values, never model instances;
 * is idempotent (keyed by message UUIDs), so redelivery is safe;
@@ -26,9 +26,8 @@ from django.db import OperationalError as DatabaseOperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from monitio import delivery, emails, enqueue, payloads
-
-from .batching import Call, CoalescingTask
+from monitio import delivery, emails, outbox, payloads, purge, sweep
+from monitio._compat.celery import Call, coalesce
 
 #: A retry waits in its worker, unacknowledged, until its countdown ends: below the
 #: recommended visibility timeout (45 s), or the broker would hand it out twice.
@@ -67,17 +66,9 @@ def _deliver(message_payloads: list[dict[str, Any]]) -> None:
     _send_emails(message_ids)
 
 
-class Deliver(CoalescingTask):
-    """The worker hands the ``deliver`` calls queued meanwhile to one process, which
-    stores and publishes all their messages at once (see :mod:`.batching`)."""
-
-    def run_many(self, calls: list[Call]) -> None:
-        _deliver([p for _, args, kwargs in calls for p in _deliver_payloads(*args, **kwargs)])
-
-    def batch_slots(self, processes: int) -> int:
-        """One at a time on SQLite: it has one writer, and a second batch would only
-        wait for the lock in SQLite's busy handler, which sleeps in steps of 1 to 100 ms."""
-        return 1 if delivery.single_writer() else processes
+def _deliver_calls(calls: list[Call]) -> None:
+    """Deliver the messages of many ``deliver`` calls at once (see :func:`coalesce`)."""
+    _deliver([p for _, args, kwargs in calls for p in _deliver_payloads(*args, **kwargs)])
 
 
 def _deliver_payloads(message_payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -85,11 +76,22 @@ def _deliver_payloads(message_payloads: list[dict[str, Any]]) -> list[dict[str, 
     return message_payloads
 
 
-@shared_task(name="monitio_tasks.deliver", base=Deliver, ignore_result=True, **DELIVERY)
+def _deliver_slots(processes: int) -> int:
+    """One batch at a time on SQLite: it has one writer, and a second batch would only
+    wait for the lock in SQLite's busy handler, which sleeps in steps of 1 to 100 ms."""
+    return 1 if delivery.single_writer() else processes
+
+
+@shared_task(name="monitio_tasks.deliver", ignore_result=True, **DELIVERY)
 def deliver(message_payloads: list[dict[str, Any]]) -> int:
     """Store, publish and (if asked) e-mail messages queued by a request."""
     _deliver(message_payloads)
     return len(message_payloads)
+
+
+# With the Celery accelerator, the worker hands the ``deliver`` calls queued meanwhile
+# to one process, which stores and publishes all their messages at once.
+coalesce(deliver, _deliver_calls, _deliver_slots)
 
 
 @shared_task(name="monitio_tasks.deliver_bulk", **DELIVERY)
@@ -192,20 +194,16 @@ def publish_state(user_id: Any, event: str, ids: list[str] | None) -> str:
 @shared_task(name="monitio_tasks.drain_outbox", acks_late=True, ignore_result=True)
 def drain_outbox() -> int:
     """Send the tasks requests kept while the broker was unreachable."""
-    return enqueue.drain_outbox()
+    return outbox.drain()
 
 
 @shared_task(name="monitio_tasks.purge_expired", acks_late=True, ignore_result=True)
 def purge_expired() -> int:
     """Delete expired messages in batches."""
-    from monitio.purge import purge
-
-    return purge()
+    return purge.purge()
 
 
 @shared_task(name="monitio_tasks.publish_unpublished", acks_late=True, ignore_result=True)
 def publish_unpublished() -> int:
     """Publish stored messages whose own task never announced them."""
-    from monitio.sweep import publish_unpublished
-
-    return publish_unpublished()
+    return sweep.publish_unpublished()

@@ -95,6 +95,8 @@ MONITIO = {
     "STREAM_SECRET": "stream-secret-for-tests",
     "STREAM_COOKIE_SECURE": False,
     "SITE_URL": "http://testserver",
+    # MONITIO_TEST_ACCELERATORS=0 runs the suite on the public path alone.
+    "ACCELERATORS": os.environ.get("MONITIO_TEST_ACCELERATORS", "1") != "0",
 }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -1,6 +1,6 @@
-"""The request's send to the broker: one Redis command, kombu's exact message, the
-outbox when the broker is down, and ``apply_async`` whenever the fast path cannot be
-sure to match it."""
+"""The request's send to the broker: one Redis command, the outbox when the broker is
+down, and ``apply_async`` whenever the kombu accelerator cannot be sure to match it
+(its message is kombu's: tests/core/test_compat_canary.py)."""
 
 import json
 import subprocess
@@ -8,13 +8,13 @@ import subprocess
 import pytest
 from celery import Celery
 from celery.signals import before_task_publish
-from django.conf import settings as django_settings
 
 import monitio
-from monitio import enqueue, payloads
+from monitio import enqueue, payloads, sending
+from monitio._compat.kombu import RedisQueueSender
 from monitio.carry import COOKIE_NAME as CARRY_COOKIE_NAME
-from monitio.enqueue import RedisQueueSender
 from monitio.models import Message, PendingTask
+from monitio_tasks import tasks
 from tests import procs
 from tests.core.test_storage import shown, task_body
 
@@ -33,7 +33,8 @@ def decoded(raw: bytes) -> dict:
 
 @pytest.fixture
 def private_broker(celery_app):
-    """A Redis server of this test's own as the broker of the fast path."""
+    """A Redis server of this test's own as the broker, through a Celery app of its
+    own, current for the test (monitio's shared tasks send through the current app)."""
     import redis
 
     port = procs.free_port()
@@ -42,55 +43,32 @@ def private_broker(celery_app):
         stdout=subprocess.DEVNULL,
     )
     procs.wait_for_port(port, proc=server)
-    celery_app.conf.broker_url = f"redis://127.0.0.1:{port}/0"
-    RedisQueueSender.reset()
+    app = Celery("private-broker", set_as_current=True)
+    app.set_default()  # for the threads of a test too
+    app.config_from_object("django.conf:settings", namespace="CELERY")
+    app.conf.broker_url = f"redis://127.0.0.1:{port}/0"
     client = redis.Redis(port=port)
     try:
         yield server, client
     finally:
         client.close()
-        celery_app.conf.broker_url = django_settings.CELERY_BROKER_URL
-        RedisQueueSender.reset()
+        celery_app.set_current()
+        celery_app.set_default()
+        app.pool.force_close_all()
         if server.poll() is None:
             server.terminate()
             server.wait()
 
 
+@pytest.fixture
+def kombu_accelerator(settings):
+    """The kombu accelerator on, whatever MONITIO_TEST_ACCELERATORS says: the test is
+    about what only it does (overlapping the broker's answer, its kept connections)."""
+    settings.MONITIO = {**settings.MONITIO, "ACCELERATORS": True}
+
+
 def commands_processed(client) -> int:
     return int(client.info("stats")["total_commands_processed"])
-
-
-def test_fast_path_writes_the_message_kombu_writes(transactional_db, broker_client):
-    from monitio_tasks import tasks
-
-    payload = payloads.build(user_id=1, level=monitio.INFO, message="same message")
-    enqueue.send("monitio_tasks.deliver", [[payload]])
-    tasks.deliver.apply_async(args=[[payload]], argsrepr="(...)", kwargsrepr="{}")
-    ours, kombus = (decoded(raw) for raw in broker_client.lrange("celery", 0, -1)[::-1])
-    assert ours == kombus
-    assert ours["body"][0] == [[payload]]
-
-
-def test_sent_from_a_task_it_names_its_parent_as_kombu_does(transactional_db, broker_client):
-    """The outbox is drained from a task: its sends carry that task as their parent."""
-    from celery._state import _task_stack
-
-    from monitio_tasks import tasks
-
-    parent = tasks.drain_outbox._get_current_object()
-    parent.push_request(id="parent-id", root_id="root-id", called_directly=False)
-    _task_stack.push(parent)
-    try:
-        payload = payloads.build(user_id=1, level=monitio.INFO, message="from a task")
-        enqueue.send("monitio_tasks.deliver", [[payload]])
-        tasks.deliver.apply_async(args=[[payload]], argsrepr="(...)", kwargsrepr="{}")
-    finally:
-        _task_stack.pop()
-        parent.pop_request()
-    ours, kombus = (decoded(raw) for raw in broker_client.lrange("celery", 0, -1)[::-1])
-    assert ours == kombus
-    assert (ours["headers"]["parent_id"], ours["headers"]["root_id"]) == ("parent-id", "<per send>")
-    assert json.loads(broker_client.lindex("celery", 1))["headers"]["root_id"] == "root-id"
 
 
 def test_ten_messages_are_one_redis_command(transactional_db, alice_client, private_broker):
@@ -142,7 +120,7 @@ def test_publish_signal_receivers_get_apply_async(transactional_db, broker_clien
 
     before_task_publish.connect(receiver)
     try:
-        enqueue.send("monitio_tasks.deliver", [[payloads.build(user_id=1, level=monitio.INFO, message="x")]])
+        sending.send(tasks.deliver, [[payloads.build(user_id=1, level=monitio.INFO, message="x")]])
     finally:
         before_task_publish.disconnect(receiver)
     assert seen == ["monitio_tasks.deliver"]
@@ -186,18 +164,18 @@ def batch(text: str) -> list:
 
 def test_work_inside_the_send_overlaps_it_and_an_error_there_still_sends(transactional_db, private_broker):
     _, client = private_broker
-    with pytest.raises(RuntimeError), enqueue.enqueued("monitio_tasks.deliver", batch("a")):
+    with pytest.raises(RuntimeError), enqueue.enqueued(tasks.deliver, batch("a")):
         raise RuntimeError("the view's response failed")
-    enqueue.enqueue("monitio_tasks.deliver", batch("b"))  # the connection is in step
+    enqueue.enqueue(tasks.deliver, batch("b"))  # the connection is in step
     assert [decoded(raw)["body"][0][0][0]["message"] for raw in client.lrange("celery", 0, -1)] == ["b", "a"]
     assert PendingTask.objects.count() == 0
 
 
-def test_broker_lost_before_it_answered_keeps_the_task(transactional_db, private_broker):
+def test_broker_lost_before_it_answered_keeps_the_task(transactional_db, private_broker, kombu_accelerator):
     server, client = private_broker
-    enqueue.enqueue("monitio_tasks.deliver", batch("connect"))
+    enqueue.enqueue(tasks.deliver, batch("connect"))
     client.client_pause(60_000, all=False)  # write commands wait, unanswered
-    with enqueue.enqueued("monitio_tasks.deliver", batch("lost?")):
+    with enqueue.enqueued(tasks.deliver, batch("lost?")):
         server.kill()
         server.wait()
     (row,) = PendingTask.objects.all()
@@ -206,8 +184,8 @@ def test_broker_lost_before_it_answered_keeps_the_task(transactional_db, private
 
 def test_connection_dropped_during_the_overlap_is_sent_again(transactional_db, private_broker):
     _, client = private_broker
-    enqueue.enqueue("monitio_tasks.deliver", batch("connect"))
-    with enqueue.enqueued("monitio_tasks.deliver", batch("again")):
+    enqueue.enqueue(tasks.deliver, batch("connect"))
+    with enqueue.enqueued(tasks.deliver, batch("again")):
         client.client_kill_filter(_type="normal", skipme=True)
     texts = [decoded(raw)["body"][0][0][0]["message"] for raw in client.lrange("celery", 0, -1)]
     # Never lost; twice when the server ran the first LPUSH before dropping us (the
@@ -216,20 +194,28 @@ def test_connection_dropped_during_the_overlap_is_sent_again(transactional_db, p
     assert PendingTask.objects.count() == 0
 
 
-def test_overlapping_and_concurrent_sends_each_hold_a_connection(transactional_db, private_broker):
-    import threading
-
+def test_overlapping_sends_each_hold_a_connection(transactional_db, private_broker, kombu_accelerator):
     _, client = private_broker
     with (
-        enqueue.enqueued("monitio_tasks.deliver", batch("outer")),
-        enqueue.enqueued("monitio_tasks.deliver", batch("inner")),
+        enqueue.enqueued(tasks.deliver, batch("outer")),
+        enqueue.enqueued(tasks.deliver, batch("inner")),
     ):
         pass
     assert len(client.client_list()) == 3  # the two sends' connections, kept idle; ours
+    texts = [decoded(raw)["body"][0][0][0]["message"] for raw in client.lrange("celery", 0, -1)]
+    assert texts == ["inner", "outer"]
+
+
+def test_concurrent_sends_are_all_sent(transactional_db, private_broker):
+    import threading
+
+    _, client = private_broker
+    enqueue.enqueue(tasks.deliver, batch("outer"))
+    enqueue.enqueue(tasks.deliver, batch("inner"))
 
     def send_some(n):
         for i in range(20):
-            enqueue.enqueue("monitio_tasks.deliver", batch(f"t{n}-{i}"))
+            enqueue.enqueue(tasks.deliver, batch(f"t{n}-{i}"))
 
     threads = [threading.Thread(target=send_some, args=(n,)) for n in range(8)]
     for thread in threads:

@@ -116,7 +116,7 @@ def test_bad_create_message_task_is_rejected_and_the_next_one_delivered(
 def test_coalesced_deliver_tasks_lose_no_good_message_to_a_bad_one(
     transactional_db, redis_client, broker_client, tmp_path
 ):
-    """Tasks queued before the worker starts run as batches (monitio_tasks.batching);
+    """Tasks queued before the worker starts run as batches (the Celery accelerator);
     a bad message fails its own request only."""
     users = [get_user_model().objects.create_user(f"u{i}") for i in range(3)]
     good_ids, bad_ids = set(), set()
@@ -129,7 +129,7 @@ def test_coalesced_deliver_tasks_lose_no_good_message_to_a_bad_one(
         good_ids.add(batch[0]["id"])
         tasks.deliver.delay(batch)
     log = tmp_path / "worker.log"
-    worker = procs.celery_worker(log)
+    worker = procs.celery_worker(log, MONITIO_TEST_ACCELERATORS="1")
     try:
         wait_until(lambda: Message.objects.filter(published_at__isnull=False).count() == 60,
                    timeout=120, message="the 60 good messages published")

@@ -1,4 +1,5 @@
-"""The worker coalesces queued ``deliver`` tasks into batches (monitio_tasks.batching):
+"""With the Celery accelerator (monitio._compat.celery), the worker coalesces queued
+``deliver`` tasks into batches:
 each message is still stored and published exactly once, a batch that fails falls back
 to its requests one by one, and a pool process killed mid-batch loses nothing."""
 
@@ -22,6 +23,9 @@ from tests.integration.test_worker_kill import pool_children
 from tests.waiting import wait_until
 
 PREFIX = "monitio-test"
+#: The worker runs with the accelerator these tests are about, whatever
+#: MONITIO_TEST_ACCELERATORS says.
+ACCELERATED = {"MONITIO_TEST_ACCELERATORS": "1"}
 BATCH_LOG = re.compile(r"Ran (\d+) monitio_tasks\.deliver requests as one batch")
 
 
@@ -59,7 +63,7 @@ def test_single_message_tasks_queued_together_are_batched_and_each_delivered_onc
     users = [get_user_model().objects.create_user(f"c{i}") for i in range(5)]
     expected = queue_single_messages(users, 300, "batched")  # queued before any worker
     log = tmp_path / "worker.log"
-    worker = procs.celery_worker(log)
+    worker = procs.celery_worker(log, **ACCELERATED)
     try:
         wait_until(lambda: published() == 300, timeout=120, message="300 messages published")
         batched = [int(n) for n in BATCH_LOG.findall(log.read_text())]
@@ -75,7 +79,7 @@ def test_single_message_tasks_queued_together_are_batched_and_each_delivered_onc
 
 
 def test_a_failing_batch_runs_its_requests_one_by_one(
-    transactional_db, redis_client, broker_client, celery_app
+    transactional_db, redis_client, broker_client, celery_app, settings
 ):
     """A missing recipient fails its own task only; the batch's other messages are stored."""
     failures = []
@@ -83,6 +87,7 @@ def test_a_failing_batch_runs_its_requests_one_by_one(
     def record(sender=None, exception=None, **kwargs):
         failures.append((sender.name, exception))
 
+    settings.MONITIO = {**settings.MONITIO, "ACCELERATORS": True}
     celery_signals.task_failure.connect(record, weak=False)
     alice = get_user_model().objects.create_user("alice")
     good = [payloads.build(user_id=alice.pk, level=monitio.INFO, message=f"ok{i}") for i in range(20)]
@@ -108,7 +113,7 @@ def test_pool_process_killed_mid_batch_loses_and_doubles_nothing(
     users = [get_user_model().objects.create_user(f"k{i}") for i in range(5)]
     expected = queue_single_messages(users, 1500, "killed")
     log = tmp_path / "worker.log"
-    worker = procs.celery_worker(log)
+    worker = procs.celery_worker(log, **ACCELERATED)
     kills = batches_at_kill = 0
     try:
         # At least 5 kills, and on until one has cut a batch short (a kill between

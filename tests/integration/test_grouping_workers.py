@@ -7,8 +7,9 @@ import json
 from django.contrib.auth import get_user_model
 
 import monitio
-from monitio import enqueue, payloads, wire
+from monitio import payloads, sending, wire
 from monitio.models import Message
+from monitio_tasks import tasks
 from tests import procs
 from tests.waiting import wait_until
 
@@ -30,7 +31,7 @@ def test_two_workers_fold_200_grouped_messages_into_one_row(
     # One task each, queued before the workers start, then the first 50 again: a
     # redelivery, racing with the first delivery on the other worker.
     for payload in batch + batch[:50]:
-        enqueue.send("monitio_tasks.deliver", [[payload]])
+        sending.send(tasks.deliver, [[payload]])
     logs = [tmp_path / "worker1.log", tmp_path / "worker2.log"]
     workers = [procs.celery_worker(log) for log in logs]
     try:

@@ -1,13 +1,12 @@
-"""Coalesce a task's queued calls into one pool job, with Celery's delivery semantics.
+"""Celery accelerator: coalesce a task's queued calls into one pool job.
 
-A task whose base is :class:`CoalescingTask` is executed by Celery's own strategy
-and request machinery (ETA, revocation, rate limits, events, reserved/active
-bookkeeping are unchanged). Only the hand-off to the pool differs: while every pool
-process is busy, the worker (main process) holds the task's requests, and the next
-free process gets all of them as **one** job, :func:`run_batch`, which calls the
-task's :meth:`CoalescingTask.run_many` once for the lot. When a process is free, a
-request goes at once (a batch of one): batching adds no delay, it only forms under
-load ("group commit").
+A task given to :func:`coalesce` is executed by Celery's own strategy and request
+machinery (ETA, revocation, rate limits, events, reserved/active bookkeeping are
+unchanged). Only the hand-off to the pool differs: while every pool process is
+busy, the worker (main process) holds the task's requests, and the next free
+process gets all of them as **one** job, :func:`run_batch`, which calls the task's
+``run_many`` once for the lot. When a process is free, a request goes at once (a
+batch of one): batching adds no delay, it only forms under load ("group commit").
 
 Each request keeps its own outcome, so ``acks_late`` and ``reject_on_worker_lost``
 mean what they mean for a plain task:
@@ -21,6 +20,14 @@ mean what they mean for a plain task:
 
 Unlike ``celery-batches`` there is no flush timer and no batch larger than what the
 worker has prefetched: raise ``worker_prefetch_multiplier`` for larger batches.
+
+This needs the worker's internals: the consumer's ``_limit_task``,
+``_limit_post_eta``, ``_schedule_bucket_request``, ``_limit_move_to_pool`` and
+``apply_eta_task`` run with a proxy ``self``, ``consumer.controller._process_task``,
+the tracer's argument layout and success tuple, the pool's callback keywords; hence
+:data:`TESTED` and the canary tests in ``tests/core/test_compat_canary.py``. Without
+it (turned off, or another Celery release) the task is an ordinary task: one pool
+job per call.
 """
 
 from __future__ import annotations
@@ -31,34 +38,79 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import MethodType
-from typing import Any
+from typing import Any, NamedTuple
 
-from celery import Task, current_app
+import celery
+from celery import current_app
 from celery.app.utils import Settings
+from celery.signals import worker_init
 from celery.worker.strategy import default as default_strategy
+from django.db import close_old_connections
 from kombu.serialization import loads, prepare_accept_content
 
+from . import usable
+
 logger = logging.getLogger("monitio")
+
+#: The Celery release (major, minor) this accelerator was tested with.
+TESTED = (5, 7)
+#: Most requests handed to one pool job.
+BATCH_MAX = 500
+STRATEGY = "monitio._compat.celery:strategy"
 
 #: One queued call of the task: ``(task id, args, kwargs)``.
 Call = tuple[str, tuple, dict]
 
 
-class CoalescingTask(Task):
-    """Base class of a task whose queued calls the worker may run together."""
+class Coalesced(NamedTuple):
+    """How the calls of one task run together."""
 
-    abstract = True
-    Strategy = "monitio_tasks.batching:strategy"
-    #: Most requests handed to one pool job.
-    batch_max = 500
+    #: Does the work of the calls at once; raises to have each call run on its own.
+    run_many: Callable[[list[Call]], None]
+    #: How many batches may run at once, given the pool's number of processes.
+    batch_slots: Callable[[int], int]
 
-    def run_many(self, calls: list[Call]) -> None:
-        """Do the work of ``calls`` at once; raise to have each call run on its own."""
-        raise NotImplementedError
 
-    def batch_slots(self, processes: int) -> int:
-        """How many batches may run at once, out of the pool's ``processes``."""
-        return processes
+_coalesced: list[tuple[Any, Coalesced]] = []
+
+
+def available() -> bool:
+    """Whether the accelerator is enabled and the installed Celery is :data:`TESTED`."""
+    return usable("celery", tuple(celery.VERSION[:3]), TESTED)
+
+
+def coalesce(
+    task: Any,
+    run_many: Callable[[list[Call]], None],
+    batch_slots: Callable[[int], int] = lambda processes: processes,
+) -> None:
+    """Let a worker run the queued calls of ``task`` together through ``run_many``,
+    when the accelerator is available at the worker's start.
+
+    ``task`` may be a ``shared_task`` not bound to an app yet: its name is read when
+    a worker starts.
+    """
+    _coalesced.append((task, Coalesced(run_many, batch_slots)))
+
+
+def _how(name: str) -> Coalesced:
+    """How the calls of the task registered as ``name`` run together."""
+    return next(how for task, how in _coalesced if task.name == name)
+
+
+@worker_init.connect(weak=False)
+def _install(sender: Any = None, **kwargs: Any) -> None:
+    """At a worker's start: give the coalesced tasks this module's strategy, or
+    Celery's own (``Task.Strategy``, a public attribute) when not available."""
+    use = available()
+    for coalesced, _ in _coalesced:
+        task = sender.app.tasks.get(coalesced.name)
+        if task is None:
+            continue
+        if use:
+            task.Strategy = STRATEGY
+        else:
+            vars(task).pop("Strategy", None)
 
 
 @dataclass
@@ -79,11 +131,11 @@ class CoalescingPool:
     """Stands in for the worker's pool in one task's requests (Celery's request class
     captures ``pool.apply_async``); forwards their jobs to the real pool in batches."""
 
-    def __init__(self, pool: Any, task: CoalescingTask) -> None:
+    def __init__(self, pool: Any, name: str) -> None:
         self._pool = pool
-        self._task = task
-        self._name = task.name
-        self._max = task.batch_max
+        self._name = name
+        self._slots = _how(name).batch_slots
+        self._max = BATCH_MAX
         self._lock = threading.Lock()
         self._waiting: list[_Job] = []
         self._running = 0
@@ -101,7 +153,7 @@ class CoalescingPool:
     def _flush(self) -> None:
         while True:
             with self._lock:
-                if not self._waiting or self._running >= self._task.batch_slots(self._pool.limit or 1):
+                if not self._waiting or self._running >= self._slots(self._pool.limit or 1):
                     return
                 jobs, self._waiting = self._waiting[: self._max], self._waiting[self._max :]
                 self._running += 1
@@ -111,7 +163,9 @@ class CoalescingPool:
                 with self._lock:
                     self._running -= 1
                     self._waiting[:0] = jobs
-                logger.exception("Could not hand %d %s request(s) to the pool.", len(jobs), self._name)
+                logger.exception(
+                    "Could not hand %d %s request(s) to the pool.", len(jobs), self._name
+                )
                 return
 
     def _submit(self, jobs: list[_Job]) -> None:
@@ -184,9 +238,9 @@ class _ConsumerWithPool:
         return getattr(self._consumer, name)
 
 
-def strategy(task: CoalescingTask, app: Any, consumer: Any, **kwargs: Any) -> Callable[..., Any]:
+def strategy(task: Any, app: Any, consumer: Any, **kwargs: Any) -> Callable[..., Any]:
     """Celery's default strategy, its requests going through a :class:`CoalescingPool`."""
-    pool = CoalescingPool(consumer.pool, task)
+    pool = CoalescingPool(consumer.pool, task.name)
     return default_strategy(task, app, _ConsumerWithPool(consumer, pool), **kwargs)
 
 
@@ -207,11 +261,9 @@ def run_batch(name: str, jobs: list[tuple[Callable[..., Any], tuple]]) -> list[A
 
 
 def _run_many(app: Any, name: str, jobs: list[tuple[Callable[..., Any], tuple]]) -> None:
-    from django.db import close_old_connections
-
     close_old_connections()  # as Celery's Django fix-up does around each task
     try:
-        app.tasks[name].run_many([_call(app.conf, args) for _, args in jobs])
+        _how(name).run_many([_call(app.conf, args) for _, args in jobs])
     finally:
         close_old_connections()
 
