@@ -68,6 +68,10 @@ DEFAULTS: dict[str, Any] = {
     "SITE_URL": None,
     # Seconds an e-mail's unsubscribe link works (signed tokens; see monitio.unsubscribe).
     "UNSUBSCRIBE_MAX_AGE": 90 * 24 * 3600,
+    # How to find the time zone of a user who set none on the preferences page: a
+    # callable, or its dotted path, taking the user and returning an IANA name or
+    # None. None (or a None answer): TIME_ZONE. See monitio.email_settings.
+    "USER_TIME_ZONE": None,
 }
 
 #: Settings of the original project that still work, and the key they map to.

@@ -207,3 +207,15 @@ def publish_unpublished() -> int:
     from monitio.sweep import publish_unpublished
 
     return publish_unpublished()
+
+
+@shared_task(name="monitio_tasks.send_due_emails", acks_late=True, ignore_result=True)
+def send_due_emails() -> int:
+    """Queue the e-mails whose delay (quiet hours, ``unread_after``) has ended."""
+    from monitio import clock, email_delivery
+
+    message_ids = email_delivery.due(clock.now())
+    _send_emails(message_ids)
+    email_delivery.queued(message_ids)
+    return len(message_ids)
+
