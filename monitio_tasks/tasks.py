@@ -219,3 +219,34 @@ def send_due_emails() -> int:
     email_delivery.queued(message_ids)
     return len(message_ids)
 
+
+@shared_task(name="monitio_tasks.send_digests", acks_late=True, ignore_result=True)
+def send_digests() -> int:
+    """Hand the digest windows that ended to ``send_digest_batch`` tasks, in batches."""
+    from monitio import digests
+
+    windows = digests.due_windows()
+    for start in range(0, len(windows), digests.BATCH):
+        batch = windows[start : start + digests.BATCH]
+        send_digest_batch.delay([[str(user), end.isoformat()] for user, end in batch])
+    return len(windows)
+
+
+@shared_task(
+    name="monitio_tasks.send_digest_batch",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(*TRANSIENT, *emails.TRANSIENT_ERRORS),
+    retry_backoff=2,
+    retry_backoff_max=RETRY_BACKOFF_MAX,
+    retry_jitter=True,
+    max_retries=8,
+)
+def send_digest_batch(self: Task, windows: list[list[str]]) -> int:
+    """Send each (user id, window end) digest exactly once (see :mod:`monitio.digests`)."""
+    from monitio import digests
+
+    return digests.send(
+        [(user, datetime.fromisoformat(end)) for user, end in windows], attempt=self.request.id or ""
+    )
