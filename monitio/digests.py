@@ -34,8 +34,6 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from functools import reduce
-from operator import or_
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -112,11 +110,16 @@ def _claim(windows: list[Window], attempt: str, now: datetime) -> list[DigestRun
         [DigestRun(user_id=u, window_end=w, claimed_at=now, claimed_by=attempt) for u, w in windows],
         ignore_conflicts=True,
     )
-    mine = reduce(or_, (Q(user_id=u, window_end=w) for u, w in windows))
-    DigestRun.objects.filter(mine, sent_at__isnull=True).filter(
+    wanted = {(str(u), w) for u, w in windows}
+    mine = Q(user_id__in={u for u, _ in windows}, window_end__in={w for _, w in windows})
+    takeable = DigestRun.objects.filter(mine, sent_at__isnull=True).filter(
+        Q(claimed_by=attempt) | Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - CLAIM_LEASE)
+    )
+    ids = [pk for pk, u, w in takeable.values_list("pk", "user_id", "window_end") if (str(u), w) in wanted]
+    DigestRun.objects.filter(pk__in=ids, sent_at__isnull=True).filter(
         Q(claimed_by=attempt) | Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - CLAIM_LEASE)
     ).update(claimed_at=now, claimed_by=attempt)
-    runs = list(DigestRun.objects.filter(mine))
+    runs = [r for r in DigestRun.objects.filter(mine) if (str(r.user_id), r.window_end) in wanted]
     for run in runs:
         if run.sent_at is not None:
             late = Message.objects.filter(user_id=run.user_id, email_status=DIGEST, email_due_at=run.window_end)
@@ -127,11 +130,15 @@ def _claim(windows: list[Window], attempt: str, now: datetime) -> list[DigestRun
 
 
 def _waiting(runs: list[DigestRun]) -> dict[tuple[str, datetime], list[Message]]:
-    wanted = reduce(or_, (Q(user_id=r.user_id, email_due_at=r.window_end) for r in runs))
+    wanted = {(str(r.user_id), r.window_end) for r in runs}
     found: dict[tuple[str, datetime], list[Message]] = defaultdict(list)
-    rows = Message.objects.filter(wanted, email_status=DIGEST).select_related("from_user").order_by("created")
+    rows = Message.objects.filter(
+        user_id__in={r.user_id for r in runs}, email_due_at__in={r.window_end for r in runs},
+        email_status=DIGEST,
+    ).select_related("from_user").order_by("created")
     for row in rows:
-        found[(str(row.user_id), row.email_due_at)].append(row)
+        if (str(row.user_id), row.email_due_at) in wanted:
+            found[(str(row.user_id), row.email_due_at)].append(row)
     return found
 
 
