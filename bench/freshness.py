@@ -19,6 +19,7 @@ RESULT_FILES: dict[str, tuple[str, ...]] = {
     "request_cost": ("request_cost",),
     "e2e": ("e2e",),
     "pipeline": ("pipeline",),
+    "digest": ("digest",),
 }
 
 DATE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"

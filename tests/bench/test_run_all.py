@@ -98,7 +98,7 @@ def test_only_the_figures_a_run_produced_are_unmarked(results, monkeypatch):
         data["date"] = time.strftime(freshness.DATE_FORMAT, time.gmtime())
         path.write_text(json.dumps(data))
     notes = freshness.stale_notes(results, began, ran={"gateway"}, failed=set())
-    assert set(notes) == {"request_cost", "e2e", "pipeline"}
+    assert set(notes) == {"request_cost", "e2e", "pipeline", "digest"}
     monkeypatch.setattr(report, "RESULTS", results)
     summary = run_all.write_summaries(quick=False, notes=notes)
 
@@ -110,6 +110,7 @@ def test_only_the_figures_a_run_produced_are_unmarked(results, monkeypatch):
         ("request cost on", "request_cost"),
         ("add_message → client", "e2e"),
         ("pipeline messages/s", "pipeline"),
+        ("digest run", "digest"),
     ]:
         rows = _rows(summary, label)
         stale = f"stale: from {dates[name]}, not this run"
