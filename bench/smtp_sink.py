@@ -4,7 +4,8 @@ asyncio, no aiosmtpd: it speaks just enough SMTP for Django's SMTP backend (EHLO
 MAIL, RCPT, DATA, RSET, NOOP, QUIT) and records each message's recipients and
 ``Message-ID``. It runs its own event loop in a thread of the calling process.
 ``rcpt_delay`` slows every RCPT, so a test can kill a sender while it waits there
-(before the message exists), and :attr:`Sink.waiting` says when one is.
+(before the message exists), and :attr:`Sink.waiting` says when one is;
+``refuse`` makes it refuse some recipients.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ class Received:
 @dataclass
 class Sink:
     rcpt_delay: float = 0.0
+    #: RCPT of an address containing this is refused (550).
+    refuse: str = ""
     keep_data: bool = True
     port: int = 0
     received: list[Received] = field(default_factory=list)
@@ -67,6 +70,8 @@ class Sink:
                 elif verb == b"MAIL":
                     rcpts = []
                     writer.write(b"250 ok\r\n")
+                elif verb == b"RCPT" and self.refuse and self.refuse.encode() in line:
+                    writer.write(b"550 no such user\r\n")
                 elif verb == b"RCPT":
                     if self.rcpt_delay:
                         self.waiting.set()

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import smtplib
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -76,7 +77,9 @@ def send(windows: Iterable[Window], attempt: str, now: datetime | None = None) -
     """Send the digests of ``windows`` this attempt can claim; return how many were sent.
 
     A transient SMTP or database error releases this attempt's unsent claims and is
-    raised (the task retries); the digests sent before it stay marked.
+    raised (the task retries); the digests sent before it stay marked. A digest that
+    cannot be sent to its user (no address, refused by the server) marks its
+    messages ``failed``, logged at ERROR, and the others go on.
     """
     now = now or clock.now()
     runs = _claim(list(windows), attempt, now)
@@ -156,7 +159,7 @@ def _send_one(run: DigestRun, user: Any, rows: list[Message], choices: preferenc
     if listed:
         try:
             connection.send_messages([build(user, listed, run.window_end)])
-        except EmailRefused as exc:
+        except (EmailRefused, smtplib.SMTPRecipientsRefused) as exc:  # this user's only
             logger.error("Digest for user %s not sent: %s", run.user_id, exc)
             failed, listed = repr(exc)[:1000], []
     with transaction.atomic():

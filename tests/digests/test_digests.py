@@ -171,3 +171,38 @@ def test_exactly_once_over_real_smtp(transactional_db):
           f"duplicates={sum(n - 1 for n in per_user.values())}")
     assert sorted(per_user.values()) == [1] * 12
     assert all(m["List-Unsubscribe"] and m.is_multipart() for m in parsed)
+
+
+def test_a_user_who_cannot_be_mailed_fails_alone(alice, bob, mailoutbox):
+    bob.email = ""
+    bob.save()
+    for user in (alice, bob):
+        daily_user(user)
+        with clock.frozen(NOON):
+            deliver(user, f"for {user}")
+    assert run(EIGHT) == 1
+    assert [m.to for m in mailoutbox] == [["alice@example.com"]]
+    assert dict(Message.objects.values_list("user__username", "email_status")) == {
+        "alice": "digested", "bob": "failed"}
+    assert DigestRun.objects.filter(sent_at__isnull=False).count() == 2  # bob's is done, not retried
+
+
+def test_a_recipient_the_smtp_server_refuses_fails_alone(transactional_db):
+    from bench.smtp_sink import Sink
+
+    sink = Sink(refuse="refused").start()
+    User = get_user_model()
+    users = [User.objects.create_user(name, f"{name}@example.com") for name in ("a1", "refused", "a2")]
+    for user in users:
+        daily_user(user)
+        with clock.frozen(NOON):
+            deliver(user, "hello")
+    try:
+        with override_settings(EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+                               EMAIL_HOST="127.0.0.1", EMAIL_PORT=sink.port, EMAIL_TIMEOUT=5):
+            assert run(EIGHT) == 2
+    finally:
+        sink.stop()
+    assert sorted(r.rcpt_to[0] for r in sink.received) == ["<a1@example.com>", "<a2@example.com>"]
+    assert dict(Message.objects.values_list("user__username", "email_status")) == {
+        "a1": "digested", "refused": "failed", "a2": "digested"}
