@@ -74,6 +74,8 @@ def test_page_shows_escaped_policies_and_saves_them(csrf_client, alice):
     html = csrf_client.get(PAGE).content.decode()
     assert "Replies &lt;b&gt;: when to e-mail" in html and "Replies <b>" not in html
     assert '<select name="policy-roundup"' in html
+    alert = html.split('name="policy-alert"')[1].split("</select>")[0]  # mandatory: no digests, no off
+    assert 'value="unread_after" selected' in alert and "digest" not in alert and "off" not in alert
     form = {"csrfmiddlewaretoken": token(csrf_client), "inbox": ["reply", "roundup", "default"],
             "email": ["reply", "default"], "policy-reply": "digest_daily", "hour-reply": "7",
             "policy-roundup": "immediate", "policy-alert": "unread_after", "minutes-alert": "15",
