@@ -31,19 +31,6 @@ from .models import EmailChoice, EmailSettings
 UNCHANGED: Any = object()
 
 
-def check_choice(key: str, value: str | Policy) -> Policy:
-    """The policy ``value`` for kind ``key``; raise :class:`InvalidPolicy` if it is
-    malformed or the kind forbids it, :class:`~monitio.exceptions.UnknownKind` if
-    there is no such kind."""
-    kind = kinds.get_kind(key)
-    policy = email_policy.parse(value)
-    if not kind.switchable(kinds.EMAIL) and not kinds.mandatory_allows(policy):
-        raise InvalidPolicy(
-            f"{kind.key!r} e-mails cannot be turned off or digested; choose immediate or unread_after."
-        )
-    return policy
-
-
 def policy_of(user: Any, key: str) -> Policy:
     """The policy that applies to ``user``'s e-mail of kind ``key`` now."""
     kind = preferences.delivered_kind(key)
@@ -71,7 +58,7 @@ def change_policies(user: Any, wanted: Mapping[str, str | Policy]) -> None:
     checked: dict[str, Policy] = {}
     for key, value in wanted.items():
         try:
-            checked[key] = check_choice(key, value)
+            checked[key] = kinds.check_policy(key, value)
         except UnknownKind as exc:
             raise InvalidPolicy(str(exc)) from None
     with transaction.atomic():

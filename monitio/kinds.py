@@ -124,6 +124,19 @@ def register_kind(
     return kind
 
 
+def check_policy(key: str, value: str | policies.Policy) -> policies.Policy:
+    """The e-mail policy ``value`` for kind ``key``; raise
+    :class:`~monitio.email_policy.InvalidPolicy` if it is malformed or the kind
+    forbids it, :class:`UnknownKind` if there is no such kind."""
+    kind = get_kind(key)
+    policy = policies.parse(value)
+    if not kind.switchable(EMAIL) and not mandatory_allows(policy):
+        raise policies.InvalidPolicy(
+            f"{kind.key!r} e-mails cannot be turned off or digested; choose immediate or unread_after."
+        )
+    return policy
+
+
 def mandatory_allows(policy: policies.Policy) -> bool:
     """Whether a kind whose e-mail is mandatory may have ``policy``."""
     return policy.mode in (policies.IMMEDIATE, policies.UNREAD_AFTER)

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from . import constants, kinds
+from . import constants, email_policy, kinds
 from .exceptions import UnknownKind
 
 LEVEL_CHOICES = [
@@ -302,20 +302,18 @@ class EmailSettings(models.Model):
 
     def clean(self) -> None:
         """Refuse, in the admin, an unknown time zone or half-set quiet hours."""
-        from .email_policy import InvalidPolicy, check_hour, check_time_zone
-
         try:
             if self.time_zone:
-                check_time_zone(self.time_zone)
-        except InvalidPolicy as exc:
+                email_policy.check_time_zone(self.time_zone)
+        except email_policy.InvalidPolicy as exc:
             raise ValidationError({"time_zone": str(exc)}) from None
         if (self.quiet_start is None) != (self.quiet_end is None):
             raise ValidationError(_("Set both ends of the quiet hours, or neither."))
         for field in ("quiet_start", "quiet_end"):
             if getattr(self, field) is not None:
                 try:
-                    check_hour(getattr(self, field))
-                except InvalidPolicy as exc:
+                    email_policy.check_hour(getattr(self, field))
+                except email_policy.InvalidPolicy as exc:
                     raise ValidationError({field: str(exc)}) from None
 
     def __str__(self) -> str:
@@ -346,12 +344,9 @@ class EmailChoice(models.Model):
 
     def clean(self) -> None:
         """Refuse, in the admin, an unknown kind or policy, or one its kind forbids."""
-        from .email_policy import InvalidPolicy
-        from .email_settings import check_choice
-
         try:
-            check_choice(self.kind, self.policy)
-        except InvalidPolicy as exc:
+            kinds.check_policy(self.kind, self.policy)
+        except email_policy.InvalidPolicy as exc:
             raise ValidationError({"policy": str(exc)}) from None
         except UnknownKind as exc:
             raise ValidationError({"kind": str(exc)}) from None
