@@ -206,3 +206,19 @@ def test_a_recipient_the_smtp_server_refuses_fails_alone(transactional_db):
     assert sorted(r.rcpt_to[0] for r in sink.received) == ["<a1@example.com>", "<a2@example.com>"]
     assert dict(Message.objects.values_list("user__username", "email_status")) == {
         "a1": "digested", "refused": "failed", "a2": "digested"}
+
+
+def test_a_project_overrides_the_digest_templates(alice, mailoutbox, tmp_path, settings):
+    folder = tmp_path / "monitio" / "email"
+    folder.mkdir(parents=True)
+    (folder / "digest.txt").write_text("{% for m in messages %}[{{ m.message }}] {{ m.link }}\n{% endfor %}")
+    (folder / "digest_subject.txt").write_text("Your news, {{ recipient.get_username }}")
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [str(tmp_path)]}]
+    daily_user(alice)
+    with clock.frozen(NOON):
+        message_id = deliver(alice, "own template")
+    assert run(EIGHT) == 1
+    (mail,) = mailoutbox
+    assert mail.subject == "Your news, alice"
+    assert mail.body == f"[own template] http://testserver/messages/{message_id}/\n"
+    assert "own template" in mail.alternatives[0][0]  # the bundled HTML, not overridden
