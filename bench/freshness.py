@@ -21,6 +21,7 @@ RESULT_FILES: dict[str, tuple[str, ...]] = {
     "pipeline": ("pipeline",),
     "grouping": ("grouping",),
     "reconnect": ("reconnect",),
+    "digest": ("digest",),
 }
 
 DATE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"

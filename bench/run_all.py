@@ -20,7 +20,7 @@ from typing import Any
 from bench import freshness, report
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCHMARKS = ["gateway", "request_cost", "e2e", "pipeline", "grouping", "reconnect"]
+BENCHMARKS = ["gateway", "request_cost", "e2e", "pipeline", "grouping", "reconnect", "digest"]
 
 
 def _load(name: str) -> dict[str, Any] | None:
@@ -155,6 +155,22 @@ def targets(notes: dict[str, str] | None = None) -> list[list[Any]]:
             ]
         )
     _mark(rows, start, "reconnect", notes)
+    rows += _digest_targets(notes)
+    return rows
+
+
+def _digest_targets(notes: dict[str, str]) -> list[list[Any]]:
+    digest = _load("digest")
+    if not digest:
+        return []
+    once = digest["emails"] == digest["users"] and digest["duplicates"] == 0
+    rows = [[
+        f"digest run, {digest['users']:,} users × {digest['messages_per_user']} messages, s "
+        f"({digest['emails']:,} e-mails, {digest['duplicates']} duplicates)",
+        digest["seconds"], "", "", "≤ 60 s, each e-mail once",
+        _verdict(digest["seconds"] <= 60 and once if digest["users"] >= 10_000 else None),
+    ]]
+    _mark(rows, 0, "digest", notes)
     return rows
 
 

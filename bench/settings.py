@@ -52,3 +52,9 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 # Persistent connections, as a production worker would run: Celery's Django fix-up
 # closes the connection after each task otherwise.
 DATABASES["default"]["CONN_MAX_AGE"] = 600
+if os.environ.get("BENCH_SMTP_PORT"):  # bench_digest's SMTP sink
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = "127.0.0.1"
+    EMAIL_PORT = int(os.environ["BENCH_SMTP_PORT"])
+    EMAIL_TIMEOUT = 30
+    MONITIO = {**MONITIO, "SITE_URL": "https://bench.example"}  # absolute links, unsubscribe

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import state
-from .models import Message, PendingTask, Preference
+from .models import DigestRun, EmailChoice, EmailSettings, Message, PendingTask, Preference
 
 
 @admin.register(Message)
@@ -105,3 +105,40 @@ class PreferenceAdmin(admin.ModelAdmin):
     list_select_related = ("user",)
     search_fields = ("kind", f"user__{get_user_model().USERNAME_FIELD}")
     raw_id_fields = ("user",)
+
+
+@admin.register(EmailSettings)
+class EmailSettingsAdmin(admin.ModelAdmin):
+    """Users' time zones and quiet hours; an unknown time zone is refused (model ``clean``)."""
+
+    list_display = ("user", "time_zone", "quiet_start", "quiet_end")
+    list_select_related = ("user",)
+    search_fields = ("time_zone", f"user__{get_user_model().USERNAME_FIELD}")
+    raw_id_fields = ("user",)
+
+
+@admin.register(EmailChoice)
+class EmailChoiceAdmin(admin.ModelAdmin):
+    """Users' e-mail policies per kind; a malformed or forbidden policy is refused."""
+
+    list_display = ("user", "kind", "policy", "modified")
+    list_filter = ("kind",)
+    list_select_related = ("user",)
+    search_fields = ("kind", "policy", f"user__{get_user_model().USERNAME_FIELD}")
+    raw_id_fields = ("user",)
+
+
+@admin.register(DigestRun)
+class DigestRunAdmin(admin.ModelAdmin):
+    """The digests sent or being sent, for looking only: the digest tasks own these rows."""
+
+    list_display = ("user", "window_end", "sent_at", "messages")
+    list_select_related = ("user",)
+    date_hierarchy = "window_end"
+    search_fields = (f"user__{get_user_model().USERNAME_FIELD}",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False

@@ -72,6 +72,10 @@ DEFAULTS: dict[str, Any] = {
     # internals, used only on the releases they were tested with. True or False for
     # all, or per library, e.g. {"kombu": True, "celery": False}.
     "ACCELERATORS": True,
+    # How to find the time zone of a user who set none on the preferences page: a
+    # callable, or its dotted path, taking the user and returning an IANA name or
+    # None. None (or a None answer): TIME_ZONE. See monitio.email_settings.
+    "USER_TIME_ZONE": None,
 }
 
 #: Settings of the original project that still work, and the key they map to.

@@ -23,7 +23,17 @@ from django.db.models import Q
 from django.db.models.sql import Query
 from django.utils import timezone
 
-from . import constants, grouping, kinds, preferences, publish, signals, wire
+from . import (
+    clock,
+    constants,
+    email_delivery,
+    grouping,
+    kinds,
+    preferences,
+    publish,
+    signals,
+    wire,
+)
 from .conf import settings
 from .exceptions import InvalidMessage, MonitioError
 from .models import Message
@@ -84,6 +94,8 @@ def deliver(payloads: list[dict[str, Any]]) -> list[str]:
         rows = [row for row in rows if str(row.pk) not in ids]
         started, merged, gone = grouping.store(grouped, senders, choices)
     muted = choices.apply(rows)
+    plan = email_delivery.load(rows)
+    plan.apply(rows, clock.now())
     missing: list[str] = []
     try:
         fresh, redelivered = _store(rows)
@@ -92,6 +104,7 @@ def deliver(payloads: list[dict[str, Any]]) -> list[str]:
         rows = [_row(p, users) for p in payloads if str(p["user"]) in users]
         missing = [p["id"] for p in payloads if str(p["user"]) not in users]
         choices.apply(rows)
+        plan.apply(rows, clock.now())
         fresh, redelivered = _store(rows)
     if grouped:
         missing += gone
@@ -108,15 +121,20 @@ def deliver(payloads: list[dict[str, Any]]) -> list[str]:
         Message.objects.filter(pk__in=quiet).update(published_at=timezone.now())
     if redelivered:  # the first attempt may have died before enqueueing the e-mail
         wanted = Message.objects.filter(
-            pk__in=[r.pk for r in rows if r.email], email_status=Message.EmailStatus.PENDING
+            pk__in=[r.pk for r in rows if r.email], email_status=Message.EmailStatus.PENDING,
+            email_due_at__isnull=True,
         )
         emails = [str(pk) for pk in wanted.values_list("pk", flat=True)]
     else:
         pending = Message.EmailStatus.PENDING
-        emails = [str(m.pk) for m in fresh if m.email_status == pending]
+        emails = [
+            str(m.pk) for m in fresh
+            if m.email_status == pending and m.email_due_at is None
+        ]
     if grouped:  # a merged message sends no e-mail: its group's first one did
-        pending = [m for m in started if m.email_status == Message.EmailStatus.PENDING]
-        emails += [str(m.pk) for m in pending if str(m.pk) not in emails]
+        pending_now = [m for m in started
+                       if m.email_status == Message.EmailStatus.PENDING and m.email_due_at is None]
+        emails += [str(m.pk) for m in pending_now if str(m.pk) not in emails]
     _raise_undelivered(rejected, missing, emails)
     return emails
 

@@ -71,6 +71,11 @@ def send(message_id: str, attempt: str) -> str:
             email_status=Message.EmailStatus.OPTED_OUT, email_claimed_at=None
         )
         return Message.EmailStatus.OPTED_OUT
+    if message.email_if_unread and message.read:  # unread_after: read before it was due
+        Message.objects.filter(pk=message_id).update(
+            email_status=Message.EmailStatus.SKIPPED, email_claimed_at=None
+        )
+        return Message.EmailStatus.SKIPPED
     try:
         build(message).send()
     except EmailRefused as exc:

@@ -25,6 +25,7 @@ from typing import Any
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from . import email_policy as policies
 from .conf import settings
 from .exceptions import MonitioConfigurationError, UnknownKind
 
@@ -43,13 +44,16 @@ KEY = re.compile(rf"[a-z0-9][a-z0-9_.-]{{0,{KEY_MAX_LENGTH - 1}}}")
 
 @dataclass(frozen=True)
 class Kind:
-    """A registered kind. ``channels``: on by default; ``mandatory``: users may not turn off."""
+    """A registered kind. ``channels``: on by default; ``mandatory``: users may not turn
+    off; ``email_policy``: when its e-mail goes out for users who did not choose
+    (see :mod:`monitio.email_policy`)."""
 
     key: str
     label: str | Promise
     description: str | Promise
     channels: frozenset[str]
     mandatory: frozenset[str]
+    email_policy: str = policies.IMMEDIATE
 
     def default(self, channel: str) -> bool:
         """Whether ``channel`` is on for a user who never chose."""
@@ -70,6 +74,7 @@ def register_kind(
     description: str | Promise = "",
     channels: Iterable[str] = CHANNELS,
     mandatory: bool | Iterable[str] = False,
+    email_policy: str = policies.IMMEDIATE,
 ) -> Kind:
     """Register the kind ``key`` and return it.
 
@@ -77,6 +82,10 @@ def register_kind(
     only those. Registering the same key again with the same definition is harmless
     (an app's ``ready()`` may run twice in tests); a different definition is a
     configuration error, as two apps claiming one key would be.
+
+    ``email_policy`` is the kind's default policy (``"digest_daily:8"``, see
+    :mod:`monitio.email_policy`). A kind whose e-mail is mandatory is never digested
+    nor off: what users cannot turn off is urgent enough to go out on its own.
     """
     if not isinstance(key, str) or not KEY.fullmatch(key):
         raise MonitioConfigurationError(
@@ -96,10 +105,41 @@ def register_kind(
         raise MonitioConfigurationError(
             f"Kind {key!r}: mandatory channels {sorted(locked - on)} are not among its channels."
         )
-    kind = Kind(key=key, label=label, description=description, channels=on, mandatory=locked)
+    try:
+        policy = policies.parse(email_policy)
+    except policies.InvalidPolicy as exc:
+        raise MonitioConfigurationError(f"Kind {key!r}: {exc}") from None
+    if policy.mode == policies.OFF:
+        raise MonitioConfigurationError(
+            f"Kind {key!r}: to send no e-mail by default, leave 'email' out of its channels."
+        )
+    if EMAIL in locked and not mandatory_allows(policy):
+        raise MonitioConfigurationError(
+            f"Kind {key!r}: its e-mail is mandatory, so its policy must be immediate or unread_after."
+        )
+    kind = Kind(key=key, label=label, description=description, channels=on, mandatory=locked,
+                email_policy=str(policy))
     if _registry.setdefault(key, kind) != kind:
         raise MonitioConfigurationError(f"Kind {key!r} is already registered differently.")
     return kind
+
+
+def check_policy(key: str, value: str | policies.Policy) -> policies.Policy:
+    """The e-mail policy ``value`` for kind ``key``; raise
+    :class:`~monitio.email_policy.InvalidPolicy` if it is malformed or the kind
+    forbids it, :class:`UnknownKind` if there is no such kind."""
+    kind = get_kind(key)
+    policy = policies.parse(value)
+    if not kind.switchable(EMAIL) and not mandatory_allows(policy):
+        raise policies.InvalidPolicy(
+            f"{kind.key!r} e-mails cannot be turned off or digested; choose immediate or unread_after."
+        )
+    return policy
+
+
+def mandatory_allows(policy: policies.Policy) -> bool:
+    """Whether a kind whose e-mail is mandatory may have ``policy``."""
+    return policy.mode in (policies.IMMEDIATE, policies.UNREAD_AFTER)
 
 
 def _channels(value: Any, name: str) -> frozenset[str]:

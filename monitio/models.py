@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from . import constants, kinds
+from . import constants, email_policy, kinds
 from .exceptions import UnknownKind
 
 LEVEL_CHOICES = [
@@ -63,6 +63,9 @@ class Message(models.Model):
         SENT = "sent", _("sent")
         FAILED = "failed", _("failed")
         OPTED_OUT = "optout", _("turned off by the recipient")
+        DIGEST = "digest", _("waiting for a digest")
+        DIGESTED = "digested", _("sent in a digest")
+        SKIPPED = "skipped", _("read before it was due")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(
@@ -123,6 +126,10 @@ class Message(models.Model):
         _("latest senders"), blank=True, default="", editable=False
     )
     group_ids = models.TextField(blank=True, default="", editable=False)
+    # When a delayed e-mail (quiet hours, unread_after) or a digest is due; see
+    # monitio.email_delivery.
+    email_due_at = models.DateTimeField(_("e-mail due at"), null=True, blank=True, editable=False)
+    email_if_unread = models.BooleanField(_("e-mail only if unread"), default=False, editable=False)
 
     objects = MessageQuerySet.as_manager()
 
@@ -152,6 +159,12 @@ class Message(models.Model):
                 fields=["modified"],
                 name="monitio_unpublished",
                 condition=Q(published_at__isnull=True),
+            ),
+            # E-mails and digests waiting for their time (monitio.email_delivery).
+            models.Index(
+                fields=["email_due_at", "email_status"],
+                name="monitio_email_due",
+                condition=Q(email_due_at__isnull=False),
             ),
         ]
         constraints = [
@@ -297,3 +310,107 @@ class Preference(models.Model):
     def __str__(self) -> str:
         state = _("on") if self.enabled else _("off")
         return f"{self.kind} / {self.channel}: {state}"
+
+
+class EmailSettings(models.Model):
+    """A user's time zone and quiet hours, which their e-mail policies follow
+    (see :mod:`monitio.email_delivery`); no row: the site's defaults, no quiet hours."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="monitio_email_settings",
+        verbose_name=_("user"),
+    )
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, blank=True, default="",
+        help_text=_("An IANA name such as Europe/Warsaw; empty: the site's default."),
+    )
+    quiet_start = models.PositiveSmallIntegerField(_("quiet hours start (local hour)"), null=True, blank=True)
+    quiet_end = models.PositiveSmallIntegerField(_("quiet hours end (local hour)"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("e-mail settings")
+        verbose_name_plural = _("e-mail settings")
+
+    def clean(self) -> None:
+        """Refuse, in the admin, an unknown time zone or half-set quiet hours."""
+        try:
+            if self.time_zone:
+                email_policy.check_time_zone(self.time_zone)
+        except email_policy.InvalidPolicy as exc:
+            raise ValidationError({"time_zone": str(exc)}) from None
+        if (self.quiet_start is None) != (self.quiet_end is None):
+            raise ValidationError(_("Set both ends of the quiet hours, or neither."))
+        for field in ("quiet_start", "quiet_end"):
+            if getattr(self, field) is not None:
+                try:
+                    email_policy.check_hour(getattr(self, field))
+                except email_policy.InvalidPolicy as exc:
+                    raise ValidationError({field: str(exc)}) from None
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.time_zone or '-'}"
+
+
+class EmailChoice(models.Model):
+    """A user's e-mail policy for one kind (see :mod:`monitio.email_policy`); no row:
+    the kind's default. "off" is not stored here but as the kind's e-mail
+    :class:`Preference`, which the unsubscribe link also turns off."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="monitio_email_choices",
+        verbose_name=_("user"),
+    )
+    kind = models.CharField(_("kind"), max_length=kinds.KEY_MAX_LENGTH)
+    policy = models.CharField(_("e-mail policy"), max_length=32)
+    modified = models.DateTimeField(_("modified"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("e-mail policy")
+        verbose_name_plural = _("e-mail policies")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind"], name="monitio_email_choice_unique"),
+        ]
+
+    def clean(self) -> None:
+        """Refuse, in the admin, an unknown kind or policy, or one its kind forbids."""
+        try:
+            kinds.check_policy(self.kind, self.policy)
+        except email_policy.InvalidPolicy as exc:
+            raise ValidationError({"policy": str(exc)}) from None
+        except UnknownKind as exc:
+            raise ValidationError({"kind": str(exc)}) from None
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.policy}"
+
+
+class DigestRun(models.Model):
+    """One digest to one user for one window, claimed before it is sent and marked
+    after: the unique (user, window_end) makes it exactly one (see :mod:`monitio.digests`)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="monitio_digests",
+        verbose_name=_("user"),
+    )
+    window_end = models.DateTimeField(_("window end (when it is due)"))
+    claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    claimed_by = models.CharField(max_length=64, blank=True, default="", editable=False)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    messages = models.PositiveIntegerField(_("messages listed"), default=0)
+
+    class Meta:
+        verbose_name = _("digest")
+        verbose_name_plural = _("digests")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "window_end"], name="monitio_digest_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} @ {self.window_end:%Y-%m-%d %H:%M}Z"

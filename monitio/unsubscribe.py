@@ -11,7 +11,8 @@ expires after ``MONITIO["UNSUBSCRIBE_MAX_AGE"]`` seconds. A POST to the link, as
 mail provider sends it (no cookie, no CSRF token), turns that kind's e-mail off for
 that user; a GET, the link clicked in the body, shows a page whose button POSTs. A
 forged or expired token, an unknown user or kind, or a mandatory kind answer 4xx
-and change nothing. E-mails of a kind users cannot turn off carry no link: a
+and change nothing. A digest's link names all its kinds (:func:`link_many`) and
+turns them all off. E-mails of a kind users cannot turn off carry no link: a
 one-click unsubscribe that is refused would mislead the mail provider.
 """
 
@@ -35,6 +36,8 @@ from .exceptions import UnknownKind
 logger = logging.getLogger("monitio")
 
 SALT = "monitio.unsubscribe"
+#: Joins the kinds of a digest's link (kind keys never contain it).
+SEPARATOR = ","
 
 #: The ``List-Unsubscribe-Post`` value that says one POST unsubscribes (RFC 8058).
 ONE_CLICK = "List-Unsubscribe=One-Click"
@@ -66,6 +69,18 @@ def link(user_id: Any, kind: str) -> str | None:
     return settings.SITE_URL.rstrip("/") + path
 
 
+def link_many(user_id: Any, keys: list[str]) -> str | None:
+    """One URL turning off the e-mail of every kind in ``keys`` (a digest's), or
+    ``None`` when users cannot turn any of them off."""
+    keys = [k for k in keys if preferences.delivered_kind(k).switchable(kinds.EMAIL)]
+    if len(keys) <= 1:
+        return link(user_id, keys[0]) if keys else None
+    if not settings.SITE_URL:
+        return link(user_id, keys[0])  # None, and the warning
+    path = reverse("monitio:unsubscribe", args=[make_token(user_id, SEPARATOR.join(keys))])
+    return settings.SITE_URL.rstrip("/") + path
+
+
 def headers(url: str | None) -> dict[str, str]:
     """The RFC 8058 headers for an e-mail whose unsubscribe link is ``url``."""
     if url is None:
@@ -88,19 +103,27 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     except signing.BadSignature:
         return _page(request, "invalid", status=400)
     try:
-        kind = kinds.get_kind(key)
+        found = [kinds.get_kind(k) for k in key.split(SEPARATOR)]
     except UnknownKind:
         return _page(request, "invalid", status=404)
+    kind = found[0] if len(found) == 1 else _Several(found)
     user = get_user_model().objects.filter(pk=user_id).first()
     if user is None:
         return _page(request, "invalid", status=404)
-    if not kind.switchable(kinds.EMAIL):
+    if not all(k.switchable(kinds.EMAIL) for k in found):
         return _page(request, "mandatory", kind=kind, status=403)
     if request.method == "POST":
-        preferences.change(user, {(kind.key, kinds.EMAIL): False})
+        preferences.change(user, {(k.key, kinds.EMAIL): False for k in found})
         return _page(request, "done", kind=kind)
-    subscribed = preferences.allows(user.pk, kind.key, kinds.EMAIL)
+    subscribed = any(preferences.allows(user.pk, k.key, kinds.EMAIL) for k in found)
     return _page(request, "confirm" if subscribed else "done", kind=kind)
+
+
+class _Several:
+    """The kinds of one digest link, labelled together on the page."""
+
+    def __init__(self, found: list[kinds.Kind]) -> None:
+        self.label = ", ".join(str(k.label) for k in found)
 
 
 def _page(

@@ -6,13 +6,16 @@ a Redis broker, use ``redis_transport_options``::
 """
 
 #: Periodic tasks: drain the outbox every 10 s, publish stored messages no task
-#: announced every 30 s, purge expired messages hourly.
+#: announced every 30 s, purge expired messages hourly, queue delayed e-mails every
+#: 30 s and send the digests whose window ended every minute.
 beat_schedule = {
     "monitio-drain-outbox": {"task": "monitio_tasks.drain_outbox", "schedule": 10.0},
     "monitio-publish-unpublished": {
         "task": "monitio_tasks.publish_unpublished", "schedule": 30.0,
     },
     "monitio-purge-expired": {"task": "monitio_tasks.purge_expired", "schedule": 3600.0},
+    "monitio-send-due-emails": {"task": "monitio_tasks.send_due_emails", "schedule": 30.0},
+    "monitio-send-digests": {"task": "monitio_tasks.send_digests", "schedule": 60.0},
 }
 
 #: kombu's Redis transport options for Celery's broker. On Redis, a task a worker has

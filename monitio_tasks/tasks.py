@@ -26,7 +26,7 @@ from django.db import OperationalError as DatabaseOperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from monitio import delivery, emails, outbox, payloads, purge, sweep
+from monitio import clock, delivery, digests, email_delivery, emails, outbox, payloads, purge, sweep
 from monitio._compat.celery import Call, coalesce
 
 #: A retry waits in its worker, unacknowledged, until its countdown ends: below the
@@ -207,3 +207,40 @@ def purge_expired() -> int:
 def publish_unpublished() -> int:
     """Publish stored messages whose own task never announced them."""
     return sweep.publish_unpublished()
+
+
+@shared_task(name="monitio_tasks.send_due_emails", acks_late=True, ignore_result=True)
+def send_due_emails() -> int:
+    """Queue the e-mails whose delay (quiet hours, ``unread_after``) has ended."""
+    message_ids = email_delivery.due(clock.now())
+    _send_emails(message_ids)
+    email_delivery.queued(message_ids)
+    return len(message_ids)
+
+
+@shared_task(name="monitio_tasks.send_digests", acks_late=True, ignore_result=True)
+def send_digests() -> int:
+    """Hand the digest windows that ended to ``send_digest_batch`` tasks, in batches."""
+    windows = digests.due_windows()
+    for start in range(0, len(windows), digests.BATCH):
+        batch = windows[start : start + digests.BATCH]
+        send_digest_batch.delay([[str(user), end.isoformat()] for user, end in batch])
+    return len(windows)
+
+
+@shared_task(
+    name="monitio_tasks.send_digest_batch",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(*TRANSIENT, *emails.TRANSIENT_ERRORS),
+    retry_backoff=2,
+    retry_backoff_max=RETRY_BACKOFF_MAX,
+    retry_jitter=True,
+    max_retries=8,
+)
+def send_digest_batch(self: Task, windows: list[list[str]]) -> int:
+    """Send each (user id, window end) digest exactly once (see :mod:`monitio.digests`)."""
+    return digests.send(
+        [(user, datetime.fromisoformat(end)) for user, end in windows], attempt=self.request.id or ""
+    )
