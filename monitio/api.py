@@ -37,6 +37,7 @@ def add_message(
     expires: datetime | None = None,
     close_timeout: int | None = None,
     url: str | None = None,
+    params: dict[str, Any] | None = None,
 ) -> uuid.UUID | None:
     """Queue a message for ``user`` (default: the request's user).
 
@@ -69,6 +70,7 @@ def add_message(
             expires=expires,
             close_timeout=close_timeout,
             url=url,
+            params=params,
         )
     except AnonymousRecipient:
         if fail_silently:
@@ -88,6 +90,7 @@ def create_message(
     sse: bool = True,
     email: bool = False,
     url: str | None = None,
+    params: dict[str, Any] | None = None,
 ) -> uuid.UUID:
     """Queue a message for ``to_user`` (a user or a user id) without a request.
 
@@ -98,7 +101,7 @@ def create_message(
     payload = _payload(
         _user_id(to_user), level, message, from_user, extra_tags=extra_tags,
         subject=subject, expires=expires, close_timeout=close_timeout, sse=sse,
-        email=email, url=url,
+        email=email, url=url, params=params,
     )
     send_on_commit(payload)
     return uuid.UUID(payload["id"])
@@ -116,6 +119,7 @@ def _delay(
     sse: bool = True,
     email: bool = False,
     url: str | None = None,
+    params: dict[str, Any] | None = None,
 ):
     """Enqueue :func:`create_message` as a task; arguments are ids and JSON values.
 
@@ -129,12 +133,12 @@ def _delay(
     checked = payloads.build(
         user_id=payloads.check_user_id(user_id), level=level, message=message,
         from_user_id=from_user, extra_tags=extra_tags, subject=subject, expires=expires,
-        close_timeout=close_timeout, sse=sse, email=email, url=url,
+        close_timeout=close_timeout, sse=sse, email=email, url=url, params=params,
     )
     return task.delay(
         user_id, level, checked["message"], from_user=from_user, extra_tags=extra_tags,
         subject=checked["subject"], expires=expires, close_timeout=close_timeout, sse=sse,
-        email=email, url=url, created=timezone.now().isoformat(),
+        email=email, url=url, created=timezone.now().isoformat(), params=checked["params"],
     )
 
 
@@ -153,6 +157,7 @@ def create_messages(
     sse: bool = True,
     email: bool = False,
     url: str | None = None,
+    params: dict[str, Any] | None = None,
 ) -> uuid.UUID:
     """Queue one message for many users (users, ids, or a queryset of users).
 
@@ -167,6 +172,7 @@ def create_messages(
     template = _payload(
         None, level, message, from_user, extra_tags=extra_tags, subject=subject,
         expires=expires, close_timeout=close_timeout, sse=sse, email=email, url=url,
+        params=params,
     )
     if user_ids:
         enqueue_on_commit("monitio_tasks.deliver_bulk", [user_ids, template])

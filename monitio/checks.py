@@ -22,12 +22,16 @@ W010     (``DEBUG`` on) ``STREAM_URL`` is a path on this site that nothing in th
          URLconf serves: under ``runserver`` no message arrives live.
 W011     A gateway recorded in Redis another stream secret, cookie name or path than
          these settings give: it refuses every stream this site opens.
+E012     ``MONITIO["SITE_URL"]`` is not an absolute ``http(s)://host`` URL.
+W012     (deploy) e-mail goes out by SMTP and ``MONITIO["SITE_URL"]`` is not set:
+         e-mails carry no link back to the message.
 ======== ===========================================================================
 """
 
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from django.conf import settings as django_settings
 from django.core import checks
@@ -280,4 +284,31 @@ def check_gateway_fingerprint(app_configs=None, **kwargs) -> list[checks.CheckMe
         f"variables match. Its record lasts 7 days; delete {key!r} to forget a gateway "
         "that no longer runs.",
         id="monitio.W011",
+    )]
+
+
+SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+
+
+@checks.register("monitio")
+def check_site_url(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    site = settings.SITE_URL
+    if site is None:
+        return []
+    parts = urlsplit(site) if isinstance(site, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc or parts.path.strip("/"):
+        return [checks.Error(
+            f'MONITIO["SITE_URL"] is {site!r:.100}, not a scheme and a host alone.',
+            hint='Set it like "https://app.example.com".', id="monitio.E012",
+        )]
+    return []
+
+
+@checks.register("monitio", deploy=True)
+def check_site_url_for_email(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    if settings.SITE_URL or django_settings.EMAIL_BACKEND != SMTP_BACKEND:
+        return []
+    return [checks.Warning(
+        'MONITIO["SITE_URL"] is not set: e-mails carry no link back to the message.',
+        hint='Set MONITIO["SITE_URL"] = "https://your.host".', id="monitio.W012",
     )]

@@ -60,6 +60,11 @@ DEFAULTS: dict[str, Any] = {
     # "count/period" form, counted in the cache RATELIMIT_USE_CACHE names; beyond it
     # they answer 429 with Retry-After. None: no limit.
     "STATE_CHANGE_RATE": "120/m",
+    # How to find the language a user reads messages in: the dotted path of a callable
+    # (user) -> str | None, or the name of a user attribute. None: LANGUAGE_CODE.
+    "USER_LANGUAGE": None,
+    # The site's absolute base URL (scheme and host), used for links in e-mails.
+    "SITE_URL": None,
 }
 
 #: Settings of the original project that still work, and the key they map to.

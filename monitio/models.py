@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from . import constants
+from . import constants, i18n
 
 LEVEL_CHOICES = [
     (10, _("Debug")),
@@ -106,6 +106,13 @@ class Message(models.Model):
     email_sent_at = models.DateTimeField(_("e-mail sent at"), null=True, blank=True)
     email_error = models.TextField(_("e-mail error"), blank=True, default="")
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    params = models.JSONField(
+        _("parameters"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Set for a translatable message: its text and subject are msgids."),
+    )
 
     objects = MessageQuerySet.as_manager()
 
@@ -155,12 +162,23 @@ class Message(models.Model):
             read_at=timezone.now() if read else None,
             email=payload["email"],
             email_status=cls.EmailStatus.PENDING if payload["email"] else "",
+            params=payload.get("params"),
         )
 
     @property
     def text(self) -> str:
-        """The body, as ``SafeString`` when the sender marked it safe."""
+        """The body, as ``SafeString`` when the sender marked it safe; a translatable
+        one in the active language (:func:`monitio.i18n.render`)."""
+        if self.params is not None:
+            return i18n.render(self.message, self.params)
         return mark_safe(self.message) if self.safe else self.message
+
+    @property
+    def subject_text(self) -> str:
+        """The subject; a translatable one in the active language."""
+        if self.params is not None:
+            return i18n.render(self.subject, self.params)
+        return self.subject
 
     def is_persistent(self) -> bool:
         return constants.is_persistent(self.level)

@@ -8,6 +8,7 @@ may come from an older caller or be made by hand.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 import uuid
@@ -23,7 +24,7 @@ from django.utils.functional import Promise
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeData
 
-from . import constants
+from . import constants, i18n
 from .conf import settings
 from .exceptions import InvalidMessage, MessageTooLarge, UnknownLevel
 
@@ -84,6 +85,31 @@ def check_storable(name: str, text: str) -> None:
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def check_params(params: Any, message: str, subject: str) -> None:
+    """Parameters are a dict of names to JSON scalars that fit the texts: the texts
+    with them interpolated are checked as a plain message is. A translation that
+    does not fit is caught where it is rendered (:func:`monitio.i18n.render`)."""
+    if not isinstance(params, dict) or not all(isinstance(k, str) for k in params):
+        raise InvalidMessage("params must be a dict with str keys.")
+    for name, value in params.items():
+        if value is not None and not isinstance(value, (str, int, float)):
+            raise InvalidMessage(
+                f"params[{name!r:.50}] must be a str, a number, a bool or None, "
+                f"not {type(value).__name__}."
+            )
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InvalidMessage(f"params[{name!r:.50}] must be a finite number (JSON has no NaN).")
+        if isinstance(value, str):
+            check_storable(f"params[{name!r:.50}]", value)
+    if not params:
+        return
+    try:
+        rendered = message % params, subject % params
+    except (KeyError, ValueError, TypeError) as exc:
+        raise InvalidMessage(f"params do not fit the message or subject: {exc!r:.200}") from None
+    check_text(*rendered)
 
 
 def check_options(expires: Any, close_timeout: Any, url: Any, extra_tags: Any) -> None:
@@ -166,19 +192,25 @@ def build(
     read: bool = False,
     message_id: uuid.UUID | None = None,
     created: datetime | None = None,
+    params: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Validate one message and return its task payload (JSON-serialisable).
 
     ``created`` defaults to now: the time of the call, not of the worker's insert.
+    A lazy translation, or ``params``, makes the message translatable: stored as its
+    msgid and parameters, rendered in the recipient's language (:mod:`monitio.i18n`).
     """
     level = check_level(level)
     if user_id is not None:
         user_id = check_user_id(user_id)
     if from_user_id is not None:
         from_user_id = check_user_id(from_user_id, "sender")
-    message = str(message) if _is_lazy(message) else message
-    subject = str(subject) if _is_lazy(subject) else subject
+    if _is_lazy(message) or _is_lazy(subject):
+        params = {} if params is None else params
+        message, subject = i18n.stored_texts(message, subject, params)
     check_text(message, subject)
+    if params is not None:
+        check_params(params, message, subject)
     check_options(expires, close_timeout, url, extra_tags)
     if created is not None:
         check_datetime("created", created)
@@ -188,7 +220,7 @@ def build(
         "from_user": from_user_id,
         "level": level,
         "message": str(message),
-        "safe": isinstance(message, SafeData),
+        "safe": params is None and isinstance(message, SafeData),
         "subject": str(subject),
         "extra_tags": extra_tags,
         "created": (created or timezone.now()).isoformat(),
@@ -198,6 +230,7 @@ def build(
         "email": bool(email),
         "sse": bool(sse),
         "read": bool(read),
+        "params": params,
     }
 
 
@@ -219,6 +252,7 @@ def check_payload(payload: Any) -> None:
             close_timeout=payload["close_timeout"],
             url=payload["url"],
             created=datetime.fromisoformat(payload["created"]),
+            params=payload.get("params"),
         )
     except InvalidMessage:
         raise
@@ -238,6 +272,7 @@ DEFAULTS: dict[str, Any] = {
     "email": False,
     "sse": True,
     "read": False,
+    "params": None,
 }
 
 
@@ -252,5 +287,5 @@ def expand(compacted: dict[str, Any]) -> dict[str, Any]:
 
 
 def _is_lazy(value: Any) -> bool:
-    """Lazy translation strings (``gettext_lazy``) are accepted and resolved now."""
+    """Lazy translation strings (``gettext_lazy``) are stored as their msgids."""
     return isinstance(value, Promise)

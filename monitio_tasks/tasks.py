@@ -119,6 +119,7 @@ def create_message(
     email: bool = False,
     url: str | None = None,
     created: str | None = None,
+    params: dict[str, Any] | None = None,
 ) -> str:
     """Create a message for ``user_id`` from a job (arguments as :func:`monitio.create_message`,
     with ids for users).
@@ -143,6 +144,7 @@ def create_message(
             url=url,
             message_id=message_id,
             created=datetime.fromisoformat(created) if created else None,
+            params=params,
         )
     except (TypeError, ValueError) as exc:  # InvalidMessage is a ValueError
         delivery.reject(str(message_id), user_id, str(exc))

@@ -52,3 +52,6 @@ EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587"))
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = True
+# E-mails link back to their message on the first allowed host (monitio.W012).
+if ALLOWED_HOSTS:
+    MONITIO = {**MONITIO, "SITE_URL": f"https://{ALLOWED_HOSTS[0]}"}
