@@ -11,8 +11,10 @@ import math
 
 import pytest
 from django.core import checks, mail
+from django.contrib.auth import get_user_model
+from django.http import HttpResponse
 from django.test import Client
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import translation
 from django.utils.translation import gettext_lazy
 
@@ -22,6 +24,7 @@ from monitio.conf import settings as monitio_settings
 from monitio.exceptions import InvalidMessage
 from monitio.models import Message
 from tests import i18n_settings
+from tests.waiting import wait_until
 
 COMMENTED = "%(name)s commented on %(title)s"
 PARAMS = {"name": "Ana", "title": "Zakopane"}
@@ -96,6 +99,39 @@ def test_an_english_callers_message_reaches_a_polish_reader_in_polish(
     assert polish in html and f'<a href="{link}">Zobacz ją na stronie</a>' in html
     assert to_ann.subject == "New comment" and english in to_ann.body
     assert "See it on the site: https://app.example.com/" in to_ann.body
+
+
+def comment(request):
+    """A site's view: tells the post's author (ola) that the signed-in user commented."""
+    assert translation.get_language() == "en-us"  # the request's language
+    author = get_user_model().objects.get(username="ola")
+    monitio.add_message(request, monitio.INFO, gettext_lazy(COMMENTED), user=author,
+                        params={"name": request.user.get_username(), "title": "Tatry"})
+    return HttpResponse("ok")
+
+
+urlpatterns = [path("comment/", comment)]
+
+
+def test_a_message_added_in_an_english_request_is_live_in_polish(
+    worker, redis_client, i18n_on, settings, ola, ann
+):
+    settings.ROOT_URLCONF = __name__
+    assert _client(ann).get("/comment/").status_code == 200
+    key = wire.user_stream_key(monitio_settings.KEY_PREFIX, ola.pk)
+    wait_until(lambda: redis_client.xlen(key) == 1, timeout=30, message="the live event")
+    assert _event(redis_client, ola)["message"] == "ann skomentowała wpis Tatry"
+    stored = Message.objects.get(user=ola)
+    assert (stored.message, stored.params) == (COMMENTED, {"name": "ann", "title": "Tatry"})
+
+
+def test_a_job_s_create_message_delay_keeps_the_msgid_and_params(worker, redis_client, i18n_on, ola):
+    with translation.override("en"):
+        monitio.create_message.delay(ola.pk, monitio.INFO, gettext_lazy(COMMENTED), params=PARAMS)
+    key = wire.user_stream_key(monitio_settings.KEY_PREFIX, ola.pk)
+    wait_until(lambda: redis_client.xlen(key) == 1, timeout=30, message="the live event")
+    assert _event(redis_client, ola)["message"] == "Ana skomentowała wpis Zakopane"
+    assert Message.objects.get(user=ola).params == PARAMS
 
 
 def test_without_user_language_messages_render_in_language_code(
