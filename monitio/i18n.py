@@ -31,6 +31,7 @@ logger = logging.getLogger("monitio")
 
 
 def is_lazy(value: Any) -> bool:
+    """Whether ``value`` is a lazy translation (``gettext_lazy``): stored as its msgid."""
     return isinstance(value, Promise)
 
 

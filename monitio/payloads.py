@@ -20,7 +20,6 @@ from django.contrib.auth import get_user_model
 from django.contrib.messages import constants as django_levels
 from django.core.exceptions import ValidationError
 from django.utils import timezone
-from django.utils.functional import Promise
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeData
 
@@ -205,7 +204,7 @@ def build(
         user_id = check_user_id(user_id)
     if from_user_id is not None:
         from_user_id = check_user_id(from_user_id, "sender")
-    if _is_lazy(message) or _is_lazy(subject):
+    if i18n.is_lazy(message) or i18n.is_lazy(subject):
         params = {} if params is None else params
         message, subject = i18n.stored_texts(message, subject, params)
     check_text(message, subject)
@@ -284,8 +283,3 @@ def compact(payload: dict[str, Any]) -> dict[str, Any]:
 def expand(compacted: dict[str, Any]) -> dict[str, Any]:
     """The full payload of a :func:`compact` one."""
     return {**DEFAULTS, **compacted}
-
-
-def _is_lazy(value: Any) -> bool:
-    """Lazy translation strings (``gettext_lazy``) are stored as their msgids."""
-    return isinstance(value, Promise)
