@@ -80,6 +80,8 @@ class QueuedMessage:
     url: str | None = None
     expires: str | None = None
     close_timeout: int | None = None
+    #: A translatable message's parameters (then ``message`` and ``subject`` are msgids).
+    params: dict[str, Any] | None = None
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> QueuedMessage:
@@ -90,6 +92,7 @@ class QueuedMessage:
             from_user_id=full["from_user"], extra_tags=full["extra_tags"],
             email=full["email"], sse=full["sse"], url=full["url"],
             expires=full["expires"], close_timeout=full["close_timeout"],
+            params=full["params"],
         )
 
 
@@ -241,6 +244,7 @@ def _messages(task: QueuedTask) -> list[QueuedMessage]:
             subject=given["subject"], from_user_id=given["from_user"],
             extra_tags=given["extra_tags"], email=given["email"], sse=given["sse"],
             url=given["url"], expires=given["expires"], close_timeout=given["close_timeout"],
+            params=given["params"],
         )]
     return []
 

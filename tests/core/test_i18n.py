@@ -270,3 +270,12 @@ def test_deploy_check_wants_site_url_when_mail_goes_out_by_smtp(settings):
     settings.MONITIO = {**settings.MONITIO, "SITE_URL": "https://app.example.com"}
     found = {m.id for m in checks.run_checks(tags=["monitio"], include_deployment_checks=True)}
     assert "monitio.W012" not in found
+
+
+def test_a_sites_tests_see_the_msgid_and_params_of_what_it_queued(transactional_db, ola):
+    from monitio.testing import capture_messages
+
+    with capture_messages() as outbox:
+        monitio.create_message(ola, monitio.INFO, gettext_lazy(COMMENTED), params=PARAMS)
+        monitio.create_message.delay(ola.pk, monitio.INFO, gettext_lazy(COMMENTED), params=PARAMS)
+    assert [(m.message, m.params) for m in outbox.to(ola)] == [(COMMENTED, PARAMS)] * 2
