@@ -10,7 +10,14 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import state
-from .models import DigestRun, EmailChoice, EmailSettings, Message, PendingTask, Preference
+from .models import (
+    DigestRun,
+    EmailChoice,
+    EmailSettings,
+    Message,
+    PendingTask,
+    Preference,
+)
 
 
 @admin.register(Message)
@@ -68,6 +75,37 @@ class MessageAdmin(admin.ModelAdmin):
             request,
             ngettext("%d message changed.", "%d messages changed.", changed) % changed,
         )
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None) -> tuple:
+        # A stored message keeps its recipient: their open pages could not follow
+        # a move. Send a new message instead.
+        fields = super().get_readonly_fields(request, obj)
+        return (*fields, "user") if obj is not None else fields
+
+    def save_model(self, request: HttpRequest, obj: Message, form, change: bool) -> None:
+        """Save; a change of ``read`` goes through :mod:`monitio.state`, which
+        publishes the read or unread event on commit. Other edits (the text, the
+        subject, the level) are not live: open pages show them once reloaded."""
+        if not (change and "read" in form.changed_data):
+            super().save_model(request, obj, form, change)
+            return
+        read = obj.read
+        obj.read = not read  # saved as it was; the state change below flips it
+        super().save_model(request, obj, form, change)
+        (state.mark_read if read else state.mark_unread)(obj.user, [obj.pk])
+        obj.refresh_from_db(fields=["read", "read_at"])
+
+    def delete_model(self, request: HttpRequest, obj: Message) -> None:
+        """Delete through :mod:`monitio.state`: the deleted event is published on commit."""
+        state.delete(obj.user, [obj.pk])
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        """The bulk delete action, per recipient, as :meth:`delete_model`."""
+        by_user: dict = {}
+        for message in queryset.select_related("user"):
+            by_user.setdefault(message.user, []).append(message.pk)
+        for user, ids in by_user.items():
+            state.delete(user, ids)
 
     @admin.action(description=_("Mark selected messages as read"))
     def mark_read(self, request: HttpRequest, queryset: QuerySet) -> None:

@@ -41,6 +41,7 @@ def add_message(
     url: str | None = None,
     kind: str | None = None,
     group_key: str | None = None,
+    params: dict[str, Any] | None = None,
 ) -> uuid.UUID | None:
     """Queue a message for ``user`` (default: the request's user).
 
@@ -79,6 +80,7 @@ def add_message(
             url=url,
             kind=kind,
             group_key=group_key,
+            params=params,
         )
     except AnonymousRecipient:
         if fail_silently:
@@ -100,6 +102,7 @@ def create_message(
     url: str | None = None,
     kind: str | None = None,
     group_key: str | None = None,
+    params: dict[str, Any] | None = None,
 ) -> uuid.UUID:
     """Queue a message for ``to_user`` (a user or a user id) without a request.
 
@@ -111,6 +114,7 @@ def create_message(
         _user_id(to_user), level, message, from_user, extra_tags=extra_tags,
         subject=subject, expires=expires, close_timeout=close_timeout, sse=sse,
         email=email, url=url, kind=kind, group_key=group_key,
+        params=params,
     )
     send_on_commit(payload)
     return uuid.UUID(payload["id"])
@@ -130,6 +134,7 @@ def _delay(
     url: str | None = None,
     kind: str | None = None,
     group_key: str | None = None,
+    params: dict[str, Any] | None = None,
 ):
     """Enqueue :func:`create_message` as a task; arguments are ids and JSON values.
 
@@ -143,12 +148,14 @@ def _delay(
         from_user_id=from_user, extra_tags=extra_tags, subject=subject, expires=expires,
         close_timeout=close_timeout, sse=sse, email=email, url=url, kind=kind,
         group_key=group_key,
+        params=params,
     )
     return tasks.create_message.delay(
         user_id, level, checked["message"], from_user=from_user, extra_tags=extra_tags,
         subject=checked["subject"], expires=expires, close_timeout=close_timeout, sse=sse,
         email=email, url=url, kind=checked["kind"], group_key=group_key,
         created=timezone.now().isoformat(),
+        params=checked["params"],
     )
 
 
@@ -169,6 +176,7 @@ def create_messages(
     url: str | None = None,
     kind: str | None = None,
     group_key: str | None = None,
+    params: dict[str, Any] | None = None,
 ) -> uuid.UUID:
     """Queue one message for many users (users, ids, or a queryset of users).
 
@@ -185,6 +193,7 @@ def create_messages(
         expires=expires, close_timeout=close_timeout, sse=sse, email=email, url=url,
         kind=kind,
         group_key=group_key,
+        params=params,
     )
     if user_ids:
         enqueue_on_commit(tasks.deliver_bulk, [user_ids, template])

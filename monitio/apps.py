@@ -1,4 +1,4 @@
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 from django.utils.translation import gettext_lazy as _
 
 
@@ -13,3 +13,7 @@ class MonitioConfig(AppConfig):
         from . import checks, signals, stream  # noqa: F401
 
         stream.connect_revocation_signals()
+        if apps.is_installed("django.contrib.admin"):
+            from .admin_send import attach
+
+            attach()

@@ -7,7 +7,7 @@ E001     ``MESSAGE_STORAGE`` is not monitio's storage.
 E002     ``MessageMiddleware`` (or ``django.contrib.messages``) is missing.
 E003     ``MONITIO["REDIS_URL"]`` is empty or not a Redis URL.
 E004     ``MONITIO["STATE_CHANGE_RATE"]`` is not ``None`` or a rate like ``"120/m"``.
-E005     ``MONITIO["SITE_URL"]`` is not an absolute http(s) URL.
+E005     ``MONITIO["SITE_URL"]`` is not an http(s) scheme and a host alone.
 W001     A Redis server monitio uses may evict keys (``maxmemory-policy`` is not
          ``noeviction``): queued tasks and event history could vanish.
 W002     A Redis server monitio uses does not answer.
@@ -17,8 +17,8 @@ W005     (deploy) the stream cookie is not ``Secure``.
 W006     The database messages are written to is SQLite without
          ``"transaction_mode": "IMMEDIATE"`` (Django 5.1+): a request that reads then
          writes fails at once with "database is locked" when the worker is writing.
-W007     ``MONITIO["SITE_URL"]`` is not set: e-mails carry no unsubscribe link
-         (silence it if the site sends no e-mail).
+W007     ``MONITIO["SITE_URL"]`` is not set: e-mails carry no unsubscribe link and no
+         link back to the message (silence it if the site sends no e-mail).
 W008     (deploy) ``MONITIO["SITE_URL"]`` is not https: RFC 8058 wants an HTTPS
          one-click unsubscribe link.
 E010     ``STREAM_COOKIE_PATH`` does not cover the path of ``STREAM_URL``: the browser
@@ -295,15 +295,17 @@ def check_site_url(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     url = settings.SITE_URL
     if not url:
         return [checks.Warning(
-            'MONITIO["SITE_URL"] is not set, so e-mails carry no unsubscribe link.',
+            'MONITIO["SITE_URL"] is not set, so e-mails carry no unsubscribe link and '
+            "no link back to the message.",
             hint='Set MONITIO["SITE_URL"] = "https://your.site" (or silence monitio.W007 if '
             "you send no e-mail).",
             id="monitio.W007",
         )]
     parts = urlsplit(str(url))
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path.strip("/"):
         return [checks.Error(
-            f'MONITIO["SITE_URL"] is {url!r}, not an absolute URL.',
+            f'MONITIO["SITE_URL"] is {url!r:.100}, not a scheme and a host alone: links '
+            "in e-mails are this and a path of the site's URLconf.",
             hint='Give the scheme and host, e.g. "https://example.com".', id="monitio.E005",
         )]
     return []

@@ -76,6 +76,9 @@ DEFAULTS: dict[str, Any] = {
     # callable, or its dotted path, taking the user and returning an IANA name or
     # None. None (or a None answer): TIME_ZONE. See monitio.email_settings.
     "USER_TIME_ZONE": None,
+    # How to find the language a user reads messages in: the dotted path of a callable
+    # (user) -> str | None, or the name of a user attribute. None: LANGUAGE_CODE.
+    "USER_LANGUAGE": None,
 }
 
 #: Settings of the original project that still work, and the key they map to.

@@ -21,13 +21,14 @@ from django.db import IntegrityError, connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Q
 from django.db.models.sql import Query
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from . import (
     clock,
     constants,
     email_delivery,
     grouping,
+    i18n,
     kinds,
     preferences,
     publish,
@@ -241,11 +242,23 @@ def publish_rows(rows: list[Message]) -> None:
     now = timezone.now()
     live = [m for m in rows if m.expires is None or m.expires > now]
     counts = unread_counts({m.user_id for m in live})
+    languages = i18n.user_languages({m.user_id for m in live if m.params is not None})
     publish.publish_many(
-        ((m.user_id, wire.MESSAGE, message_dict(m, unread=counts.get(m.user_id, 0))) for m in live),
+        (
+            (m.user_id, wire.MESSAGE, _event_data(m, counts.get(m.user_id, 0), languages.get(m.user_id)))
+            for m in live
+        ),
         once_keys=(str(m.pk) for m in live),
     )
     Message.objects.filter(pk__in=[m.pk for m in rows]).update(published_at=timezone.now())
+
+
+def _event_data(message: Message, unread: int, language: str | None) -> dict[str, Any]:
+    """A ``message`` event's data; a translatable message in the recipient's ``language``."""
+    if language is None:
+        return message_dict(message, unread=unread)
+    with translation.override(language):
+        return message_dict(message, unread=unread)
 
 
 def unread_counts(user_ids: set[Any]) -> dict[Any, int]:

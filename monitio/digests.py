@@ -45,8 +45,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 
-from . import clock, kinds, preferences, unsubscribe
+from . import clock, i18n, kinds, preferences, unsubscribe
 from .conf import settings
 from .emails import CLAIM_LEASE, EmailRefused
 from .models import DigestRun, Message
@@ -182,8 +183,13 @@ def _send_one(run: DigestRun, user: Any, rows: list[Message], choices: preferenc
 
 
 def build(user: Any, rows: list[Message], window_end: datetime) -> EmailMultiAlternatives:
-    """Render the digest of ``rows`` for ``user``; raise :class:`EmailRefused` if it
-    cannot be sent (no address, a line break in a header)."""
+    """Render the digest of ``rows`` for ``user``, in the user's language; raise
+    :class:`EmailRefused` if it cannot be sent (no address, a line break in a header)."""
+    with translation.override(i18n.user_language(user)):
+        return _build(user, rows, window_end)
+
+
+def _build(user: Any, rows: list[Message], window_end: datetime) -> EmailMultiAlternatives:
     address = getattr(user, "email", "") if user is not None else ""
     if not address:
         raise EmailRefused(f"user {getattr(user, 'pk', '?')} has no e-mail address")

@@ -2,10 +2,12 @@
 
 Templates (override them in your project): ``monitio/email/subject.txt``,
 ``monitio/email/body.txt`` and ``monitio/email/body.html``, with ``message``,
-``recipient``, ``sender`` and ``unsubscribe_url`` (``None`` when there is none, see
-:mod:`monitio.unsubscribe`) in the context. Mail goes from ``EMAIL_FROM`` (or
-``DEFAULT_FROM_EMAIL``), never from the sending user's address; the sender's
-address, if any, becomes ``Reply-To``.
+``recipient``, ``sender``, ``link`` (the message's absolute URL, or ``None``
+without ``MONITIO["SITE_URL"]``) and ``unsubscribe_url`` (``None`` when there is
+none, see :mod:`monitio.unsubscribe`) in the context. They are rendered in the
+recipient's language (:func:`monitio.i18n.user_language`). Mail goes from
+``EMAIL_FROM`` (or ``DEFAULT_FROM_EMAIL``), never from the sending user's address;
+the sender's address, if any, becomes ``Reply-To``.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from django.conf import settings as django_settings
 from django.core.mail import EmailMultiAlternatives
 from django.db.models import Q
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone, translation
 
-from . import kinds, preferences, unsubscribe
+from . import i18n, kinds, preferences, unsubscribe
 from .conf import settings
 from .exceptions import MonitioError
 from .models import Message
@@ -98,7 +101,25 @@ def mark_failed(message_id: str, exc: BaseException) -> None:
 
 
 def build(message: Message) -> EmailMultiAlternatives:
-    """Render ``message`` into an e-mail; raise :class:`EmailRefused` if it can't be sent."""
+    """Render ``message`` into an e-mail, in its recipient's language; raise
+    :class:`EmailRefused` if it can't be sent."""
+    with translation.override(i18n.user_language(message.user)):
+        return _build(message)
+
+
+def link(message: Message) -> str | None:
+    """The message's page as an absolute URL: ``SITE_URL`` and the detail view's path
+    (``None`` without ``SITE_URL`` or ``monitio.urls`` in the URLconf)."""
+    if not settings.SITE_URL:
+        return None
+    try:
+        path = reverse("monitio:message_detail", args=[message.pk])
+    except NoReverseMatch:
+        return None
+    return settings.SITE_URL.rstrip("/") + path
+
+
+def _build(message: Message) -> EmailMultiAlternatives:
     recipient = message.user
     address = recipient.email
     if not address:
@@ -110,7 +131,7 @@ def build(message: Message) -> EmailMultiAlternatives:
             raise EmailRefused("a line break in an e-mail header is refused")
     unsubscribe_url = unsubscribe.link(recipient.pk, message.kind)
     context = {"message": message, "recipient": recipient, "sender": sender,
-               "unsubscribe_url": unsubscribe_url}
+               "link": link(message), "unsubscribe_url": unsubscribe_url}
     subject = settings.EMAIL_SUBJECT_PREFIX + render_to_string("monitio/email/subject.txt", context).strip()
     if "\n" in subject or "\r" in subject:
         raise EmailRefused("the rendered subject has a line break")

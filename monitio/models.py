@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from . import constants, email_policy, kinds
+from . import constants, email_policy, i18n, kinds
 from .exceptions import UnknownKind
 
 LEVEL_CHOICES = [
@@ -130,6 +130,13 @@ class Message(models.Model):
     # monitio.email_delivery.
     email_due_at = models.DateTimeField(_("e-mail due at"), null=True, blank=True, editable=False)
     email_if_unread = models.BooleanField(_("e-mail only if unread"), default=False, editable=False)
+    params = models.JSONField(
+        _("parameters"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Set for a translatable message: its text and subject are msgids."),
+    )
 
     objects = MessageQuerySet.as_manager()
 
@@ -203,11 +210,15 @@ class Message(models.Model):
             # Tasks queued before kinds existed have none.
             kind=payload.get("kind", kinds.DEFAULT_KIND),
             group_key=payload.get("group_key"),
+            params=payload.get("params"),
         )
 
     @property
     def text(self) -> str:
-        """The body, as ``SafeString`` when the sender marked it safe."""
+        """The body, as ``SafeString`` when the sender marked it safe; a translatable
+        one in the active language (:func:`monitio.i18n.render`)."""
+        if self.params is not None:
+            return i18n.render(self.message, self.params)
         return mark_safe(self.message) if self.safe else self.message
 
     @property
@@ -224,6 +235,13 @@ class Message(models.Model):
     def group_others(self) -> int:
         """Messages in the group beyond one per sender named (:attr:`senders`)."""
         return max(self.group_count - len(self.senders), 0)
+
+    @property
+    def subject_text(self) -> str:
+        """The subject; a translatable one in the active language."""
+        if self.params is not None:
+            return i18n.render(self.subject, self.params)
+        return self.subject
 
     def is_persistent(self) -> bool:
         return constants.is_persistent(self.level)

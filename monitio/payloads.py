@@ -8,6 +8,7 @@ may come from an older caller or be made by hand.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 import uuid
@@ -19,11 +20,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.messages import constants as django_levels
 from django.core.exceptions import ValidationError
 from django.utils import timezone
-from django.utils.functional import Promise
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeData
 
-from . import constants, kinds
+from . import constants, i18n, kinds
 from .conf import settings
 from .exceptions import InvalidMessage, MessageTooLarge, UnknownLevel
 
@@ -84,6 +84,31 @@ def check_storable(name: str, text: str) -> None:
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def check_params(params: Any, message: str, subject: str) -> None:
+    """Parameters are a dict of names to JSON scalars that fit the texts: the texts
+    with them interpolated are checked as a plain message is. A translation that
+    does not fit is caught where it is rendered (:func:`monitio.i18n.render`)."""
+    if not isinstance(params, dict) or not all(isinstance(k, str) for k in params):
+        raise InvalidMessage("params must be a dict with str keys.")
+    for name, value in params.items():
+        if value is not None and not isinstance(value, (str, int, float)):
+            raise InvalidMessage(
+                f"params[{name!r:.50}] must be a str, a number, a bool or None, "
+                f"not {type(value).__name__}."
+            )
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InvalidMessage(f"params[{name!r:.50}] must be a finite number (JSON has no NaN).")
+        if isinstance(value, str):
+            check_storable(f"params[{name!r:.50}]", value)
+    if not params:
+        return
+    try:
+        rendered = message % params, subject % params
+    except (KeyError, ValueError, TypeError) as exc:
+        raise InvalidMessage(f"params do not fit the message or subject: {exc!r:.200}") from None
+    check_text(*rendered)
 
 
 def check_options(expires: Any, close_timeout: Any, url: Any, extra_tags: Any) -> None:
@@ -182,19 +207,25 @@ def build(
     created: datetime | None = None,
     kind: str | None = None,
     group_key: str | None = None,
+    params: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Validate one message and return its task payload (JSON-serialisable).
 
     ``created`` defaults to now: the time of the call, not of the worker's insert.
+    A lazy translation, or ``params``, makes the message translatable: stored as its
+    msgid and parameters, rendered in the recipient's language (:mod:`monitio.i18n`).
     """
     level = check_level(level)
     if user_id is not None:
         user_id = check_user_id(user_id)
     if from_user_id is not None:
         from_user_id = check_user_id(from_user_id, "sender")
-    message = str(message) if _is_lazy(message) else message
-    subject = str(subject) if _is_lazy(subject) else subject
+    if i18n.is_lazy(message) or i18n.is_lazy(subject):
+        params = {} if params is None else params
+        message, subject = i18n.stored_texts(message, subject, params)
     check_text(message, subject)
+    if params is not None:
+        check_params(params, message, subject)
     check_options(expires, close_timeout, url, extra_tags)
     if created is not None:
         check_datetime("created", created)
@@ -206,7 +237,7 @@ def build(
         "from_user": from_user_id,
         "level": level,
         "message": str(message),
-        "safe": isinstance(message, SafeData),
+        "safe": params is None and isinstance(message, SafeData),
         "subject": str(subject),
         "extra_tags": extra_tags,
         "created": (created or timezone.now()).isoformat(),
@@ -218,6 +249,7 @@ def build(
         "read": bool(read),
         "kind": kind,
         "group_key": group_key,
+        "params": params,
     }
 
 
@@ -240,6 +272,7 @@ def check_payload(payload: Any) -> None:
             url=payload["url"],
             created=datetime.fromisoformat(payload["created"]),
             group_key=payload.get("group_key"),
+            params=payload.get("params"),
         )
     except InvalidMessage:
         raise
@@ -261,6 +294,7 @@ DEFAULTS: dict[str, Any] = {
     "read": False,
     "kind": kinds.DEFAULT_KIND,
     "group_key": None,
+    "params": None,
 }
 
 
@@ -272,8 +306,3 @@ def compact(payload: dict[str, Any]) -> dict[str, Any]:
 def expand(compacted: dict[str, Any]) -> dict[str, Any]:
     """The full payload of a :func:`compact` one."""
     return {**DEFAULTS, **compacted}
-
-
-def _is_lazy(value: Any) -> bool:
-    """Lazy translation strings (``gettext_lazy``) are accepted and resolved now."""
-    return isinstance(value, Promise)

@@ -16,13 +16,14 @@ def sender_name(message: Message) -> str | None:
 
 
 def message_dict(message: Message, unread: int | None = None) -> dict[str, Any]:
-    """Return ``message`` as the ``message`` event's data (see :func:`monitio.wire.message_data`)."""
+    """Return ``message`` as the ``message`` event's data (see :func:`monitio.wire.message_data`),
+    a translatable one in the active language."""
     return wire.message_data(
         id=str(message.id),
         level=message.level,
         tags=message.tags,
-        message=message.message,
-        subject=message.subject,
+        message=str(message.text),
+        subject=message.subject_text,
         safe=message.safe,
         persistent=message.is_persistent(),
         from_user=sender_name(message),

@@ -30,7 +30,7 @@ from django.db.models import Count, Q
 
 from monitio_tasks.tasks import deliver
 
-from . import constants, payloads
+from . import constants, i18n, payloads
 from .carry import Carry
 from .conf import settings
 from .enqueue import enqueue, enqueued
@@ -54,7 +54,7 @@ class PersistentMessageStorage(FallbackStorage):
 
         ``options`` are :func:`monitio.add_message`'s extras (``subject``, ``user``,
         ``from_user``, ``email``, ``sse``, ``expires``, ``close_timeout``, ``url``,
-        ``group_key``).
+        ``kind``, ``group_key``, ``params``).
         """
         recipient = options.pop("user", None)
         recipient_id = _pk(recipient) if recipient is not None else _pk(self._user())
@@ -65,14 +65,14 @@ class PersistentMessageStorage(FallbackStorage):
                 raise AnonymousRecipient(
                     "Persistent message levels cannot be used for anonymous users."
                 )
-            super().add(level, message, extra_tags)
+            super().add(level, _now(message, options.get("params")), extra_tags)
             return None
         if int(level) < self.level:
             return None
         to_self = recipient_id == _pk(self._user())
         persistent = constants.is_persistent(level)
         if to_self and not persistent and not options.get("email"):
-            super().add(level, message, extra_tags)
+            super().add(level, _now(message, options.get("params")), extra_tags)
             return None
         message_id = uuid.uuid4()
         payload = payloads.build(
@@ -92,7 +92,7 @@ class PersistentMessageStorage(FallbackStorage):
             self._carry.add(payload)
             self._queued_messages.append(_Carried(payload))
         elif to_self:
-            super().add(level, message, extra_tags)
+            super().add(level, _now(message, options.get("params")), extra_tags)
         transaction.on_commit(partial(self._committed_one, payload))
         return message_id
 
@@ -283,6 +283,17 @@ def _shown(message: Any) -> Any:
     if type(message) is DjangoMessage and message.level in constants.DEFAULT_TAGS:
         return _TaggedMessage(message.level, message.message, message.extra_tags)
     return message
+
+
+def _now(message: Any, params: dict[str, Any] | None) -> Any:
+    """A message Django's storage shows to this request's user: with ``params``,
+    translated and interpolated now, in the request's language (checked as
+    :func:`monitio.payloads.build` checks them)."""
+    if params is None:
+        return message
+    text, _ = i18n.stored_texts(message, "", params)
+    payloads.check_params(params, text, "")
+    return i18n.render(text, params)
 
 
 def _plain(messages: list) -> list:

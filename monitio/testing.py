@@ -83,6 +83,8 @@ class QueuedMessage:
     expires: str | None = None
     close_timeout: int | None = None
     group_key: str | None = None
+    #: A translatable message's parameters (then ``message`` and ``subject`` are msgids).
+    params: dict[str, Any] | None = None
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> QueuedMessage:
@@ -94,6 +96,7 @@ class QueuedMessage:
             email=full["email"], sse=full["sse"], url=full["url"],
             expires=full["expires"], close_timeout=full["close_timeout"],
             group_key=full["group_key"],
+            params=full["params"],
         )
 
 
@@ -241,6 +244,7 @@ def _messages(task: QueuedTask) -> list[QueuedMessage]:
             extra_tags=given["extra_tags"], email=given["email"], sse=given["sse"],
             url=given["url"], expires=given["expires"], close_timeout=given["close_timeout"],
             group_key=given["group_key"],
+            params=given["params"],
         )]
     return []
 

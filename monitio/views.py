@@ -39,6 +39,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
 from . import state, stream, throttle
+from .i18n import in_request_language
 from .models import Message
 from .serialize import message_dict
 
@@ -143,6 +144,7 @@ def _done(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 @login_required
+@in_request_language
 def inbox(request: HttpRequest) -> HttpResponse:
     """List the user's messages, newest first; ``?unread=1`` shows only unread ones."""
     unread_only = request.GET.get("unread") == "1"
@@ -165,6 +167,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 @login_required
+@in_request_language
 def message_detail(request: HttpRequest, message_id: UUID) -> HttpResponse:
     """Show one message. Reading it here does not mark it read: the page offers that."""
     message = get_object_or_404(
@@ -244,6 +247,7 @@ def _limit(value: str | None) -> int:
 
 @require_safe
 @login_required
+@in_request_language
 def message_json(request: HttpRequest) -> HttpResponse:
     """Return a page of the user's messages, newest first, and a cursor to the next.
 

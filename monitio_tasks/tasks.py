@@ -26,7 +26,17 @@ from django.db import OperationalError as DatabaseOperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from monitio import clock, delivery, digests, email_delivery, emails, outbox, payloads, purge, sweep
+from monitio import (
+    clock,
+    delivery,
+    digests,
+    email_delivery,
+    emails,
+    outbox,
+    payloads,
+    purge,
+    sweep,
+)
 from monitio._compat.celery import Call, coalesce
 
 #: A retry waits in its worker, unacknowledged, until its countdown ends: below the
@@ -127,6 +137,7 @@ def create_message(
     created: str | None = None,
     kind: str | None = None,
     group_key: str | None = None,
+    params: dict[str, Any] | None = None,
 ) -> str:
     """Create a message for ``user_id`` from a job (arguments as :func:`monitio.create_message`,
     with ids for users).
@@ -153,6 +164,7 @@ def create_message(
             created=datetime.fromisoformat(created) if created else None,
             kind=kind,
             group_key=group_key,
+            params=params,
         )
     except (TypeError, ValueError) as exc:  # InvalidMessage is a ValueError
         delivery.reject(str(message_id), user_id, str(exc))

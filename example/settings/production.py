@@ -10,7 +10,8 @@
 ``CELERY_BROKER_URL``      ``maxmemory-policy noeviction``.
 ``EMAIL_HOST``, ``EMAIL_PORT``, ``EMAIL_HOST_USER``, ``EMAIL_HOST_PASSWORD``
                            the SMTP relay (port 587, STARTTLS).
-``MONITIO_SITE_URL``       the site's https base URL, for e-mails' unsubscribe links;
+``MONITIO_SITE_URL``       the site's https base URL, for e-mails' links (the message,
+                           the unsubscribe page);
                            unset: ``https://`` and the first ``DJANGO_ALLOWED_HOSTS``.
 
 nginx serves ``/static/`` from ``STATIC_ROOT`` (run ``collectstatic``), proxies

@@ -10,6 +10,7 @@ from django.test import override_settings
 from django.urls import include, path
 
 import monitio
+from monitio._compat.kombu import RedisQueueSender
 from monitio.models import Message
 from monitio.testing import capture_messages, monitio_outbox  # noqa: F401 (fixture)
 from monitio_tasks import tasks
@@ -38,8 +39,10 @@ def no_redis(settings):
     settings.ROOT_URLCONF = __name__
     before = app.conf.broker_url
     app.conf.broker_url = NOWHERE
+    RedisQueueSender.reset()  # a sender kept from before would still reach the broker
     yield
     app.conf.broker_url = before
+    RedisQueueSender.reset()  # and one made meanwhile would point later tests nowhere
 
 
 @pytest.mark.django_db
