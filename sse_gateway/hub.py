@@ -5,9 +5,10 @@ and writes each entry, encoded once, straight to the sockets of its user's clien
 (see :mod:`.client`); a sweeper greenlet sends heartbeats and drops clients whose
 writes have been blocked too long. Connect order (no gap, no duplicate):
 register the client (live events wait in its ``pending`` list), read the history
-after the client's cursor (with the credential's revocations and the epoch), queue the history, then the pending events, skipping any
-entry id at or before the last one queued. When more live events arrive during the
-read than ``pending`` holds, the client gets a resync after the newest of them.
+after the client's cursor (with the credential's revocations and the epoch), queue
+the history, then the pending events, skipping any entry id at or before the last
+one queued. When more live events arrive during the read than ``pending`` holds,
+the client gets a resync after the newest of them.
 """
 
 from __future__ import annotations
