@@ -24,7 +24,9 @@ Keys (``p`` is the configured key prefix, ``"monitio"`` by default)::
                             the Unix time before which matching stream tokens are void.
 
 Every event reaches the user's stream and the fan-out stream atomically, in a Lua call
-(:data:`PUBLISH_SCRIPT`) that publishes up to :data:`PUBLISH_BATCH` events. The SSE ``id`` of an event is ``"{epoch}:{entry_id}"``:
+(:data:`PUBLISH_SCRIPT`) that publishes up to :data:`PUBLISH_BATCH` events. A stream
+connect reads the user's revocations, the epoch and the history in one Lua call
+(:data:`CONNECT_SCRIPT`). The SSE ``id`` of an event is ``"{epoch}:{entry_id}"``:
 per user, monotonic, and revealing nothing about other users' traffic.
 
 Events (SSE ``event:`` names) and their JSON ``data``:
@@ -154,6 +156,27 @@ for i = 0, #KEYS / 2 - 2 do
     redis.call('XADD', KEYS[2], 'MAXLEN', '~', fmax, '*', 'u', user, 'i', id, 'e', event, 'd', data)
     result[#result + 1] = id
   end
+end
+return result
+"""
+
+
+# KEYS: epoch, the user's revocations, the user's stream.
+# ARGV: session hash, cursor entry id ("" for none), entries to read.
+# Returns {epoch or false, {revoked "*", revoked session}, XINFO STREAM's flat reply
+# or false (no stream), XRANGE from the cursor (inclusive) or false (no cursor or no
+# stream)}. One call answers a stream connect: is the credential void, and what did
+# it miss. Read-only (run with EVALSHA_RO), so the gateway's Redis user needs no
+# write access beyond the epoch key.
+CONNECT_SCRIPT = """
+local result = {redis.call('GET', KEYS[1]), redis.call('HMGET', KEYS[2], '*', ARGV[1])}
+if redis.call('EXISTS', KEYS[3]) == 0 then
+  return {result[1], result[2], false, false}
+end
+result[3] = redis.call('XINFO', 'STREAM', KEYS[3])
+result[4] = false
+if ARGV[2] ~= '' then
+  result[4] = redis.call('XRANGE', KEYS[3], ARGV[2], '+', 'COUNT', ARGV[3])
 end
 return result
 """

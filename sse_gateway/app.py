@@ -4,10 +4,11 @@
 A stream request goes through, in order: method (GET only; OPTIONS answers a CORS
 preflight; anything else 405), Origin (403), no credential in the query string
 (401), the :class:`~.auth.Authenticator` (401), capacity (503, or 429 per user), then
-register + catch-up (see :mod:`.hub`), and the hand-off of the connection to the
-hub (see :mod:`.handoff`), which writes the stream from then on: that response is
-not returned to the server. Nothing is written
-before the credential is verified, and no error body says more than its status.
+register + catch-up (see :mod:`.hub`), whose one Redis round trip also refuses a
+revoked credential or one of another epoch (401), and the hand-off of the
+connection to the hub (see :mod:`.handoff`), which writes the stream from then on:
+that response is not returned to the server. Nothing is written before the
+credential is verified, and no error body says more than its status.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from .config import Config
 from .event import ServerSentEvent
 from .history import History, RedisHistory
 from .http import (
+    Headers,
     StartResponse,
     origin_verdict,
     preflight_headers,
@@ -82,8 +84,6 @@ class Gateway:
             secret=config.stream_secret,
             max_age=config.token_max_age,
             cookie_name=config.cookie_name,
-            redis_client=shared,
-            key_prefix=config.key_prefix,
         )
         self.metrics = Metrics()
         self.hub = Hub(
@@ -180,11 +180,7 @@ class Gateway:
         try:
             claims = self.authenticator.authenticate(environ)
         except Unauthorized as exc:
-            self.metrics.inc("auth_rejected_total")
-            logger.info("stream refused: %s", exc.reason)
-            return respond(start_response, 401, headers=cors)
-        except redis.RedisError:
-            return respond(start_response, 503, headers=[*cors, ("Retry-After", "5")])
+            return self._unauthorized(start_response, exc, cors)
         chunked = environ.get("SERVER_PROTOCOL") == "HTTP/1.1"
         try:
             client = self.hub.register(claims.user_id, claims.session, chunked=chunked)
@@ -194,15 +190,29 @@ class Gateway:
             return respond(start_response, exc.status, headers=[*cors, *retry])
         client.push(self._opening)
         try:
-            self.hub.catch_up(client, _cursor(environ, query))
+            self.hub.catch_up(client, _cursor(environ, query), claims)
+        except Unauthorized as exc:
+            self.hub.remove(client)
+            return self._unauthorized(start_response, exc, cors)
         except redis.RedisError:
             self.hub.remove(client)
             return respond(start_response, 503, headers=[*cors, ("Retry-After", "5")])
+        self.metrics.inc("connections_total")
         client.attach(
             handoff.take(environ),
             response_head(200, [*_STREAM_HEADERS, *cors], chunked=chunked),
         )
         return []  # the response is the hub's to write now
+
+    def _unauthorized(
+        self,
+        start_response: StartResponse,
+        exc: Unauthorized,
+        cors: Headers,
+    ) -> Iterable[bytes]:
+        self.metrics.inc("auth_rejected_total")
+        logger.info("stream refused: %s", exc.reason)
+        return respond(start_response, 401, headers=cors)
 
 
 def _cursor(

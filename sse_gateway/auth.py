@@ -2,9 +2,11 @@
 
 Django mints the credential (``monitio.stream.stream_token``) and sets it as an
 HttpOnly cookie scoped to the gateway's path; this module checks it without a database
-round trip (``monitio.stream_token.verify`` is a signature and age check), plus one
-Redis round trip that reads the user's revocations and the current epoch. A token of
-another epoch was minted before Redis lost its data, revocations included: refused.
+round trip (``monitio.stream_token.verify`` is a signature and age check). What Redis
+knows about it (the user's revocations, the current epoch) comes with the connect's
+history read, in one round trip (:meth:`.history.RedisHistory.connect`), and
+:func:`refusal` judges it. A token of another epoch was minted before Redis lost its
+data, revocations included: refused.
 """
 
 from __future__ import annotations
@@ -12,10 +14,9 @@ from __future__ import annotations
 import time
 from typing import Any, Protocol
 
-import redis
 from django.core import signing
 
-from monitio import stream_token, wire
+from monitio import stream_token
 from monitio.stream_token import StreamClaims
 
 #: Query parameters that look like a credential. A request carrying one is refused
@@ -44,15 +45,16 @@ class Authenticator(Protocol):
 
         Implementations MUST take the user id from a server-verified credential only,
         never from the path, the query string or ``Last-Event-ID`` (which any client
-        can choose), MUST refuse revoked credentials and those minted before Redis
-        lost its data (another epoch), and MUST NOT log the credential.
+        can choose), and MUST NOT log the credential. Revoked credentials and those
+        minted before Redis lost its data (another epoch) are refused by the
+        connect's history read (:meth:`.history.History.connect`), after this.
         Callers MUST call this before sending any byte of a stream.
         """
         ...
 
 
 class CookieTokenAuthenticator:
-    """Verify the stream token in a cookie, then check the user's revocations."""
+    """Verify the stream token in a cookie (signature and age)."""
 
     def __init__(
         self,
@@ -60,14 +62,10 @@ class CookieTokenAuthenticator:
         secret: str,
         max_age: int,
         cookie_name: str,
-        redis_client: redis.Redis,
-        key_prefix: str,
     ) -> None:
         self._secret = secret
         self._max_age = max_age
         self._cookie_name = cookie_name
-        self._redis = redis_client
-        self._prefix = key_prefix
 
     def authenticate(self, environ: dict[str, Any]) -> StreamClaims:
         token = cookie_value(environ.get("HTTP_COOKIE", ""), self._cookie_name)
@@ -85,23 +83,20 @@ class CookieTokenAuthenticator:
         age = time.time() - claims.issued_at
         if not -_CLOCK_SKEW <= age <= self._max_age:
             raise Unauthorized("expired credential")
-        revocations, epoch = self._lookup(claims)
-        if claims.epoch != epoch:
-            raise Unauthorized("credential from before Redis lost its data")
-        # A token issued at or before a matching revocation time is void.
-        if any(at is not None and claims.issued_at <= float(at) for at in revocations):
-            raise Unauthorized("revoked credential")
         return claims
 
-    def _lookup(self, claims: StreamClaims) -> tuple[list[str | None], str | None]:
-        """The user's revocation times (all sessions, this one) and the epoch, in
-        one round trip. No epoch at all means Redis lost it too."""
-        pipe = self._redis.pipeline(transaction=False)
-        revoked = wire.revoked_key(self._prefix, claims.user_id)
-        pipe.hmget(revoked, ["*", claims.session])
-        pipe.get(wire.epoch_key(self._prefix))
-        revocations, epoch = pipe.execute()
-        return revocations, epoch
+
+def refusal(
+    claims: StreamClaims, revocations: list[str | None], epoch: str | None
+) -> str | None:
+    """Why Redis voids ``claims``, or ``None``: given the user's revocation times
+    (all sessions, then this session) and the current epoch."""
+    if claims.epoch != epoch:
+        return "credential from before Redis lost its data"
+    # A token issued at or before a matching revocation time is void.
+    if any(at is not None and claims.issued_at <= float(at) for at in revocations):
+        return "revoked credential"
+    return None
 
 
 def cookie_value(header: str, name: str) -> str | None:

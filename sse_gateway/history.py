@@ -26,6 +26,7 @@ of truth) and continues from ``head``, the stream's last id at the time of the c
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
@@ -33,6 +34,9 @@ from typing import NamedTuple, Protocol
 import redis
 
 from monitio import wire
+from monitio.stream_token import StreamClaims
+
+from .auth import Unauthorized, refusal
 
 
 class Entry(NamedTuple):
@@ -68,40 +72,60 @@ class History(Protocol):
         """
         ...
 
+    def connect(
+        self, claims: StreamClaims, cursor: tuple[str, str] | None, limit: int
+    ) -> Replay:
+        """:meth:`since` for a new stream of ``claims``, which first refuses a
+        revoked credential or one of another epoch: raises
+        :class:`~sse_gateway.auth.Unauthorized`."""
+        ...
+
 
 class RedisHistory:
-    """:class:`History` over the per-user capped streams."""
+    """:class:`History` over the per-user capped streams: one Lua call
+    (:data:`monitio.wire.CONNECT_SCRIPT`) per read, atomic, so no trimming slips
+    between the retention check and the read."""
 
     def __init__(self, redis_client: redis.Redis, key_prefix: str) -> None:
         self._redis = redis_client
         self._prefix = key_prefix
+        self._sha = hashlib.sha1(wire.CONNECT_SCRIPT.encode()).hexdigest()
 
     def since(self, user_id: str, cursor: tuple[str, str] | None, limit: int) -> Replay:
-        key = wire.user_stream_key(self._prefix, user_id)
+        return self._read(user_id, "", cursor, limit)[1]
+
+    def connect(
+        self, claims: StreamClaims, cursor: tuple[str, str] | None, limit: int
+    ) -> Replay:
+        revocations, replay = self._read(claims.user_id, claims.session, cursor, limit)
+        reason = refusal(claims, revocations, replay.epoch)
+        if reason is not None:
+            raise Unauthorized(reason)
+        return replay
+
+    def _read(
+        self, user_id: str, session: str, cursor: tuple[str, str] | None, limit: int
+    ) -> tuple[list[str | None], Replay]:
+        """The revocation times of ``user_id`` (all sessions, ``session``) and
+        the replay after ``cursor``."""
         after = cursor[1] if cursor else wire.ZERO_ENTRY
-        # MULTI/EXEC: no trimming can slip between the retention check and the read.
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.set(wire.epoch_key(self._prefix), secrets.token_urlsafe(6), nx=True)
-        pipe.get(wire.epoch_key(self._prefix))
-        pipe.xinfo_stream(key)
-        if cursor:
-            # Inclusive start: the cursor's own entry tells whether a gap exists.
-            pipe.xrange(key, min=after, count=limit + 2)
-        results = pipe.execute(raise_on_error=False)
-        epoch, info = results[1], results[2]
-        if isinstance(epoch, Exception):
-            raise epoch
-        if isinstance(info, redis.ResponseError):
-            info = None  # no such key: never written, or expired
-        elif isinstance(info, Exception):
-            raise info
+        keys = [
+            wire.epoch_key(self._prefix),
+            wire.revoked_key(self._prefix, user_id),
+            wire.user_stream_key(self._prefix, user_id),
+        ]
+        # Inclusive start: the cursor's own entry tells whether a gap exists.
+        args = [session, after if cursor else "", limit + 2]
+        epoch, revocations, flat, rows = self._run(keys, args)
+        if epoch is None:  # Redis lost its data: a new epoch, then read again
+            self._redis.set(keys[0], secrets.token_urlsafe(6), nx=True)
+            epoch, revocations, flat, rows = self._run(keys, args)
+        info = _pairs(flat) if flat else None  # no such key: never written, or expired
         head = info["last-generated-id"] if info else wire.ZERO_ENTRY
         replay = Replay(epoch=epoch, head=head)
         if cursor is None:
-            return replay
-        rows = results[3]
-        if isinstance(rows, Exception):
-            raise rows
+            return revocations, replay
+        rows = rows or []
         found = bool(rows) and rows[0][0] == after
         if found:
             rows = rows[1:]
@@ -109,8 +133,29 @@ class RedisHistory:
         if replay.resync is None and len(rows) > limit:
             replay.resync = "retention"
         if replay.resync is None:
-            replay.entries = [Entry(i, f["e"], f["d"]) for i, f in rows]
-        return replay
+            replay.entries = [_entry(i, fields) for i, fields in rows]
+        return revocations, replay
+
+
+    def _run(self, keys: list[str], args: list[str | int]) -> list:
+        # EVALSHA_RO, not a registered Script (EVALSHA): Redis's ACL checks a
+        # script's keys for write access unless the call is read-only.
+        try:
+            return self._redis.evalsha_ro(self._sha, len(keys), *keys, *args)
+        except redis.exceptions.NoScriptError:  # a restarted or flushed Redis
+            self._sha = self._redis.script_load(wire.CONNECT_SCRIPT)
+            return self._redis.evalsha_ro(self._sha, len(keys), *keys, *args)
+
+
+def _pairs(flat: list) -> dict:
+    """A map from a flat ``[name, value, ...]`` reply (as Lua gets it)."""
+    items = iter(flat)
+    return dict(zip(items, items))
+
+
+def _entry(entry_id: str, flat: list[str]) -> Entry:
+    fields = _pairs(flat)
+    return Entry(entry_id, fields["e"], fields["d"])
 
 
 def _gap(

@@ -5,9 +5,10 @@ and writes each entry, encoded once, straight to the sockets of its user's clien
 (see :mod:`.client`); a sweeper greenlet sends heartbeats and drops clients whose
 writes have been blocked too long. Connect order (no gap, no duplicate):
 register the client (live events wait in its ``pending`` list), read the history
-after the client's cursor, queue the history, then the pending events, skipping any
-entry id at or before the last one queued. When more live events arrive during the
-read than ``pending`` holds, the client gets a resync after the newest of them.
+after the client's cursor (with the credential's revocations and the epoch), queue
+the history, then the pending events, skipping any entry id at or before the last
+one queued. When more live events arrive during the read than ``pending`` holds,
+the client gets a resync after the newest of them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import gevent
 from gevent.pool import Pool
 
 from monitio import wire
+from monitio.stream_token import StreamClaims
 
 from .broker import Batch, Broker
 from .client import Client, Offer
@@ -97,7 +99,6 @@ class Hub:
         )
         clients.add(client)
         self.count += 1
-        self.metrics.inc("connections_total")
         return client
 
     def remove(self, client: Client) -> None:
@@ -111,10 +112,22 @@ class Hub:
         self.count -= 1
         client.close()
 
-    def catch_up(self, client: Client, cursor: tuple[str, str] | None) -> None:
-        """Queue what ``client`` missed after ``cursor``, then its pending events."""
+    def catch_up(
+        self,
+        client: Client,
+        cursor: tuple[str, str] | None,
+        claims: StreamClaims | None = None,
+    ) -> None:
+        """Queue what ``client`` missed after ``cursor``, then its pending events.
+
+        With the ``claims`` of a new stream, the same read refuses them when Redis
+        voids them (:meth:`.history.History.connect` raises ``Unauthorized``).
+        """
         client.catching_up = True
-        replay = self.history.since(client.user_id, cursor, _REPLAY_LIMIT)
+        if claims is None:
+            replay = self.history.since(client.user_id, cursor, _REPLAY_LIMIT)
+        else:
+            replay = self.history.connect(claims, cursor, _REPLAY_LIMIT)
         if cursor is not None and replay.resync is None:
             # The client has the cursor's event and all before it: a late live copy
             # of one of them (the reader may lag) must not be sent again.

@@ -448,7 +448,8 @@ def test_error_bodies_leak_nothing(start_gateway, redis_db):
 #: The least a gateway needs in Redis (documented in docs/gateway.md).
 GATEWAY_ACL = (
     "on >gw-password resetkeys resetchannels -@all +ping +select +client|setname "
-    "+get +set +hmget +xread +xrange +xrevrange +xinfo|stream +multi +exec "
+    "+get +set +hmget +exists +xread +xrange +xrevrange +xinfo|stream +multi +exec "
+    "+evalsha_ro +script|load "
     "%R~{p}:* %RW~{p}:epoch"
 )
 
