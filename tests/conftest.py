@@ -128,6 +128,7 @@ def worker_process(transactional_db, redis_client, broker_client, tmp_path):
 
 @pytest.fixture
 def alice(db):
+    """A user; committed in the process tier (see pytest_collection_modifyitems)."""
     from django.contrib.auth import get_user_model
 
     return get_user_model().objects.create_user("alice", "alice@example.com", "pw")
