@@ -40,9 +40,10 @@ def test_create_message_is_stored_and_published(worker, alice, bob, redis_client
         bob, monitio.WARNING, "<b>careful</b>", from_user=alice, subject="Heads up",
         close_timeout=5000, url="/somewhere/",
     )
-    row = wait_until(lambda: Message.objects.filter(pk=message_id).first())
+    # The worker stores the row, then publishes it and records when: wait for both.
+    row = wait_until(lambda: Message.objects.filter(pk=message_id, published_at__isnull=False).first())
     assert (row.user, row.from_user, row.subject, row.close_timeout) == (bob, alice, "Heads up", 5000)
-    assert row.published_at is not None and not row.safe
+    assert not row.safe
     events = wait_until(lambda: user_events(redis_client, bob))
     assert len(events) == 1
     entry_id, fields = events[0]
