@@ -178,7 +178,7 @@ def test_email_is_rendered_from_templates_and_sent_once(worker, alice, bob, redi
     assert row.email_sent_at is not None
 
 
-@override_settings(EMAIL_BACKEND="tests.email_backends.FlakyBackend")
+@override_settings(**email_backends.backend_settings("tests.email_backends.FlakyBackend"))
 @pytest.mark.parametrize("failures", [1, 2, 3])
 def test_transient_smtp_failures_are_retried_with_backoff(worker, bob, redis_client, failures):
     """R7: k transient failures, then success."""
