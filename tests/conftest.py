@@ -54,7 +54,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if in_process_tier(item):
             item.add_marker(pytest.mark.integration)
-            if not {"db", "transactional_db"}.isdisjoint(getattr(item, "fixturenames", ())):
+            fixtures = getattr(item, "fixturenames", ())
+            if "db" in fixtures and "transactional_db" not in fixtures:
                 # Its other processes read the database, and on-commit work (sends,
                 # revocations) must run: its transactions commit.
                 item.add_marker(pytest.mark.django_db(transaction=True))
