@@ -8,9 +8,9 @@ since the row is written by a Celery worker after the request commits).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.messages.api import MessageFailure
 from django.db.models import QuerySet
@@ -23,6 +23,10 @@ from . import constants, payloads
 from .batches import send_on_commit
 from .enqueue import enqueue_on_commit
 from .exceptions import AnonymousRecipient, InvalidMessage
+
+if TYPE_CHECKING:
+    from celery.result import AsyncResult
+    from django.contrib.messages.storage.base import BaseStorage
 
 
 def add_message(
@@ -135,7 +139,7 @@ def _delay(
     kind: str | None = None,
     group_key: str | None = None,
     params: dict[str, Any] | None = None,
-):
+) -> AsyncResult:
     """Enqueue :func:`create_message` as a task; arguments are ids and JSON values.
 
     The message is checked here first, with :func:`create_message`'s rules, so bad
@@ -219,12 +223,12 @@ def _user_id(user: Any) -> Any:
     raise InvalidMessage(f"A recipient must be a user or a user id, not {type(user).__name__}.")
 
 
-def get_messages(request: HttpRequest):
+def get_messages(request: HttpRequest) -> BaseStorage | list[Any]:
     """Return the message storage of ``request``, as Django's ``get_messages`` does."""
     return getattr(request, "_messages", [])
 
 
-def _level_shortcut(level: int, name: str):
+def _level_shortcut(level: int, name: str) -> Callable[..., uuid.UUID | None]:
     def shortcut(
         request: HttpRequest, message: str, extra_tags: str = "", fail_silently: bool = False,
         **options: Any,

@@ -30,6 +30,10 @@ from .models import Message
 #: How long one attempt may hold a message before another may take it over.
 CLAIM_LEASE = timedelta(minutes=2)
 
+#: What ``str.splitlines()`` breaks lines at. Python's e-mail headers (Django 6.0+
+#: builds messages with them) refuse every one of these, not only CR and LF.
+LINE_BREAKS = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")
+
 #: Errors worth another attempt; anything else fails the message for good.
 TRANSIENT_ERRORS = (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError,
                     smtplib.SMTPHeloError, smtplib.SMTPDataError, OSError)
@@ -127,13 +131,13 @@ def _build(message: Message) -> EmailMultiAlternatives:
     sender = message.from_user
     reply_to = [sender.email] if sender is not None and sender.email else []
     for value in (message.subject, address, *reply_to):
-        if "\n" in value or "\r" in value:
+        if has_line_break(value):
             raise EmailRefused("a line break in an e-mail header is refused")
     unsubscribe_url = unsubscribe.link(recipient.pk, message.kind)
     context = {"message": message, "recipient": recipient, "sender": sender,
                "link": link(message), "unsubscribe_url": unsubscribe_url}
     subject = settings.EMAIL_SUBJECT_PREFIX + render_to_string("monitio/email/subject.txt", context).strip()
-    if "\n" in subject or "\r" in subject:
+    if has_line_break(subject):
         raise EmailRefused("the rendered subject has a line break")
     email = EmailMultiAlternatives(
         subject=subject,
@@ -145,3 +149,7 @@ def _build(message: Message) -> EmailMultiAlternatives:
     )
     email.attach_alternative(render_to_string("monitio/email/body.html", context), "text/html")
     return email
+
+
+def has_line_break(value: str) -> bool:
+    return not LINE_BREAKS.isdisjoint(value)

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Set up everything the test suite needs on a fresh machine, then run it twice:
-# on SQLite, then on PostgreSQL.   Usage: bash scripts/test.sh [pytest args...]
+# Set up everything the test suite needs on a fresh machine, then run the CI matrix
+# (noxfile.py): the fast tier on each supported Python and Django, the type check,
+# then the process tier on SQLite and on PostgreSQL.
+#   Usage: bash scripts/test.sh [nox arguments, e.g. -s fast -- -x]
+# Every session runs against a Redis server of this run's own, on a free port,
+# stopped at exit: nothing else on the machine can take the suite's tasks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
-REDIS_PORT=${MONITIO_TEST_REDIS_PORT:-6379}
 PG_URL=${MONITIO_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -14,10 +17,10 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "$@"
 }
 
-echo "== Python environment (.venv)"
+echo "== Python environment (.venv, with nox)"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[test,demo]"
+.venv/bin/python -m pip install -q -e ".[test,demo]" nox
 
 echo "== System packages"
 missing=()
@@ -27,26 +30,42 @@ command -v chromium >/dev/null || missing+=(chromium)
 [ -x /usr/sbin/nginx ] || missing+=(nginx)
 [ ${#missing[@]} = 0 ] || apt_install "${missing[@]}"
 
-echo "== Redis on 127.0.0.1:$REDIS_PORT"
-started_redis=""
-if ! redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then
-  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
-    --daemonize yes --pidfile "/tmp/monitio-test-redis-$REDIS_PORT.pid"
-  started_redis="/tmp/monitio-test-redis-$REDIS_PORT.pid"
-  for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
-fi
-cleanup() { [ -z "$started_redis" ] || kill "$(cat "$started_redis")" 2>/dev/null || true; }
+run_dir=$(mktemp -d "${TMPDIR:-/tmp}/monitio-test.XXXXXX")
+redis_pid=""
+cleanup() {
+  [ -z "$redis_pid" ] || kill "$redis_pid" 2>/dev/null || true
+  rm -rf "$run_dir"
+}
 trap cleanup EXIT
+
+echo "== Python interpreters of the matrix"
+# nox finds python3.X on PATH; with pyenv, link each installed 3.10-3.13 there.
+mkdir -p "$run_dir/bin"
+pyenv_root=$( (command -v pyenv >/dev/null && pyenv root) || echo "${PYENV_ROOT:-$HOME/.pyenv}")
+if [ -d "$pyenv_root/versions" ]; then
+  for version in 3.10 3.11 3.12 3.13; do
+    latest=$(ls -d "$pyenv_root/versions/$version".* 2>/dev/null | sort -V | tail -1)
+    [ -z "$latest" ] || ln -s "$latest/bin/python$version" "$run_dir/bin/python$version"
+  done
+fi
+export PATH="$run_dir/bin:$PATH"
+
+REDIS_PORT=$(.venv/bin/python -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+echo "== A Redis of this run's own on 127.0.0.1:$REDIS_PORT"
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
+  --dir "$run_dir" --daemonize yes --pidfile "$run_dir/redis.pid"
+for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+redis_pid=$(cat "$run_dir/redis.pid")
 export MONITIO_TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/13"
 export MONITIO_TEST_BROKER_URL="redis://127.0.0.1:$REDIS_PORT/14"
 
-echo "== Test suite on SQLite"
-.venv/bin/python -m pytest "$@"
-
-echo "== Test suite on PostgreSQL ($PG_URL)"
 if ! .venv/bin/python -c "import psycopg,sys; psycopg.connect(sys.argv[1]).close()" "$PG_URL" 2>/dev/null; then
   if command -v pg_ctlcluster >/dev/null; then
+    echo "== Starting PostgreSQL"
     pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
   fi
 fi
-DATABASE_URL="$PG_URL" .venv/bin/python -m pytest "$@"
+export MONITIO_TEST_POSTGRES_URL="$PG_URL"
+
+# Fast tier first (every pair), then the type check, then the process tier.
+.venv/bin/nox "$@"

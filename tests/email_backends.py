@@ -3,6 +3,7 @@
 import smtplib
 import threading
 
+import django
 from django.core.mail.backends.locmem import EmailBackend
 
 _lock = threading.Lock()
@@ -28,3 +29,11 @@ class FlakyBackend(EmailBackend):
                 failures_left -= 1
                 raise smtplib.SMTPServerDisconnected("injected: connection dropped")
         return super().send_messages(messages)
+
+
+def backend_settings(path: str) -> dict:
+    """The settings that make ``path`` the e-mail backend, for ``override_settings``:
+    MAILERS from Django 6.1 (which deprecates EMAIL_BACKEND), EMAIL_BACKEND before."""
+    if django.VERSION >= (6, 1):
+        return {"MAILERS": {"default": {"BACKEND": path}}}
+    return {"EMAIL_BACKEND": path}

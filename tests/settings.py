@@ -26,9 +26,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE: a transaction takes the write lock when it begins, waiting up to the
     # timeout; a deferred one that reads first fails at once when another process
     # writes meanwhile (monitio.W006).
-    DATABASES["default"]["OPTIONS"] = {"timeout": 30}
-    if django.VERSION >= (5, 1):
-        DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
+    DATABASES["default"]["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE"}
     DATABASES["default"]["TEST"] = {
         "NAME": os.environ.get(
             "MONITIO_TEST_SQLITE", os.path.join(os.path.dirname(__file__), "test_db.sqlite3")
@@ -75,8 +73,15 @@ TEMPLATES = [
 
 STATIC_URL = "/static/"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = os.environ.get("MONITIO_TEST_EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
-EMAIL_FILE_PATH = os.environ.get("MONITIO_TEST_EMAIL_DIR", "/tmp/monitio-test-mail")
+_email_backend = os.environ.get("MONITIO_TEST_EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
+_email_dir = os.environ.get("MONITIO_TEST_EMAIL_DIR", "/tmp/monitio-test-mail")
+if django.VERSION >= (6, 1):
+    # Django 6.1 configures e-mail with MAILERS and deprecates the EMAIL_* settings.
+    _email_options = {"file_path": _email_dir} if _email_backend.endswith(".filebased.EmailBackend") else {}
+    MAILERS = {"default": {"BACKEND": _email_backend, "OPTIONS": _email_options}}
+else:
+    EMAIL_BACKEND = _email_backend
+    EMAIL_FILE_PATH = _email_dir
 DEFAULT_FROM_EMAIL = "notifications@example.com"
 
 MESSAGE_STORAGE = "monitio.storage.PersistentMessageStorage"

@@ -9,6 +9,8 @@ both are opened as ``localhost`` (not one as ``127.0.0.1``).
 
 import os
 
+import django
+
 from .base import *
 from .base import MONITIO, VAR_DIR
 
@@ -26,6 +28,16 @@ MONITIO |= {
     "STREAM_COOKIE_SECURE": False,  # plain http on localhost
 }
 
-# Sent mail lands in files, one per message: var/mail/ (EMAIL_FILE_PATH).
-EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
-EMAIL_FILE_PATH = os.environ.get("EXAMPLE_MAIL_DIR", VAR_DIR / "mail")
+# Sent mail lands in files, one per message: var/mail/. Django 6.1 configures
+# e-mail with MAILERS (the EMAIL_* settings are deprecated there).
+_MAIL_DIR = os.environ.get("EXAMPLE_MAIL_DIR", VAR_DIR / "mail")
+if django.VERSION >= (6, 1):
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "OPTIONS": {"file_path": _MAIL_DIR},
+        }
+    }
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = _MAIL_DIR

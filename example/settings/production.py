@@ -20,6 +20,7 @@ nginx serves ``/static/`` from ``STATIC_ROOT`` (run ``collectstatic``), proxies
 
 import os
 
+import django
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *
@@ -53,9 +54,18 @@ MONITIO |= {
     or (f"https://{ALLOWED_HOSTS[0]}" if ALLOWED_HOSTS else None),
 }
 
-EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
-EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587"))
-EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
-EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
-EMAIL_USE_TLS = True
+# The SMTP relay: MAILERS on Django 6.1 (the EMAIL_* settings are deprecated there).
+_SMTP = {
+    "host": os.environ.get("EMAIL_HOST", "localhost"),
+    "port": int(os.environ.get("EMAIL_PORT", "587")),
+    "username": os.environ.get("EMAIL_HOST_USER", ""),
+    "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+    "use_tls": True,
+}
+if django.VERSION >= (6, 1):
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend", "OPTIONS": _SMTP}}
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST, EMAIL_PORT = _SMTP["host"], _SMTP["port"]
+    EMAIL_HOST_USER, EMAIL_HOST_PASSWORD = _SMTP["username"], _SMTP["password"]
+    EMAIL_USE_TLS = _SMTP["use_tls"]

@@ -2,9 +2,13 @@
 
 import os
 
+import django
+
 from tests.settings import *
 
-EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-EMAIL_HOST = "127.0.0.1"
-EMAIL_PORT = int(os.environ["MONITIO_TEST_SMTP_PORT"])
-EMAIL_TIMEOUT = 5
+_smtp = {"host": "127.0.0.1", "port": int(os.environ["MONITIO_TEST_SMTP_PORT"]), "timeout": 5}
+if django.VERSION >= (6, 1):
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend", "OPTIONS": _smtp}}
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST, EMAIL_PORT, EMAIL_TIMEOUT = _smtp["host"], _smtp["port"], _smtp["timeout"]

@@ -120,6 +120,7 @@ def _extra_headers(received) -> int:
     return extra
 
 
+@pytest.mark.integration  # starts a celery worker process
 def test_header_injection_in_subjects_and_recipients(
     transactional_db, redis_client, broker_client, tmp_path
 ):

@@ -99,7 +99,7 @@ def test_only_the_figures_a_run_produced_are_unmarked(results, monkeypatch):
         data["date"] = time.strftime(freshness.DATE_FORMAT, time.gmtime())
         path.write_text(json.dumps(data))
     notes = freshness.stale_notes(results, began, ran={"gateway"}, failed=set())
-    assert set(notes) == {"request_cost", "e2e", "pipeline", "grouping", "digest"}
+    assert set(notes) == {"request_cost", "e2e", "pipeline", "grouping", "digest", "reconnect"}
     monkeypatch.setattr(report, "RESULTS", results)
     summary = run_all.write_summaries(quick=False, notes=notes)
 

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import json
 
-import pytest
 import redis
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.test import Client
 
 import monitio
@@ -24,11 +22,6 @@ from monitio.models import Message
 from tests.faults.inbox import LiveInbox
 from tests.gateway.conftest import mint
 from tests.gateway.sseclient import Stream
-
-
-@pytest.fixture
-def alice(transactional_db):
-    return get_user_model().objects.create_user("alice", "alice@example.com", "pw")
 
 
 def _store(alice, text: str) -> str:

@@ -20,7 +20,6 @@ import json
 import time
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.test import Client
 from django.urls import reverse
@@ -35,11 +34,6 @@ from tests.waiting import wait_until
 from .inbox import LiveInbox
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def alice(transactional_db):
-    return get_user_model().objects.create_user("alice", "alice@example.com", "pw")
 
 
 @pytest.fixture

@@ -8,6 +8,8 @@ import statistics
 import threading
 import time
 
+import pytest
+
 from monitio import publish, wire
 
 from .conftest import HEAVY, mint
@@ -132,6 +134,7 @@ def test_sigterm_closes_streams_promptly(start_gateway, redis_db, streams):
     )
 
 
+@pytest.mark.integration  # starts a gateway process
 def test_development_server_streams_and_drains(tmp_path, redis_db, streams):
     """``python -m sse_gateway`` serves the same app; SIGTERM drains it too."""
     from tests import procs

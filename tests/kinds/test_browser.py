@@ -3,11 +3,14 @@ token), and the choice is kept; mandatory boxes cannot be changed; labels are te
 
 from __future__ import annotations
 
+import pytest
 from django.test import Client
 from playwright.sync_api import sync_playwright
 
 from monitio import preferences
 from tests.e2e.conftest import LAUNCH
+
+pytestmark = pytest.mark.integration  # Chromium
 
 
 def test_preferences_page_saves_what_the_user_unticks(live_server, alice):
