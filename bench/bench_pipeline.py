@@ -75,15 +75,16 @@ def _drained(
 
 
 def messages_per_second(
-    n: int, per_task: int, users: list[int], worker: int, run: int, kind: str | None = None
+    n: int, per_task: int, users: list[int], worker: int, run: int,
+    kind: str | None = None, take: int = 0,
 ) -> dict[str, Any]:
     """``n`` messages in ``deliver`` tasks of ``per_task`` messages each: one task per
     ``monitio.create_message`` call, or ``per_task`` calls in one ``monitio.batch()``
     (the shape of a request that adds ``per_task`` messages, too); of ``kind``, or of
-    none."""
+    none. ``take`` tells apart the measurements of one run and shape."""
     import monitio
 
-    tag = f"rate{run}x{per_task}{kind or ''}#"
+    tag = f"rate{run}.{take}x{per_task}#"
 
     def queue() -> None:
         for first in range(0, n, per_task):
@@ -213,11 +214,11 @@ def measure(
             for run in range(runs):
                 order = (KIND, None) if kinds_first == (run % 2 == 0) else (None, KIND)
                 for per_task in (1, 10):
-                    for kind in (*order, *reversed(order)):
+                    for take, kind in enumerate((*order, *reversed(order))):
                         rates.append(
                             messages_per_second(
                                 messages, per_task, recipients[kind], worker.proc.pid, run,
-                                kind,
+                                kind, take,
                             )
                         )
                 trivial.append(trivial_tasks_per_second(messages, worker.proc.pid, run))
