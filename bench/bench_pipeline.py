@@ -13,6 +13,14 @@ pushed to the worker and acknowledged without waiting. Events go through Redis o
   sends: the costliest shape) and of ten (``monitio.batch()`` around ten calls, or a
   request that adds ten); the clock starts when the consumer is added back and stops
   when every row exists and is marked published.
+* **preferences**: the same, every message of a kind users may switch off
+  (``bench.apps.KIND``), to 100 other users, half of them holding a stored choice for
+  it (their e-mail off, which mutes nothing, so both variants store and publish the
+  same): the worker reads the batch's preferences (one query) and applies them.
+  Measured beside the kind-less messages (no preferences query) in the same run,
+  worker and broker, twice each in mirrored order (A B B A, then B A A B in the next
+  run; ``--kinds-first`` starts with B), as the rates drift during a run on a busy
+  machine; the cost is ``1 - with / without``, each the mean of its two rates.
 * **reference**: as many calls of a trivial task (``bench.tick``: one Redis ``INCR``)
   through the same worker and broker: Celery's own ceiling on this machine.
 * **one message to many users**: ``monitio.create_messages`` to ``fanout_users``
@@ -25,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import time
 from collections.abc import Callable
 from typing import Any
@@ -66,21 +75,23 @@ def _drained(
 
 
 def messages_per_second(
-    n: int, per_task: int, users: list[int], worker: int, run: int
+    n: int, per_task: int, users: list[int], worker: int, run: int,
+    kind: str | None = None, take: int = 0,
 ) -> dict[str, Any]:
     """``n`` messages in ``deliver`` tasks of ``per_task`` messages each: one task per
     ``monitio.create_message`` call, or ``per_task`` calls in one ``monitio.batch()``
-    (the shape of a request that adds ``per_task`` messages, too)."""
+    (the shape of a request that adds ``per_task`` messages, too); of ``kind``, or of
+    none. ``take`` tells apart the measurements of one run and shape."""
     import monitio
 
-    tag = f"rate{run}x{per_task}#"
+    tag = f"rate{run}.{take}x{per_task}#"
 
     def queue() -> None:
         for first in range(0, n, per_task):
             with monitio.batch():
                 for i in range(first, min(first + per_task, n)):
                     monitio.create_message(
-                        users[i % len(users)], monitio.INFO, f"{tag}{i}"
+                        users[i % len(users)], monitio.INFO, f"{tag}{i}", kind=kind
                     )
 
     def done() -> bool:
@@ -88,8 +99,10 @@ def messages_per_second(
 
     timing = _drained(worker, queue, done)
     row = {
+        "run": run + 1,
         "messages": n,
         "messages_per_task": per_task,
+        "kind": kind,
         "enqueue_per_s": round(n / timing["enqueue_s"]),
         "published_s": round(timing["seconds"], 2),
         "messages_per_s": round(n / timing["seconds"]),
@@ -154,11 +167,42 @@ def fanout(users: list[int], client: LoadClient, worker, seq: int) -> dict[str, 
     return row
 
 
-def measure(quick: bool) -> dict[str, Any]:
-    """Every figure on the broker ``bench.settings`` names."""
-    messages, fanout_users, runs = (500, 1000, 1) if quick else (3000, 10_000, 2)
+def preferences_cost(rates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per run and messages per task: the mean rate without a kind, with
+    ``bench.apps.KIND`` (the preferences read and applied), and the cost,
+    ``1 - with / without``."""
+    costs = []
+    for run, per_task in sorted({(r["run"], r["messages_per_task"]) for r in rates}):
+        same = [r for r in rates if (r["run"], r["messages_per_task"]) == (run, per_task)]
+        without, with_kind = (
+            statistics.mean(r["messages_per_s"] for r in same if (r["kind"] is None) == plain)
+            for plain in (True, False)
+        )
+        costs.append({
+            "run": run,
+            "messages_per_task": per_task,
+            "without_per_s": round(without),
+            "with_per_s": round(with_kind),
+            "cost": round(1 - with_kind / without, 3),
+        })
+    return costs
+
+
+def measure(
+    quick: bool, kinds_first: bool = False, messages: int | None = None
+) -> dict[str, Any]:
+    """Every figure on the broker ``bench.settings`` names; ``messages`` per rate
+    measurement instead of the default."""
+    from bench.apps import KIND
+
+    default, fanout_users, runs = (500, 1000, 1) if quick else (3000, 10_000, 2)
+    messages = messages or default
     with bench_env.environment(database=True) as env:
         users = site.make_users(fanout_users, prefix="p")
+        # Each variant its own 100 recipients: the unread counts the worker reads per
+        # batch grow alike whichever variant runs first.
+        recipients = {None: users[:100], KIND: users[100:200]}
+        choices = site.make_preferences(recipients[KIND], KIND)
         rates, trivial, fanouts = [], [], []
         with (
             harness.gateway(env.redis_url) as gateway,
@@ -168,12 +212,15 @@ def measure(quick: bool) -> dict[str, Any]:
             opened, failed = client.connect(site.stream_specs(gateway.port, users))
             print(f"  {opened} streams open, {failed} failed", flush=True)
             for run in range(runs):
+                order = (KIND, None) if kinds_first == (run % 2 == 0) else (None, KIND)
                 for per_task in (1, 10):
-                    rates.append(
-                        messages_per_second(
-                            messages, per_task, users[:100], worker.proc.pid, run
+                    for take, kind in enumerate((*order, *reversed(order))):
+                        rates.append(
+                            messages_per_second(
+                                messages, per_task, recipients[kind], worker.proc.pid, run,
+                                kind, take,
+                            )
                         )
-                    )
                 trivial.append(trivial_tasks_per_second(messages, worker.proc.pid, run))
                 fanouts.append(fanout(users, client, worker.proc.pid, run + 1))
         from django.conf import settings
@@ -181,7 +228,15 @@ def measure(quick: bool) -> dict[str, Any]:
         return {
             "database": site.database(),
             "prefetch_multiplier": settings.CELERY_WORKER_PREFETCH_MULTIPLIER,
-            "rate": rates,
+            "rate": [r for r in rates if r["kind"] is None],
+            "preferences": {
+                "kind": KIND,
+                "recipients": 100,
+                "recipients_with_a_choice": choices,
+                "kinds_first": kinds_first,
+                "rate": [r for r in rates if r["kind"] is not None],
+                "cost": preferences_cost(rates),
+            },
             "trivial_task": trivial,
             "fanout": fanouts,
             "streams_open": opened,
@@ -207,13 +262,17 @@ def _broker_env(broker: str) -> dict[str, str] | None:
     }
 
 
-def _measure_in_child(broker: str, quick: bool) -> dict[str, Any] | None:
+def _measure_in_child(broker: str, args: argparse.Namespace) -> dict[str, Any] | None:
     env = _broker_env(broker)
     if env is None:
         return None
     try:
-        args = ["--quick"] if quick else []
-        return bench_env.measure_in_child("bench.bench_pipeline", env, args)
+        child_args = (
+            (["--quick"] if args.quick else [])
+            + (["--kinds-first"] if args.kinds_first else [])
+            + (["--messages", str(args.messages)] if args.messages else [])
+        )
+        return bench_env.measure_in_child("bench.bench_pipeline", env, child_args)
     finally:
         if env["BENCH_QUEUE"]:
             from kombu import Connection
@@ -223,21 +282,23 @@ def _measure_in_child(broker: str, quick: bool) -> dict[str, Any] | None:
 
 
 def summarize(by_broker: dict[str, dict[str, Any]]) -> None:
+    from bench.apps import KIND
+
     rates, fanouts = [], []
     for broker, data in by_broker.items():
         trivial = data["trivial_task"]
         rates += [
             [
                 broker,
-                i // 2 + 1,
+                r["run"],
                 r["messages"],
                 r["messages_per_task"],
                 r["published_s"],
                 r["messages_per_s"],
                 r["worker_cpu_pct"],
-                report.ratio(r["messages_per_s"], trivial[i // 2]["tasks_per_s"]),
+                report.ratio(r["messages_per_s"], trivial[r["run"] - 1]["tasks_per_s"]),
             ]
-            for i, r in enumerate(data["rate"])
+            for r in data["rate"]
         ] + [
             [
                 broker,
@@ -290,6 +351,17 @@ def summarize(by_broker: dict[str, dict[str, Any]]) -> None:
         ],
         fanouts,
     )
+    report.table(
+        f"Pipeline: preferences' cost (messages of kind {KIND!r}, half the recipients "
+        "with a stored choice, vs no kind; same run, worker and broker)",
+        ["broker", "run", "per task", "messages/s without", "messages/s with", "cost"],
+        [
+            [broker, c["run"], c["messages_per_task"], c["without_per_s"], c["with_per_s"],
+             f"{100 * c['cost']:.1f} %"]
+            for broker, data in by_broker.items()
+            for c in data["preferences"]["cost"]
+        ],
+    )
     first = by_broker.get("redis") or next(iter(by_broker.values()))
     report.write(
         "pipeline",
@@ -307,15 +379,23 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--brokers", nargs="*", choices=BROKERS, default=list(BROKERS))
+    parser.add_argument(
+        "--kinds-first", action="store_true",
+        help="measure the messages with a kind before those without in the first run",
+    )
+    parser.add_argument(
+        "--messages", type=int,
+        help="messages per rate measurement (default 3,000; --quick: 500)",
+    )
     parser.add_argument("--child-out", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child_out:
         with open(args.child_out, "w") as out:
-            json.dump(measure(args.quick), out)
+            json.dump(measure(args.quick, args.kinds_first, args.messages), out)
         return
     by_broker = {}
     for broker in args.brokers:
-        data = _measure_in_child(broker, args.quick)
+        data = _measure_in_child(broker, args)
         if data is not None:
             by_broker[broker] = data
     summarize(by_broker)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -174,6 +175,31 @@ def _digest_targets(notes: dict[str, str]) -> list[list[Any]]:
     return rows
 
 
+def _preferences_targets(broker: str, prefs: dict[str, Any] | None) -> list[list[Any]]:
+    """The preferences' cost in the pipeline: messages/s of a kind users may switch off
+    vs without a kind (``bench_pipeline``), the median run per messages per task; a row
+    saying so when the result predates that figure."""
+    if prefs is None:
+        figure = (f"preferences cost in the pipeline, {broker} broker: not measured "
+                  "(pipeline.json predates it)")
+        return [[figure, None, None, None, "≤ 10 %", _verdict(None)]]
+    rows = []
+    for per_task in (1, 10):
+        runs = [c for c in prefs["cost"] if c["messages_per_task"] == per_task]
+        cost = statistics.median(c["cost"] for c in runs)
+        rows.append([
+            f"preferences cost in the pipeline, {per_task} per task, {broker} broker: "
+            f"{100 * cost:.1f} % of messages/s (with a kind / without, median of "
+            f"{len(runs)} run(s))",
+            statistics.median(c["with_per_s"] for c in runs),
+            statistics.median(c["without_per_s"] for c in runs),
+            round(1 - cost, 2),
+            "≤ 10 %",
+            _verdict(cost <= 0.10),
+        ])
+    return rows
+
+
 def _pipeline_targets(notes: dict[str, str]) -> list[list[Any]]:
     rows: list[list[Any]] = []
     e2e, cost, pipe = _load("e2e"), _load("request_cost"), _load("pipeline")
@@ -281,6 +307,8 @@ def _pipeline_targets(notes: dict[str, str]) -> list[list[Any]]:
                         _verdict(best >= 1000) if per_task == 1 else "",
                     ]
                 )
+        for broker, data in brokers.items():
+            rows += _preferences_targets(broker, data.get("preferences"))
         alls = [f["all_received_s"] for f in pipe["fanout"]]
         worst = None if None in alls else max(alls)
         rows.append(

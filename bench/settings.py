@@ -32,6 +32,8 @@ if os.environ.get("BENCH_DATABASE_URL"):  # e.g. postgres://user@127.0.0.1/bench
     import dj_database_url
 
     DATABASES = {"default": dj_database_url.parse(os.environ["BENCH_DATABASE_URL"])}
+# Registers the kind bench_pipeline's preferences variant sends (bench/apps.py).
+INSTALLED_APPS = [*INSTALLED_APPS, "bench.apps.BenchConfig"]
 ROOT_URLCONF = "bench.urls"
 REDIS_URL = f"{_REDIS}/0"
 CELERY_BROKER_URL = os.environ.get("BENCH_BROKER_URL") or f"{_REDIS}/1"

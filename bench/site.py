@@ -62,3 +62,14 @@ def database() -> str:
     from django.db import connection
 
     return "sqlite (WAL)" if connection.vendor == "sqlite" else connection.vendor
+
+
+def make_preferences(user_ids: list[int], kind: str) -> int:
+    """Give every other user of ``user_ids`` one stored choice for ``kind``, its e-mail
+    off: half the recipients have a row the worker reads. Return how many rows."""
+    from monitio.models import Preference
+
+    rows = [Preference(user_id=uid, kind=kind, channel="email", enabled=False)
+            for uid in user_ids[::2]]
+    Preference.objects.bulk_create(rows)
+    return len(rows)

@@ -111,6 +111,7 @@ def test_only_the_figures_a_run_produced_are_unmarked(results, monkeypatch):
         ("request cost on", "request_cost"),
         ("add_message → client", "e2e"),
         ("pipeline messages/s", "pipeline"),
+        ("preferences cost in the pipeline", "pipeline"),
         ("a grouped update", "grouping"),
         ("digest run", "digest"),
     ]:
@@ -127,3 +128,44 @@ def test_a_result_written_before_the_run_began_is_not_current(results):
     assert not freshness.is_current(results / "missing.json", began)
     notes = freshness.stale_notes(results, began, ran={"e2e"}, failed=set())
     assert notes["e2e"] == f"stale: from {_dates()['e2e']}, not this run"
+
+
+def test_the_preferences_cost_is_the_median_run_against_its_target(
+    results, monkeypatch
+):
+    """bench_pipeline's preferences variant: one row per messages per task, the median
+    of the runs' costs (1 - with / without), met at 10 % or less."""
+    path = results / "pipeline.json"
+    data = json.loads(path.read_text())
+    costs = [(1, 1000, 990), (1, 1000, 850), (1, 1000, 950), (10, 4000, 3000),
+             (10, 4000, 3500), (10, 4000, 3400)]
+    data["preferences"] = {"cost": [
+        {"run": i // 2 + 1, "messages_per_task": k, "without_per_s": without,
+         "with_per_s": with_kind, "cost": round(1 - with_kind / without, 3)}
+        for i, (k, without, with_kind) in enumerate(costs)
+    ]}
+    data.pop("brokers", None)  # the Redis broker's figures, read at the top level
+    path.write_text(json.dumps(data))
+    monkeypatch.setattr(report, "RESULTS", results)
+
+    rows = [row for row in run_all.targets() if row[0].startswith("preferences cost")]
+    medians = " of messages/s (with a kind / without, median of 3 run(s))"
+    assert [(row[0].split(": ")[1], row[1], row[2], row[-1]) for row in rows] == [
+        ("5.0 %" + medians, 950, 1000, "met"),
+        ("15.0 %" + medians, 3400, 4000, "**missed**"),
+    ]
+
+
+def test_a_pipeline_result_without_the_preferences_figure_says_so(results, monkeypatch):
+    """A result written before bench_pipeline measured preferences: the target's row is
+    there, not measured."""
+    path = results / "pipeline.json"
+    data = json.loads(path.read_text())
+    for broker in [data, *data.get("brokers", {}).values()]:
+        broker.pop("preferences", None)
+    path.write_text(json.dumps(data))
+    monkeypatch.setattr(report, "RESULTS", results)
+
+    rows = [row for row in run_all.targets() if row[0].startswith("preferences cost")]
+    assert rows, "no preferences row"
+    assert all("not measured" in row[0] and row[-1] == "?" for row in rows), rows
