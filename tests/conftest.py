@@ -21,6 +21,7 @@ import pytest
 import redis
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings
+from django.test import Client
 
 from monitio.conf import settings as monitio_settings
 from tests import procs
@@ -140,6 +141,22 @@ def bob(db):
     from django.contrib.auth import get_user_model
 
     return get_user_model().objects.create_user("bob", "bob@example.com", "pw")
+
+
+@pytest.fixture
+def alice_client(alice) -> Client:
+    """Alice's browser, logged in."""
+    client = Client()
+    client.force_login(alice)
+    return client
+
+
+@pytest.fixture
+def csrf_client(alice) -> Client:
+    """Alice's browser, with CSRF enforced as in production."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    return client
 
 
 @pytest.fixture(autouse=True)

@@ -15,13 +15,6 @@ PAGE = "/messages/preferences/"
 JSON = "/messages/json/preferences/"
 
 
-@pytest.fixture
-def csrf_client(alice) -> Client:
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(alice)
-    return client
-
-
 def token(client: Client) -> str:
     client.get(PAGE)
     return client.cookies["csrftoken"].value

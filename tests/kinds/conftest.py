@@ -3,9 +3,6 @@ the same definition again is harmless, so every test process may do it)."""
 
 from __future__ import annotations
 
-import pytest
-from django.test import Client
-
 import monitio
 
 COMMENT = monitio.register_kind(
@@ -18,18 +15,3 @@ DIGESTIBLE = monitio.register_kind(
 SECURITY = monitio.register_kind(
     "security", label="Security alerts", channels={"inbox", "email"}, mandatory=True,
 )
-
-
-@pytest.fixture
-def alice_client(alice) -> Client:
-    client = Client()
-    client.force_login(alice)
-    return client
-
-
-@pytest.fixture
-def csrf_client(alice) -> Client:
-    """Alice's browser, with CSRF enforced as in production."""
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(alice)
-    return client

@@ -6,7 +6,6 @@ import itertools
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from monitio import INFO
@@ -26,18 +25,3 @@ def make_message():
         return Message.objects.create(user=user, message=text, **fields)
 
     return make
-
-
-@pytest.fixture
-def alice_client(alice) -> Client:
-    client = Client()
-    client.force_login(alice)
-    return client
-
-
-@pytest.fixture
-def csrf_client(alice) -> Client:
-    """Alice's browser, with CSRF enforced as in production."""
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(alice)
-    return client
