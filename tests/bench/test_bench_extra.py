@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import configparser
 import os
-import subprocess
-import sys
 from pathlib import Path
+
+from tests.bench.runner import run_module
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,23 +37,7 @@ def test_request_cost_without_psycopg_fails_at_once_and_says_what_to_install(tmp
         "PYTHONPATH": f"{missing.parent}{os.pathsep}{ROOT}",
         "DJANGO_SETTINGS_MODULE": "bench.settings",
     }
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.bench_request_cost",
-            "--samples",
-            "5",
-            "--runs",
-            "1",
-        ],
-        check=False,
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = run_module("bench.bench_request_cost", "--samples", "5", "--runs", "1", env=env)
     assert proc.returncode != 0
     assert "| monitio-1 |" not in proc.stdout  # nothing was measured
     last = proc.stderr.strip().splitlines()[-1]

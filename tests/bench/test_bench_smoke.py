@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
+
+from tests.bench.runner import run_module
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,23 +21,7 @@ def test_request_cost_benchmark_writes_well_formed_json(tmp_path):
         "DJANGO_SETTINGS_MODULE": "bench.settings",
     }
     (tmp_path / "run").mkdir()
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.bench_request_cost",
-            "--samples",
-            "5",
-            "--runs",
-            "1",
-        ],
-        check=False,
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = run_module("bench.bench_request_cost", "--samples", "5", "--runs", "1", env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "| monitio-1 |" in proc.stdout
     data = json.loads((tmp_path / "results" / "request_cost.json").read_text())

@@ -7,14 +7,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from bench import freshness, report, run_all
+from tests.bench.runner import run_module
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "bench" / "results"
@@ -58,15 +57,7 @@ def test_a_failed_benchmark_fails_the_run_and_its_old_figures_are_not_shown_as_c
         # The forced failure: the benchmark's Django project cannot start.
         "DJANGO_SETTINGS_MODULE": "bench.no_such_settings",
     }
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench.run_all", "--only", "request_cost"],
-        check=False,
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = run_module("bench.run_all", "--only", "request_cost", env=env)
     assert proc.returncode != 0
     assert (
         proc.stderr.strip().splitlines()[-1].startswith("FAILED: request_cost (exit 1)")
