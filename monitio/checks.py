@@ -15,7 +15,7 @@ W003     Celery accepts or sends pickle (tasks must be JSON only).
 W004     The broker's ``visibility_timeout`` is shorter than the longest task retry.
 W005     (deploy) the stream cookie is not ``Secure``.
 W006     The database messages are written to is SQLite without
-         ``"transaction_mode": "IMMEDIATE"`` (Django 5.1+): a request that reads then
+         ``"transaction_mode": "IMMEDIATE"``: a request that reads then
          writes fails at once with "database is locked" when the worker is writing.
 W007     ``MONITIO["SITE_URL"]`` is not set: e-mails carry no unsubscribe link and no
          link back to the message (silence it if the site sends no e-mail).
@@ -178,14 +178,13 @@ def check_celery(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
 
 @checks.register("monitio")
 def check_sqlite(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
-    import django
     from django.db import connections, router
 
     from .models import Message
 
     alias = router.db_for_write(Message)
     conf = django_settings.DATABASES.get(alias, {})
-    if django.VERSION < (5, 1) or connections[alias].vendor != "sqlite":
+    if connections[alias].vendor != "sqlite":
         return []
     if str(conf.get("OPTIONS", {}).get("transaction_mode", "")).upper() == "IMMEDIATE":
         return []
