@@ -11,6 +11,7 @@ is replaced: the benchmarks migrate it and create users).
 import os
 from pathlib import Path
 
+from tests.email_backends import backend_settings
 from tests.settings import *
 
 HERE = Path(__file__).resolve().parent
@@ -55,8 +56,9 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 # closes the connection after each task otherwise.
 DATABASES["default"]["CONN_MAX_AGE"] = 600
 if os.environ.get("BENCH_SMTP_PORT"):  # bench_digest's SMTP sink
-    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    EMAIL_HOST = "127.0.0.1"
-    EMAIL_PORT = int(os.environ["BENCH_SMTP_PORT"])
-    EMAIL_TIMEOUT = 30
+    # MAILERS on Django 6.1+, the EMAIL_* settings before (as tests.settings does).
+    globals().update(backend_settings(
+        "django.core.mail.backends.smtp.EmailBackend",
+        host="127.0.0.1", port=int(os.environ["BENCH_SMTP_PORT"]), timeout=30,
+    ))
     MONITIO = {**MONITIO, "SITE_URL": "https://bench.example"}  # absolute links, unsubscribe

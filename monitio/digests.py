@@ -40,7 +40,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
@@ -49,7 +49,7 @@ from django.utils import translation
 
 from . import clock, i18n, kinds, preferences, unsubscribe
 from .conf import settings
-from .emails import CLAIM_LEASE, EmailRefused
+from .emails import CLAIM_LEASE, EmailRefused, default_mailer
 from .models import DigestRun, Message
 
 logger = logging.getLogger("monitio")
@@ -90,7 +90,7 @@ def send(windows: Iterable[Window], attempt: str, now: datetime | None = None) -
     waiting = _waiting(runs)
     choices = preferences.load(m for rows in waiting.values() for m in rows)
     sent = 0
-    connection = get_connection()
+    connection = default_mailer()
     try:
         with connection:
             for run in runs:

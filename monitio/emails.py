@@ -16,7 +16,8 @@ import smtplib
 from datetime import timedelta
 
 from django.conf import settings as django_settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
@@ -28,6 +29,11 @@ from .exceptions import MonitioError
 from .models import Message
 
 #: How long one attempt may hold a message before another may take it over.
+try:  # Django 6.1+: the configured mailers (MAILERS), which deprecate get_connection()
+    from django.core.mail import mailers
+except ImportError:
+    mailers = None
+
 CLAIM_LEASE = timedelta(minutes=2)
 
 #: What ``str.splitlines()`` breaks lines at. Python's e-mail headers (Django 6.0+
@@ -153,3 +159,12 @@ def _build(message: Message) -> EmailMultiAlternatives:
 
 def has_line_break(value: str) -> bool:
     return not LINE_BREAKS.isdisjoint(value)
+
+
+def default_mailer() -> BaseEmailBackend:
+    """A connection to the site's default mailer, to send many e-mails over one.
+
+    ``mailers.default`` where Django has mailers (6.1+, whose ``get_connection()`` is
+    deprecated), ``get_connection()`` before.
+    """
+    return mailers.default if mailers is not None else get_connection()

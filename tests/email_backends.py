@@ -31,9 +31,10 @@ class FlakyBackend(EmailBackend):
         return super().send_messages(messages)
 
 
-def backend_settings(path: str) -> dict:
-    """The settings that make ``path`` the e-mail backend, for ``override_settings``:
-    MAILERS from Django 6.1 (which deprecates EMAIL_BACKEND), EMAIL_BACKEND before."""
+def backend_settings(path: str, **options) -> dict:
+    """The settings that make ``path`` the e-mail backend, with ``options`` (``host``,
+    ``port``, ``timeout``), for ``override_settings``: MAILERS from Django 6.1 (which
+    deprecates EMAIL_BACKEND and the EMAIL_* settings), those settings before."""
     if django.VERSION >= (6, 1):
-        return {"MAILERS": {"default": {"BACKEND": path}}}
-    return {"EMAIL_BACKEND": path}
+        return {"MAILERS": {"default": {"BACKEND": path, "OPTIONS": options}}}
+    return {"EMAIL_BACKEND": path, **{f"EMAIL_{k.upper()}": v for k, v in options.items()}}

@@ -21,8 +21,11 @@ from django.test import Client, override_settings
 from monitio import clock, digests, email_settings, state
 from monitio.models import DigestRun, Message
 from tests.abuse.smtpsink import SmtpSink
+from tests.email_backends import backend_settings
 
 from .conftest import deliver
+
+SMTP = "django.core.mail.backends.smtp.EmailBackend"
 
 pytestmark = pytest.mark.usefixtures("redis_client")
 UTC = timezone.utc
@@ -158,8 +161,8 @@ def test_exactly_once_over_real_smtp(transactional_db):
             daily_user(user)
             with clock.frozen(NOON):
                 deliver(user, "over smtp")
-        with override_settings(EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
-                               EMAIL_HOST="127.0.0.1", EMAIL_PORT=sink.port, EMAIL_TIMEOUT=5):
+        with override_settings(**backend_settings(SMTP, host="127.0.0.1", port=sink.port,
+                                                  timeout=5)):
             windows = digests.due_windows(EIGHT)
             assert _race(windows, runs=3) == []
             assert digests.send(windows, attempt="late", now=EIGHT) == 0
@@ -198,8 +201,8 @@ def test_a_recipient_the_smtp_server_refuses_fails_alone(transactional_db):
         with clock.frozen(NOON):
             deliver(user, "hello")
     try:
-        with override_settings(EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
-                               EMAIL_HOST="127.0.0.1", EMAIL_PORT=sink.port, EMAIL_TIMEOUT=5):
+        with override_settings(**backend_settings(SMTP, host="127.0.0.1", port=sink.port,
+                                                  timeout=5)):
             assert run(EIGHT) == 2
     finally:
         sink.stop()
