@@ -61,11 +61,17 @@ def test_tasks_of_a_killed_worker_group_run_within_a_minute_of_a_restart(
         worker = procfile.start("worker", log, tmp_path)
         running = time.monotonic()
 
-        def delivered() -> bool:
-            return burst.filter(published_at__isnull=False).count() == BURST
+        def settled() -> bool:
+            # Every message delivered, or nothing left in the broker (queued or
+            # unacknowledged) and everything stored published.
+            published = burst.filter(published_at__isnull=False).count()
+            return published == BURST or (
+                not broker_client.llen("celery") and not broker_client.hlen("unacked")
+                and published == burst.count()
+            )
 
         try:
-            wait_until(delivered, timeout=90, interval=0.2, message="every message delivered")
+            wait_until(settled, timeout=90, interval=0.2, message="every message delivered")
         except AssertionError:
             pass  # the counts below say what is missing
         seconds = time.monotonic() - running
@@ -79,8 +85,13 @@ def test_tasks_of_a_killed_worker_group_run_within_a_minute_of_a_restart(
               f"seconds_from_restart_to_all_delivered={seconds:.1f} "
               f"visibility_timeout={VISIBILITY_TIMEOUT}")
         assert unacked_at_kill > 0  # the killed worker held tasks: the case under test
-        assert texts == {f"burst-{i}" for i in range(BURST)}
-        assert stored == published == BURST
+        # kombu's Redis transport pops a task (BRPOP) before it records it as
+        # unacknowledged: a main process killed between the two loses that one task
+        # (docs/demo.md, "Broker restarts"; RELIABILITY.md R5b). Every other one, queued
+        # or held by the killed worker, is delivered.
+        assert len(texts) >= BURST - 1
+        assert texts <= {f"burst-{i}" for i in range(BURST)}
+        assert stored == published == len(texts)
         assert events == {str(pk) for pk in burst.values_list("pk", flat=True)}
         wait_until(lambda: broker_client.hlen("unacked") == 0, timeout=10, message="all acked")
     finally:
