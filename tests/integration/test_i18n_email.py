@@ -50,8 +50,11 @@ def test_the_worker_e_mails_in_the_recipients_language_with_a_link(
                 subject=gettext_lazy("New comment"), params={"name": "Ana", "title": "<Tatry>"},
                 email=True,
             )
-        wait_until(lambda: len(list(mail_dir.glob("*.log"))) == 1, timeout=60,
-                   message="the e-mail was not sent")
+        # The file backend creates its file before it has written the whole message:
+        # wait for the last part, the HTML alternative.
+        wait_until(lambda: any(m.get_body(preferencelist=("html",)) is not None
+                               for m in _mails(mail_dir)),
+                   timeout=60, message="the e-mail was not sent")
     finally:
         procs.stop(worker)
     [sent] = _mails(mail_dir)
