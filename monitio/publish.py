@@ -119,11 +119,11 @@ def revoke(user_id: Any, session: str | None, at: int) -> None:
     prefix = settings.KEY_PREFIX
     client = get_client()
     pipe = client.pipeline(transaction=False)
-    pipe.hset(wire.revoked_key(prefix, user_id), session or "*", at)
+    pipe.hset(wire.revoked_key(prefix, user_id), session or wire.ALL_SESSIONS, at)
     pipe.expire(wire.revoked_key(prefix, user_id), settings.STREAM_TOKEN_MAX_AGE + 60)
     pipe.xadd(
         wire.fanout_key(prefix),
-        {"u": str(user_id), "i": "", "e": wire.REVOKE, "d": wire.dumps({"session": session})},
+        wire.revoke_entry(user_id, session),
         maxlen=settings.FANOUT_MAXLEN, approximate=True,
     )
     pipe.execute()
@@ -132,7 +132,7 @@ def revoke(user_id: Any, session: str | None, at: int) -> None:
 def count_rejected(message_id: str, reason: str) -> None:
     """Record a message the worker could not store in the hash ``<KEY_PREFIX>:rejected``
     (message id to reason, at most 500 characters): ``HLEN`` counts them."""
-    get_client().hset(f"{settings.KEY_PREFIX}:rejected", message_id, reason[:500])
+    get_client().hset(wire.rejected_key(settings.KEY_PREFIX), message_id, reason[:500])
 
 
 def current_event_id(user_id: Any) -> str:

@@ -28,7 +28,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from . import publish, wire
-from . import stream_token as tokens
 from .conf import settings
 
 logger = logging.getLogger("monitio")
@@ -72,9 +71,9 @@ def set_stream_cookie(
     The credential is bound to Redis's current ``epoch`` (read from Redis when not
     given), so it dies with the revocations if Redis loses its data.
     """
-    token = tokens.mint(
+    token = wire.mint_token(
         user_id,
-        tokens.session_hash(session_key),
+        wire.session_hash(session_key),
         secret=settings.STREAM_SECRET,
         epoch=epoch or current_epoch(),
     )
@@ -116,7 +115,7 @@ def connect_revocation_signals() -> None:
 def _on_logout(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
     if user is None or request is None or not hasattr(request, "session"):
         return
-    _revoke(user.pk, tokens.session_hash(request.session.session_key))
+    _revoke(user.pk, wire.session_hash(request.session.session_key))
 
 
 def _remember_access(
