@@ -16,7 +16,6 @@ that loses its data (and with it the revocations) voids every token minted befor
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 from typing import Any
 
@@ -94,7 +93,7 @@ def current_epoch() -> str:
     """Return Redis's epoch (:mod:`monitio.wire`), creating it if Redis has none."""
     key = wire.epoch_key(settings.KEY_PREFIX)
     pipe = publish.get_client().pipeline(transaction=False)
-    pipe.set(key, secrets.token_urlsafe(6), nx=True)
+    pipe.set(key, wire.new_epoch(), nx=True)
     pipe.get(key)
     return pipe.execute()[1]
 

@@ -56,6 +56,7 @@ import hashlib
 import hmac
 import json
 import re
+import secrets
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -109,6 +110,12 @@ def revoke_entry(user_id: int | str, session: str | None) -> dict[str, str]:
     """The fields of a ``revoke`` entry on the fan-out stream (``session`` ``None``:
     every session of the user)."""
     return {"u": str(user_id), "i": "", "e": REVOKE, "d": dumps({"session": session})}
+
+
+def new_epoch() -> str:
+    """A random epoch, for ``SET NX`` on :func:`epoch_key`: URL-safe, so it never
+    holds the ``:`` that ends the epoch in an SSE id."""
+    return secrets.token_urlsafe(6)
 
 
 def format_event_id(epoch: str, entry_id: str) -> str:

@@ -101,3 +101,11 @@ def test_an_old_token_is_expired_and_every_other_bad_one_is_bad():
         with pytest.raises(wire.BadToken) as refused:
             wire.verify_token(token, secret=SECRET, max_age=300)
         assert not isinstance(refused.value, wire.ExpiredToken), token
+
+
+def test_a_new_epoch_round_trips_through_an_event_id():
+    epochs = {wire.new_epoch() for _ in range(100)}
+
+    assert len(epochs) == 100
+    for epoch in epochs:
+        assert wire.parse_event_id(wire.format_event_id(epoch, "17-3")) == (epoch, "17-3")
