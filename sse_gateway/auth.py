@@ -2,9 +2,9 @@
 
 Django mints the credential (``monitio.stream.stream_token``) and sets it as an
 HttpOnly cookie scoped to the gateway's path; this module checks it without a database
-round trip or Django (``monitio.wire.verify_token`` is a signature and age check). What Redis
-knows about it (the user's revocations, the current epoch) comes with the connect's
-history read, in one round trip (:meth:`.history.RedisHistory.connect`), and
+round trip or Django (``monitio.wire.verify_token`` is a signature and age check).
+What Redis knows about it (the user's revocations, the current epoch) comes with the
+connect's history read, in one round trip (:meth:`.history.RedisHistory.connect`), and
 :func:`refusal` judges it. A token of another epoch was minted before Redis lost its
 data, revocations included: refused.
 """
