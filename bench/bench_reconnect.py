@@ -54,12 +54,12 @@ def _specs(
     if kind == "nchan":
         return [(port, sse_request(port, f"/sub/u{i}")) for i in range(n)]
     from monitio.stream import current_epoch
-    from monitio.stream_token import mint
+    from monitio.wire import mint_token
 
     now, epoch = time.time(), current_epoch()
     specs = []
     for i in range(n):
-        cookie = "monitio_stream=" + mint(
+        cookie = "monitio_stream=" + mint_token(
             f"{i}", "s", secret=harness.SECRET, epoch=epoch, now=now
         )
         request = sse_request(port, "/sse/", cookie)
