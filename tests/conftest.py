@@ -113,14 +113,9 @@ def broker_client() -> redis.Redis:
 
 
 @pytest.fixture
-def celery_app():
-    return test_celery_app
-
-
-@pytest.fixture
-def worker(transactional_db, redis_client, broker_client, celery_app):
+def worker(transactional_db, redis_client, broker_client):
     """A real Celery worker consuming the real Redis broker, in a thread of this process."""
-    with start_worker(celery_app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=30):
+    with start_worker(test_celery_app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=30):
         yield
 
 
@@ -169,18 +164,22 @@ def make_message():
 
 
 @pytest.fixture(autouse=True)
-def _fresh_monitio_settings():
+def _fresh_state():
+    """monitio's settings are read afresh, and Django's cache (where django-ratelimit
+    counts state changes) starts empty."""
+    from django.core.cache import cache
+
     monitio_settings.reload()
+    cache.clear()
     yield
     monitio_settings.reload()
 
 
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    """Django's cache (where django-ratelimit counts state changes) starts empty."""
-    from django.core.cache import cache
-
-    cache.clear()
+@pytest.fixture
+def accelerators_on(settings):
+    """monitio's accelerators on, whatever MONITIO_TEST_ACCELERATORS says: for tests of
+    what only they do."""
+    settings.MONITIO = {**settings.MONITIO, "ACCELERATORS": True}
 
 
 def pytest_sessionfinish(session, exitstatus):

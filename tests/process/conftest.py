@@ -37,15 +37,9 @@ def worker_process(transactional_db, redis_client, broker_client, tmp_path):
 
 
 @pytest.fixture
-def redis_db(redis_client):
-    """The events Redis, emptied; monitio's settings pointed at the test prefix."""
-    assert monitio_settings.KEY_PREFIX == PREFIX
-    return redis_client
-
-
-@pytest.fixture
 def start_gateway(tmp_path) -> Iterator:
     """Start gateways with extra env; all are stopped after the test."""
+    assert monitio_settings.KEY_PREFIX == PREFIX  # the prefix the gateways are given
     started: list[GatewayProcess] = []
 
     def start(
@@ -68,7 +62,7 @@ def start_gateway(tmp_path) -> Iterator:
 
 
 @pytest.fixture
-def gateway(start_gateway, redis_db) -> GatewayProcess:
+def gateway(start_gateway, redis_client) -> GatewayProcess:
     return start_gateway(MONITIO_HEARTBEAT_SECONDS="1")
 
 

@@ -16,6 +16,7 @@ from monitio.carry import COOKIE_NAME as CARRY_COOKIE_NAME
 from monitio.models import Message, PendingTask
 from monitio_tasks import tasks
 from tests import procs
+from tests.celery_app import app as test_celery_app
 from tests.fast.core.test_storage import shown, task_body
 
 #: Fields that differ between any two sends of the same task.
@@ -32,7 +33,7 @@ def decoded(raw: bytes) -> dict:
 
 
 @pytest.fixture
-def private_broker(celery_app):
+def private_broker():
     """A Redis server of this test's own as the broker, through a Celery app of its
     own, current for the test (monitio's shared tasks send through the current app)."""
     import redis
@@ -52,19 +53,12 @@ def private_broker(celery_app):
         yield server, client
     finally:
         client.close()
-        celery_app.set_current()
-        celery_app.set_default()
+        test_celery_app.set_current()
+        test_celery_app.set_default()
         app.pool.force_close_all()
         if server.poll() is None:
             server.terminate()
             server.wait()
-
-
-@pytest.fixture
-def kombu_accelerator(settings):
-    """The kombu accelerator on, whatever MONITIO_TEST_ACCELERATORS says: the test is
-    about what only it does (overlapping the broker's answer, its kept connections)."""
-    settings.MONITIO = {**settings.MONITIO, "ACCELERATORS": True}
 
 
 def commands_processed(client) -> int:
@@ -171,7 +165,7 @@ def test_work_inside_the_send_overlaps_it_and_an_error_there_still_sends(transac
     assert PendingTask.objects.count() == 0
 
 
-def test_broker_lost_before_it_answered_keeps_the_task(transactional_db, private_broker, kombu_accelerator):
+def test_broker_lost_before_it_answered_keeps_the_task(transactional_db, private_broker, accelerators_on):
     server, client = private_broker
     enqueue.enqueue(tasks.deliver, batch("connect"))
     client.client_pause(60_000, all=False)  # write commands wait, unanswered
@@ -194,7 +188,7 @@ def test_connection_dropped_during_the_overlap_is_sent_again(transactional_db, p
     assert PendingTask.objects.count() == 0
 
 
-def test_overlapping_sends_each_hold_a_connection(transactional_db, private_broker, kombu_accelerator):
+def test_overlapping_sends_each_hold_a_connection(transactional_db, private_broker, accelerators_on):
     _, client = private_broker
     with (
         enqueue.enqueued(tasks.deliver, batch("outer")),

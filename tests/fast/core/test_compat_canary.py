@@ -25,17 +25,15 @@ from monitio._compat import celery as celery_accelerator
 from monitio._compat import kombu as kombu_accelerator
 from monitio.models import Message
 from monitio_tasks import tasks
+from tests.celery_app import app as celery_app
 from tests.fast.core.test_storage import task_body
 from tests.waiting import wait_until
+
+pytestmark = pytest.mark.usefixtures("accelerators_on")
 
 #: Fields that differ between any two sends of the same task.
 PER_SEND = {("headers", "id"), ("headers", "root_id"), ("properties", "correlation_id"),
             ("properties", "delivery_tag")}
-
-
-@pytest.fixture(autouse=True)
-def accelerators_on(settings):
-    settings.MONITIO = {**settings.MONITIO, "ACCELERATORS": True}
 
 
 def decoded(raw: bytes) -> dict:
@@ -85,7 +83,7 @@ def test_turned_off_there_is_no_warning(settings, monkeypatch):
 # -- kombu: the message written by hand -----------------------------------------------
 
 
-def test_kombu_internals_the_sender_uses_exist(celery_app):
+def test_kombu_internals_the_sender_uses_exist():
     assert parameters(celery_app.amqp.as_task_v2)[:4] == ["task_id", "name", "args", "kwargs"]
     assert {"time_limit", "soft_time_limit", "ignore_result", "argsrepr", "kwargsrepr"} <= set(
         parameters(celery_app.amqp.as_task_v2)
@@ -222,7 +220,7 @@ class Records(logging.Handler):
 
 
 def test_a_real_worker_coalesces_queued_deliver_tasks(
-    transactional_db, redis_client, broker_client, celery_app, alice
+    transactional_db, redis_client, broker_client, alice
 ):
     from celery.contrib.testing.worker import start_worker
 

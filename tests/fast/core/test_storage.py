@@ -13,6 +13,7 @@ from django.utils import timezone
 import monitio
 from monitio import delivery
 from monitio.models import Message
+from tests.celery_app import app as celery_app
 from tests.waiting import wait_until
 
 
@@ -108,7 +109,7 @@ def test_persistent_messages_come_in_order(worker, alice, alice_client):
 
 
 def test_message_rendered_before_the_worker_wrote_it_is_neither_lost_nor_doubled(
-    transactional_db, alice, alice_client, broker_client, celery_app, redis_client
+    transactional_db, alice, alice_client, broker_client, redis_client
 ):
     from celery.contrib.testing.worker import start_worker
 

@@ -1,5 +1,11 @@
 """monitio.testing (issue 18.4): a site's tests see what its code queued, and can
-deliver it in-process, with no Redis, broker or worker answering."""
+deliver it in-process, with no Redis, broker or worker answering.
+
+That is the point of these tests, so they point monitio's Redis and Celery's broker
+at a port where nothing listens (``no_services``): nothing is faked, and any attempt
+to reach a service would fail them. The same helpers with the real Redis and a real
+gateway are tested in ``tests/process/gateway/test_outbox_live.py``.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +22,7 @@ from monitio.testing import capture_messages, monitio_outbox  # noqa: F401 (fixt
 from monitio_tasks import tasks
 from tests.celery_app import app
 
-NOWHERE = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+NOWHERE = "redis://127.0.0.1:1/0"  # nothing listens on port 1: no Redis, no broker
 
 
 def ship(request):
@@ -33,8 +39,9 @@ urlpatterns = [path("ship/", ship), path("messages/", include("monitio.urls"))]
 
 
 @pytest.fixture
-def no_redis(settings):
-    """monitio's Redis and Celery's broker both point where nothing answers."""
+def no_services(settings):
+    """monitio's Redis and Celery's broker both point where nothing answers, as on a
+    developer's machine with neither running: monitio.testing must not need them."""
     settings.MONITIO = {**settings.MONITIO, "REDIS_URL": NOWHERE}
     settings.ROOT_URLCONF = __name__
     before = app.conf.broker_url
@@ -46,7 +53,7 @@ def no_redis(settings):
 
 
 @pytest.mark.django_db
-def test_a_view_sent_bob_a_message_and_delivering_stores_it(no_redis, client, alice, bob):
+def test_a_view_sent_bob_a_message_and_delivering_stores_it(no_services, client, alice, bob):
     client.force_login(alice)
     with capture_messages() as outbox:
         assert client.get("/ship/").status_code == 200
@@ -63,7 +70,7 @@ def test_a_view_sent_bob_a_message_and_delivering_stores_it(no_redis, client, al
 
 
 @pytest.mark.django_db
-def test_every_way_of_sending_is_captured(no_redis, alice, bob):
+def test_every_way_of_sending_is_captured(no_services, alice, bob):
     with capture_messages(deliver=True) as outbox:
         monitio.create_message(bob, monitio.INFO, "one")
         monitio.create_messages([alice, bob], monitio.WARNING, "two")
@@ -81,7 +88,7 @@ def test_every_way_of_sending_is_captured(no_redis, alice, bob):
 
 @override_settings(CELERY_TASK_ALWAYS_EAGER=True)
 @pytest.mark.django_db
-def test_eager_celery_with_no_redis_is_fine_under_capture(no_redis, bob):
+def test_eager_celery_with_no_redis_is_fine_under_capture(no_services, bob):
     """Eager alone raises Celery's Retry here (the task publishes to Redis in the
     caller); the outbox delivers without the live event instead."""
     app.conf.task_always_eager = True
@@ -95,7 +102,7 @@ def test_eager_celery_with_no_redis_is_fine_under_capture(no_redis, bob):
 
 
 @pytest.mark.django_db
-def test_the_fixture_sees_messages_before_the_test_transaction_ends(no_redis, monitio_outbox, bob):
+def test_the_fixture_sees_messages_before_the_test_transaction_ends(no_services, monitio_outbox, bob):
     monitio.create_message(bob, monitio.INFO, "inside the test's transaction")
     assert [m.message for m in monitio_outbox.to(bob)] == ["inside the test's transaction"]
     result = monitio.create_message.delay(bob.pk, monitio.INFO, "from a job")
@@ -105,7 +112,7 @@ def test_the_fixture_sees_messages_before_the_test_transaction_ends(no_redis, mo
 
 
 @pytest.mark.django_db
-def test_rolled_back_messages_are_not_captured(no_redis, bob):
+def test_rolled_back_messages_are_not_captured(no_services, bob):
     from django.db import transaction
 
     with capture_messages() as outbox:

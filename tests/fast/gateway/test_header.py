@@ -5,16 +5,13 @@ from __future__ import annotations
 import json
 import re
 
-import pytest
 from django.template import Context, Template
 from django.test import RequestFactory
 
 from monitio import publish
 
 
-@pytest.fixture
-def request_for(db, django_user_model):
-    user = django_user_model.objects.create_user("hedy", password="pw-hedy-123")
+def request_for(user):
     request = RequestFactory().get("/")
     request.user = user
     return request
@@ -27,8 +24,9 @@ def _render(request, **context) -> str:
     )
 
 
-def test_header_emits_json_config_and_no_inline_script(request_for, redis_client):
-    html = _render(request_for)
+def test_header_emits_json_config_and_no_inline_script(alice, redis_client):
+    request = request_for(alice)
+    html = _render(request)
     scripts = re.findall(r"<script([^>]*)>(.*?)</script>", html, re.DOTALL)
     inline = [
         body
@@ -43,31 +41,34 @@ def test_header_emits_json_config_and_no_inline_script(request_for, redis_client
         re.search(r'id="monitio-config"[^>]*>(.*?)</script>', html, re.DOTALL)[1]
     )
     assert config["streamTokenUrl"] == "/messages/stream/"
-    assert config["lastEventId"] == publish.current_event_id(request_for.user.pk)
+    assert config["lastEventId"] == publish.current_event_id(request.user.pk)
     assert "00000000-0000-0000-0000-000000000000" in config["markReadUrl"]
     assert config["csrfHeaderName"] == "X-CSRFTOKEN" and config["theme"] == "default"
     assert "monitio/themes/default.css" in html and "monitio/monitio.js" in html
 
 
-def test_header_theme_and_css_options(request_for, redis_client):
-    html = _render(request_for, monitio_theme="bootstrap5")
+def test_header_theme_and_css_options(alice, redis_client):
+    request = request_for(alice)
+    html = _render(request, monitio_theme="bootstrap5")
     assert "monitio/themes/bootstrap5.css" in html
     assert '"theme": "bootstrap5"' in html
-    assert "stylesheet" not in _render(request_for, monitio_css=False)
+    assert "stylesheet" not in _render(request, monitio_css=False)
 
 
-def test_header_renders_without_redis(request_for, settings):
+def test_header_renders_without_redis(alice, settings):
+    request = request_for(alice)
     settings.MONITIO = {**settings.MONITIO, "REDIS_URL": "redis://127.0.0.1:1/0"}
     publish.reset_client()
     try:
         config = re.search(
-            r'id="monitio-config"[^>]*>(.*?)</script>', _render(request_for), re.DOTALL
+            r'id="monitio-config"[^>]*>(.*?)</script>', _render(request), re.DOTALL
         )[1]
         assert json.loads(config)["lastEventId"] == ""
     finally:
         publish.reset_client()
 
 
-def test_message_text_in_config_cannot_break_out(request_for, redis_client):
-    html = _render(request_for, monitio_theme="</script><script>alert(1)</script>")
+def test_message_text_in_config_cannot_break_out(alice, redis_client):
+    request = request_for(alice)
+    html = _render(request, monitio_theme="</script><script>alert(1)</script>")
     assert "<script>alert(1)" not in html

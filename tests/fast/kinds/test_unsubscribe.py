@@ -42,8 +42,7 @@ def email_on(user, kind="comment") -> bool:
     return preferences.allows(user.pk, kind, "email")
 
 
-@pytest.fixture
-def one_click() -> Client:
+def mail_provider() -> Client:
     """A mail provider: no session, no cookie, CSRF checks enforced."""
     return Client(enforce_csrf_checks=True)
 
@@ -88,8 +87,9 @@ def test_without_site_url_the_email_goes_without_a_link_and_a_warning_is_logged(
 
 
 def test_one_click_post_without_cookie_or_csrf_turns_that_kinds_email_off(
-    transactional_db, alice, bob, redis_client, mailoutbox, one_click
+    transactional_db, alice, bob, redis_client, mailoutbox
 ):
+    one_click = mail_provider()
     send_one(alice)
     path = link_of(mailoutbox[0]).removeprefix("http://testserver")
     response = one_click.post(path, "List-Unsubscribe=One-Click",
@@ -107,8 +107,9 @@ def test_one_click_post_without_cookie_or_csrf_turns_that_kinds_email_off(
 
 
 def test_the_link_in_the_body_shows_a_confirmation_page_whose_form_posts(
-    transactional_db, alice, redis_client, mailoutbox, one_click
+    transactional_db, alice, redis_client, mailoutbox
 ):
+    one_click = mail_provider()
     send_one(alice)
     path = link_of(mailoutbox[0]).removeprefix("http://testserver")
     page = one_click.get(path)
@@ -138,7 +139,8 @@ def forge(token: str) -> str:
         (lambda user: unsubscribe.make_token(user.pk, "security"), 403),
     ],
 )
-def test_bad_tokens_and_mandatory_kinds_are_refused_and_change_nothing(alice, one_click, make, status):
+def test_bad_tokens_and_mandatory_kinds_are_refused_and_change_nothing(alice, make, status):
+    one_click = mail_provider()
     path = f"/messages/unsubscribe/{make(alice)}/"
     for method in (one_click.get, one_click.post):
         response = method(path)
@@ -146,7 +148,8 @@ def test_bad_tokens_and_mandatory_kinds_are_refused_and_change_nothing(alice, on
     assert Preference.objects.count() == 0 and email_on(alice) and email_on(alice, "security")
 
 
-def test_an_expired_token_is_refused_and_changes_nothing(alice, one_click, settings):
+def test_an_expired_token_is_refused_and_changes_nothing(alice, settings):
+    one_click = mail_provider()
     max_age = settings.MONITIO.get("UNSUBSCRIBE_MAX_AGE", 90 * DAY)
     now = time.time()
     with mock.patch("time.time", return_value=now - max_age - 60):
@@ -160,7 +163,8 @@ def test_an_expired_token_is_refused_and_changes_nothing(alice, one_click, setti
     assert not email_on(alice)
 
 
-def test_only_the_unsubscribe_view_skips_csrf(alice, one_click):
+def test_only_the_unsubscribe_view_skips_csrf(alice):
+    one_click = mail_provider()
     one_click.force_login(alice)
     assert one_click.post("/messages/preferences/", {"inbox": []}).status_code == 403
     assert one_click.post("/messages/mark_read/all/").status_code == 403

@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from monitio.models import Message, PendingTask
 
 CHANGELIST = "admin:monitio_message_changelist"
-
-
-@pytest.fixture
-def admin_client_(db) -> Client:
-    user = get_user_model().objects.create_superuser("root", "root@example.com", "pw")
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.mark.parametrize(
@@ -35,25 +25,25 @@ def admin_client_(db) -> Client:
     ],
 )
 def test_message_changelist_loads_with_filters_and_search(
-    admin_client_, alice, make_message, query
+    admin_client, alice, make_message, query
 ):
     make_message(alice, "your invoice", subject="Invoice")
-    response = admin_client_.get(reverse(CHANGELIST), query)
+    response = admin_client.get(reverse(CHANGELIST), query)
     assert response.status_code == 200
 
 
-def test_search_finds_by_text_and_by_recipient(admin_client_, alice, bob, make_message):
+def test_search_finds_by_text_and_by_recipient(admin_client, alice, bob, make_message):
     invoice = make_message(alice, "your invoice")
     other = make_message(bob, "something else")
-    by_text = admin_client_.get(reverse(CHANGELIST), {"q": "invoice"})
-    by_user = admin_client_.get(reverse(CHANGELIST), {"q": "bob"})
+    by_text = admin_client.get(reverse(CHANGELIST), {"q": "invoice"})
+    by_user = admin_client.get(reverse(CHANGELIST), {"q": "bob"})
     assert list(by_text.context["cl"].result_list) == [invoice]
     assert list(by_user.context["cl"].result_list) == [other]
 
 
-def test_change_page_shows_email_status_read_only(admin_client_, alice, make_message):
+def test_change_page_shows_email_status_read_only(admin_client, alice, make_message):
     message = make_message(alice, email=True, email_status="failed", email_error="boom")
-    response = admin_client_.get(
+    response = admin_client.get(
         reverse("admin:monitio_message_change", args=[message.pk])
     )
     assert response.status_code == 200
@@ -67,11 +57,11 @@ def test_change_page_shows_email_status_read_only(admin_client_, alice, make_mes
     "action,start,end", [("mark_read", False, True), ("mark_unread", True, False)]
 )
 def test_actions_change_read_state(
-    admin_client_, alice, bob, make_message, action, start, end
+    admin_client, alice, bob, make_message, action, start, end
 ):
     chosen = [make_message(alice, read=start), make_message(bob, read=start)]
     spared = make_message(alice, read=start)
-    response = admin_client_.post(
+    response = admin_client.post(
         reverse(CHANGELIST),
         {"action": action, "_selected_action": [str(m.pk) for m in chosen]},
         follow=True,
@@ -82,26 +72,26 @@ def test_actions_change_read_state(
     assert Message.objects.get(pk=spared.pk).read is start
 
 
-def test_outbox_is_listed_read_only(admin_client_):
+def test_outbox_is_listed_read_only(admin_client):
     task = PendingTask.objects.create(task="monitio_tasks.deliver", args=[[]])
     assert (
-        admin_client_.get(reverse("admin:monitio_pendingtask_changelist")).status_code
+        admin_client.get(reverse("admin:monitio_pendingtask_changelist")).status_code
         == 200
     )
     assert (
-        admin_client_.get(reverse("admin:monitio_pendingtask_add")).status_code == 403
+        admin_client.get(reverse("admin:monitio_pendingtask_add")).status_code == 403
     )
     # Viewing one is allowed; changing or deleting it is not.
     change = reverse("admin:monitio_pendingtask_change", args=[task.pk])
-    assert admin_client_.get(change).status_code == 200
+    assert admin_client.get(change).status_code == 200
     assert (
-        admin_client_.post(
+        admin_client.post(
             change, {"task": "x", "args": "[]", "attempts": 0}
         ).status_code
         == 403
     )
     assert (
-        admin_client_.post(
+        admin_client.post(
             reverse("admin:monitio_pendingtask_delete", args=[task.pk]), {"post": "yes"}
         ).status_code
         == 403

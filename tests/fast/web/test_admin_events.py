@@ -48,8 +48,7 @@ def root(transactional_db):
     return get_user_model().objects.create_superuser("root", "root@example.com", "pw")
 
 
-@pytest.fixture
-def staff(transactional_db):
+def _staff():
     """Staff who may see users, but has no permission to send messages."""
     user = get_user_model().objects.create_user("staff", "staff@example.com", "pw", is_staff=True)
     user.user_permissions.add(Permission.objects.get(codename="view_user"))
@@ -101,7 +100,8 @@ def test_send_action_form_errors_queue_nothing(root, alice, broker_client):
     assert broker_client.llen("celery") == 0
 
 
-def test_send_action_needs_the_add_message_permission(staff, alice, broker_client):
+def test_send_action_needs_the_add_message_permission(transactional_db, alice, broker_client):
+    staff = _staff()
     client = _csrf_client(staff)
     data = {"action": "send_message", "_selected_action": [alice.pk], "apply": "Send",
             "level": INFO, "text": "hi", "csrfmiddlewaretoken": _token(client)}

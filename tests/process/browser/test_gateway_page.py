@@ -112,7 +112,7 @@ class Site:
 
 
 @pytest.fixture
-def site(transactional_db, redis_db, tmp_path) -> Iterator[Site]:
+def site(transactional_db, redis_client, tmp_path) -> Iterator[Site]:
     site = Site(tmp_path)
     try:
         yield site.start()
@@ -121,17 +121,12 @@ def site(transactional_db, redis_db, tmp_path) -> Iterator[Site]:
 
 
 @pytest.fixture
-def user(django_user_model):
-    return django_user_model.objects.create_user("dora", password="pw-dora-123")
-
-
-@pytest.fixture
-def open_page(site, user, chromium):
+def open_page(site, alice, chromium):
     contexts = []
 
     def open_(theme: str = "default"):
         client = Client()
-        client.force_login(user)
+        client.force_login(alice)
         context = chromium.new_context()
         contexts.append(context)
         context.add_cookies(
@@ -187,16 +182,16 @@ def wait_toasts(page, count: int, timeout: float = 15_000) -> list[dict]:
     return toasts(page)
 
 
-def test_toast_badge_dedupe_and_text_rendering(open_page, user):
+def test_toast_badge_dedupe_and_text_rendering(open_page, alice):
     page = open_page()
     first = message(
-        user,
+        alice,
         '<img src=x onerror="window.__xss++"> & <b>literal</b>',
         subject="<i>S</i>",
         unread=1,
     )
-    message(user, "again", id=first["id"], unread=1)  # the same message id, replayed
-    message(user, "<b>bold</b>", safe=True, unread=2)
+    message(alice, "again", id=first["id"], unread=1)  # the same message id, replayed
+    message(alice, "<b>bold</b>", safe=True, unread=2)
     shown = wait_toasts(page, 2)
     page.wait_for_timeout(300)
     shown = toasts(page)
@@ -215,19 +210,19 @@ def test_toast_badge_dedupe_and_text_rendering(open_page, user):
     )
 
 
-def test_read_and_deleted_events_close_toasts_in_every_tab(open_page, user):
+def test_read_and_deleted_events_close_toasts_in_every_tab(open_page, alice):
     tabs = [open_page(), open_page()]
-    sent = [message(user, f"m{n}", unread=n + 1) for n in range(3)]
+    sent = [message(alice, f"m{n}", unread=n + 1) for n in range(3)]
     for tab in tabs:
         wait_toasts(tab, 3)
-    publish.publish(user.pk, wire.READ, {"ids": [sent[0]["id"]], "unread": 2})
-    publish.publish(user.pk, wire.DELETED, {"ids": [sent[1]["id"]], "unread": 1})
+    publish.publish(alice.pk, wire.READ, {"ids": [sent[0]["id"]], "unread": 2})
+    publish.publish(alice.pk, wire.DELETED, {"ids": [sent[1]["id"]], "unread": 1})
     for tab in tabs:
         tab.wait_for_function(
             "() => document.querySelectorAll('[data-monitio-id]').length === 1"
         )
         assert tab.inner_text("#badge") == "1"
-    publish.publish(user.pk, wire.READ, {"ids": None, "unread": 0})
+    publish.publish(alice.pk, wire.READ, {"ids": None, "unread": 0})
     for tab in tabs:
         tab.wait_for_function(
             "() => document.querySelectorAll('[data-monitio-id]').length === 0"
@@ -235,10 +230,10 @@ def test_read_and_deleted_events_close_toasts_in_every_tab(open_page, user):
         assert tab.inner_text("#badge") == "0"
 
 
-def test_close_timeout_and_close_button(open_page, user):
+def test_close_timeout_and_close_button(open_page, alice):
     page = open_page("bootstrap5")
-    message(user, "short-lived", close_timeout=300)
-    kept = message(user, "kept")
+    message(alice, "short-lived", close_timeout=300)
+    kept = message(alice, "kept")
     wait_toasts(page, 2)
     page.wait_for_function(
         "() => document.querySelectorAll('[data-monitio-id]').length === 1"
@@ -252,20 +247,20 @@ def test_close_timeout_and_close_button(open_page, user):
 
 
 def test_token_expiry_then_drop_refreshes_token_and_misses_nothing(
-    open_page, user, site
+    open_page, alice, site
 ):
     """R23: the cookie has expired when the connection drops; the browser's own
     retry gets 401 and closes; monitio.js fetches a new token and reopens."""
     page = open_page()
-    message(user, "before")
+    message(alice, "before")
     wait_toasts(page, 1)
     time.sleep(int(TOKEN_MAX_AGE) + 1)  # the stream cookie is gone now
     # A quick restart: the browser's own retry (after retry: 2000 ms) reaches the
     # new process, without a cookie now, and gets 401.
     site.gateway.stop(signal.SIGKILL)
-    missed_while_down = [message(user, f"during-{n}") for n in range(3)]
+    missed_while_down = [message(alice, f"during-{n}") for n in range(3)]
     site.gateway.start()
-    after = message(user, "after")
+    after = message(alice, "after")
     shown = wait_toasts(page, 5, timeout=30_000)
     ids = [t["id"] for t in shown]
     expected = [m["id"] for m in [*missed_while_down, after]]
@@ -280,24 +275,24 @@ def test_token_expiry_then_drop_refreshes_token_and_misses_nothing(
     assert log.count('"POST /messages/stream/ HTTP/1.1" 200') >= 2
 
 
-def test_resync_refetches_the_list_and_badge(open_page, user, redis_db):
+def test_resync_refetches_the_list_and_badge(open_page, alice, redis_client):
     page = open_page()
-    message(user, "live", unread=1)
+    message(alice, "live", unread=1)
     wait_toasts(page, 1)
-    row = Message.objects.create(user=user, level=120, message="only in the database")
-    redis_db.flushdb()  # Redis lost everything: the next connect must resync
-    publish.publish(user.pk, wire.UNREAD, {"ids": [], "unread": 5})
+    row = Message.objects.create(user=alice, level=120, message="only in the database")
+    redis_client.flushdb()  # Redis lost everything: the next connect must resync
+    publish.publish(alice.pk, wire.UNREAD, {"ids": [], "unread": 5})
     shown = wait_toasts(page, 2, timeout=20_000)
     assert shown[1]["id"] == str(row.id)
     page.wait_for_function("() => document.querySelector('#badge').textContent === '1'")
 
 
-def test_mark_read_in_one_tab_updates_the_other(open_page, user, worker_process):
+def test_mark_read_in_one_tab_updates_the_other(open_page, alice, worker_process):
     """R22: tab A's "Mark as read" -> Django -> Celery worker -> gateway -> tab B."""
     import monitio
 
     tab_a, tab_b = open_page(), open_page()
-    message_id = str(monitio.create_message(user, monitio.INFO, "read me in tab A"))
+    message_id = str(monitio.create_message(alice, monitio.INFO, "read me in tab A"))
     for tab in (tab_a, tab_b):
         assert wait_toasts(tab, 1, timeout=30_000)[0]["id"] == message_id
         tab.wait_for_function(
@@ -329,8 +324,8 @@ es.onerror = function () { if (es.readyState === 2) { window.__result = "closed"
 </script>"""
 
 
-def test_cross_site_page_cannot_open_the_stream(open_page, site, user):
-    """S7: the user is logged in (stream cookie set); a page on another site opens
+def test_cross_site_page_cannot_open_the_stream(open_page, site, alice):
+    """S7: the alice is logged in (stream cookie set); a page on another site opens
     ``EventSource(..., {withCredentials: true})`` to the gateway."""
     import http.server
     import threading
@@ -358,7 +353,7 @@ def test_cross_site_page_cannot_open_the_stream(open_page, site, user):
         result = evil.evaluate("() => window.__result")
     finally:
         server.shutdown()
-    message(user, "for the real page only")
+    message(alice, "for the real page only")
     wait_toasts(page, 1)
     lines = [
         line

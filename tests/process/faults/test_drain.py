@@ -60,7 +60,7 @@ def _capacity(gw, worker: psutil.Process, rss_empty: int) -> str:
     )
 
 
-def test_sigterm_drains_every_stream_with_jittered_retry(start_gateway, redis_db):
+def test_sigterm_drains_every_stream_with_jittered_retry(start_gateway, redis_client):
     gw = start_gateway(
         MONITIO_MAX_STREAMS_PER_USER=str(STREAMS),
         MONITIO_MAX_CONNECTIONS=str(STREAMS),

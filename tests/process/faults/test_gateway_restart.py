@@ -62,7 +62,7 @@ def _restart(gw, sig: int) -> float:
 )
 @pytest.mark.parametrize("proxied", [False, True], ids=["direct", "nginx"])
 def test_gateway_restart_loses_nothing(
-    start_gateway, start_nginx, redis_db, sig, proxied
+    start_gateway, start_nginx, redis_client, sig, proxied
 ):
     gw = start_gateway(MONITIO_MAX_STREAMS_PER_USER=str(CLIENTS))
     port = start_nginx(gw.port).port if proxied else gw.port

@@ -62,7 +62,7 @@ def _idle(
 
 
 def test_idle_streams_survive_the_proxy_timeout_scaled(
-    start_gateway, start_nginx, redis_db
+    start_gateway, start_nginx, redis_client
 ):
     disconnects, comments, timeout, source = _idle(
         start_gateway, start_nginx, heartbeat="1", idle=10, read_timeout="3s"
@@ -76,7 +76,7 @@ def test_idle_streams_survive_the_proxy_timeout_scaled(
 
 
 def test_control_heartbeat_slower_than_proxy_timeout_loses_streams(
-    start_gateway, start_nginx, redis_db
+    start_gateway, start_nginx, redis_client
 ):
     disconnects, _, timeout, _ = _idle(
         start_gateway, start_nginx, heartbeat="5", idle=4, read_timeout="2s"
@@ -89,7 +89,7 @@ def test_control_heartbeat_slower_than_proxy_timeout_loses_streams(
 
 
 @pytest.mark.slow
-def test_ten_minutes_idle_behind_documented_nginx(start_gateway, start_nginx, redis_db):
+def test_ten_minutes_idle_behind_documented_nginx(start_gateway, start_nginx, redis_client):
     disconnects, comments, timeout, source = _idle(
         start_gateway, start_nginx, heartbeat="15", idle=600, read_timeout="60s"
     )

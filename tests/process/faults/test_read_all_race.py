@@ -31,7 +31,7 @@ def _store(alice, text: str) -> str:
     return payload["id"]
 
 
-def test_read_all_event_does_not_mark_newer_messages_read(start_gateway, redis_db, alice):
+def test_read_all_event_does_not_mark_newer_messages_read(start_gateway, redis_client, alice):
     gw = start_gateway()
     browser = Client()
     browser.force_login(alice)

@@ -36,11 +36,6 @@ from .inbox import LiveInbox
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def gateway(start_gateway, redis_db):
-    return start_gateway(MONITIO_HEARTBEAT_SECONDS="1")
-
-
 def _browser(alice) -> Client:
     client = Client()
     client.force_login(alice)
@@ -137,7 +132,7 @@ def test_history_overflow_resync_ends_equal_to_database(gateway, worker_process,
 
 
 def test_flushdb_while_connected_resync_ends_equal_to_database(
-    gateway, worker_process, alice, redis_db
+    gateway, worker_process, alice, redis_client
 ):
     browser = _browser(alice)
     inbox = LiveInbox(browser)
@@ -147,7 +142,7 @@ def test_flushdb_while_connected_resync_ends_equal_to_database(
     stream = _open(gateway, browser)
     _churn(alice)
     wait_until(lambda: len(stream.events) >= 3, 30)
-    redis_db.flushdb()  # Redis loses every key: history, epoch, sent markers
+    redis_client.flushdb()  # Redis loses every key: history, epoch, sent markers
     _send(alice, 4, "after")
     _stored(alice, 13)
     # Mark all read only once the client shows the new messages: a "read all"
@@ -165,7 +160,7 @@ def test_flushdb_while_connected_resync_ends_equal_to_database(
 
 
 def test_flushdb_while_away_resync_ends_equal_to_database(
-    gateway, worker_process, alice, redis_db
+    gateway, worker_process, alice, redis_client
 ):
     browser = _browser(alice)
     inbox = LiveInbox(browser)
@@ -177,7 +172,7 @@ def test_flushdb_while_away_resync_ends_equal_to_database(
     inbox.apply(stream)
     last = stream.last_id
     stream.close()
-    redis_db.flushdb()
+    redis_client.flushdb()
     _churn(alice)
     _send(alice, 2, "away")
     _stored(alice, 7)

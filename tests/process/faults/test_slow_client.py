@@ -114,7 +114,7 @@ def _drain(sock: socket.socket) -> int:
     return received
 
 
-def test_stalled_client_is_dropped_and_others_unaffected(start_gateway, redis_db):
+def test_stalled_client_is_dropped_and_others_unaffected(start_gateway, redis_client):
     gw = start_gateway(MONITIO_MAX_STREAMS_PER_USER=str(PER_USER))
     users = list(range(1, READERS // PER_USER + 1))
     reader = MultiReader(

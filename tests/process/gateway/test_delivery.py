@@ -77,7 +77,7 @@ def test_a_burst_for_one_stream_goes_out_in_one_write(gateway, streams):
     assert gateway.metric("events_merged_total") == 2 * 49
 
 
-def test_two_gateway_processes_both_deliver(start_gateway, redis_db, streams):
+def test_two_gateway_processes_both_deliver(start_gateway, redis_client, streams):
     one, two = start_gateway(), start_gateway()
     clients = [one.stream(1), two.stream(1), one.stream(2), two.stream(2)]
     streams += clients

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.urls("tests.process.gateway.urls")
 
 
 def test_add_message_in_a_view_reaches_the_sse_client(
-    worker_process, start_gateway, redis_db, django_user_model
+    worker_process, start_gateway, redis_client, django_user_model
 ):
     gw = start_gateway()
     bob = django_user_model.objects.create_user("bob", password="pw-bob-123")

@@ -44,7 +44,7 @@ def _read_until(sock: socket.socket, marker: bytes, timeout: float = 10) -> byte
     return data
 
 
-def test_open_streams_hold_no_request_slot(start_gateway, redis_db, streams):
+def test_open_streams_hold_no_request_slot(start_gateway, redis_client, streams):
     """50 streams through a worker allowed 5 requests at once: all admitted, all live."""
     gw = start_gateway(args=("--worker-connections", "5"))
     opened = [gw.stream(u) for u in range(1, 51)]
@@ -57,7 +57,7 @@ def test_open_streams_hold_no_request_slot(start_gateway, redis_db, streams):
     assert gw.metric("connections") == 50
 
 
-def test_peer_close_is_noticed_without_a_write(start_gateway, redis_db, streams):
+def test_peer_close_is_noticed_without_a_write(start_gateway, redis_client, streams):
     """No heartbeat for a minute, no event: the closed stream is forgotten at once."""
     gw = start_gateway(MONITIO_HEARTBEAT_SECONDS="60")
     stream = gw.stream(1)
@@ -72,7 +72,7 @@ def test_peer_close_is_noticed_without_a_write(start_gateway, redis_db, streams)
     assert gw.metric("connections") == 0
 
 
-def test_http11_body_is_chunked_and_ends_with_last_chunk(start_gateway, redis_db):
+def test_http11_body_is_chunked_and_ends_with_last_chunk(start_gateway, redis_client):
     """Every write is one chunk; a drained stream ends with the last chunk."""
     gw = start_gateway()
     sock = _raw_stream(gw.port, 1)
@@ -100,7 +100,7 @@ def test_http11_body_is_chunked_and_ends_with_last_chunk(start_gateway, redis_db
     assert parser.fields.count("retry") == 2  # the opening's, then the drain's
 
 
-def test_http10_body_is_the_events_themselves(gateway, redis_db):
+def test_http10_body_is_the_events_themselves(gateway, redis_client):
     sock = _raw_stream(gateway.port, 2, version="1.0")
     data = _read_until(sock, b"\r\n\r\n")  # admitted: live events reach it now
     sent = publish.publish(2, wire.MESSAGE, {"n": 2})
@@ -136,7 +136,7 @@ def certificate(tmp_path_factory) -> tuple[str, str]:
     ],
 )
 def test_tls_or_http2_in_gunicorn_is_refused_at_start(
-    tmp_path, redis_db, certificate, setup, args, config_file
+    tmp_path, redis_client, certificate, setup, args, config_file
 ):
     """The stream's bytes would go out in the clear under gunicorn's TLS session, and
     an HTTP/2 connection carries many requests: the worker names the set-up at

@@ -4,47 +4,22 @@ is never touched."""
 
 from __future__ import annotations
 
-import re
 import signal
 import socket
 import statistics
 import threading
 import time
 
-import pytest
-
 from monitio import publish, wire
 from tests.gateways import HEAVY, mint
-from tests.process.faults.nginx import Nginx
 from tests.sseclient import Stream
 
 
-@pytest.fixture
-def nginx_for(tmp_path):
-    started = []
-
-    def start(gw, read_timeout: str | None = None) -> Nginx:
-        proxy = Nginx(tmp_path / f"nginx-{len(started)}", gw.port)
-        assert proxy.source == "docs/nginx.conf"
-        if read_timeout:
-            text = re.sub(
-                r"proxy_read_timeout [^;]+;",
-                f"proxy_read_timeout {read_timeout};",
-                proxy.conf.read_text(),
-            )
-            proxy.conf.write_text(text)
-        started.append(proxy)
-        return proxy.start()
-
-    yield start
-    for proxy in started:
-        proxy.stop()
-
-
-def test_events_pass_through_nginx_unbuffered(gateway, nginx_for, streams):
+def test_events_pass_through_nginx_unbuffered(gateway, start_nginx, streams):
     """R17: a 100-byte event goes through at once, with other streams open (1,000
     with MONITIO_GATEWAY_HEAVY=1; 200 by default)."""
-    proxy = nginx_for(gateway)
+    proxy = start_nginx(gateway.port)
+    assert proxy.source == "docs/nginx.conf"
     others = []
     for n in range(999 if HEAVY else 199):
         sock = socket.create_connection(("127.0.0.1", proxy.port))
@@ -74,12 +49,13 @@ def test_events_pass_through_nginx_unbuffered(gateway, nginx_for, streams):
 
 
 def test_heartbeats_keep_idle_stream_open_through_nginx(
-    start_gateway, redis_db, nginx_for, streams
+    start_gateway, redis_client, start_nginx, streams
 ):
     """R15 in miniature: nginx drops a stream silent for 3 s; heartbeats every 1 s."""
     idle = 600 if HEAVY else 8
     gw = start_gateway(MONITIO_HEARTBEAT_SECONDS="1")
-    proxy = nginx_for(gw, read_timeout="3s")
+    proxy = start_nginx(gw.port, proxy_read_timeout="3s")
+    assert proxy.source == "docs/nginx.conf"
     s = Stream(proxy.port, cookie=f"monitio_stream={mint(1)}")
     streams.append(s)
     assert s.status() == 200
@@ -95,12 +71,13 @@ def test_heartbeats_keep_idle_stream_open_through_nginx(
 
 
 def test_client_reopens_with_last_event_id_after_502_during_restart(
-    start_gateway, redis_db, nginx_for
+    start_gateway, redis_client, start_nginx
 ):
     """R10 behind nginx: while the gateway is down nginx answers 502, which ends an
     EventSource for good; the page reopens it with ``?last_event_id=``."""
     gw = start_gateway()
-    proxy = nginx_for(gw)
+    proxy = start_nginx(gw.port)
+    assert proxy.source == "docs/nginx.conf"
     clients_n = 50 if HEAVY else 10
     received: dict[int, list[str]] = {c: [] for c in range(clients_n)}
     statuses: list[int] = []

@@ -96,11 +96,11 @@ def _restart_run(start_gateway, sig: int, label: str) -> None:
     return retries
 
 
-def test_replay_after_gateway_sigkill(start_gateway, redis_db):
+def test_replay_after_gateway_sigkill(start_gateway, redis_client):
     _restart_run(start_gateway, signal.SIGKILL, "sigkill")
 
 
-def test_replay_after_gateway_sigterm_with_jittered_retry(start_gateway, redis_db):
+def test_replay_after_gateway_sigterm_with_jittered_retry(start_gateway, redis_client):
     retries = _restart_run(start_gateway, signal.SIGTERM, "sigterm")
     drained = [r for r in retries if r != 1200]
     assert drained, "SIGTERM must send a final retry: before closing"
@@ -115,7 +115,7 @@ def test_replay_after_gateway_sigterm_with_jittered_retry(start_gateway, redis_d
     )
 
 
-def test_sigterm_closes_streams_promptly(start_gateway, redis_db, streams):
+def test_sigterm_closes_streams_promptly(start_gateway, redis_client, streams):
     gw = start_gateway()
     opened = [gw.stream(u) for u in range(1, 6)]
     streams += opened
@@ -134,7 +134,7 @@ def test_sigterm_closes_streams_promptly(start_gateway, redis_db, streams):
 
 
 @pytest.mark.integration  # starts a gateway process
-def test_development_server_streams_and_drains(tmp_path, redis_db, streams):
+def test_development_server_streams_and_drains(tmp_path, redis_client, streams):
     """``python -m sse_gateway`` serves the same app; SIGTERM drains it too."""
     from tests import procs
     from tests.gateways import gateway_env

@@ -36,14 +36,14 @@ def test_reconnect_beyond_retention_gets_resync(gateway, streams):
     print(f"R13 overflow={overflow} resync_received=1/1 reason=retention")
 
 
-def test_reconnect_after_flushdb_gets_resync_by_epoch(gateway, streams, redis_db):
+def test_reconnect_after_flushdb_gets_resync_by_epoch(gateway, streams, redis_client):
     s = gateway.stream(1)
     streams.append(s)
     assert s.status() == 200
     seen = publish.publish(1, wire.MESSAGE, {"n": 0})
     assert [e.id for e in s.wait_events(1)] == [seen]
     s.close()
-    redis_db.flushdb()
+    redis_client.flushdb()
     publish.publish(1, wire.MESSAGE, {"n": 1})
     again = gateway.stream(1, headers={"Last-Event-ID": seen})
     streams.append(again)
@@ -54,13 +54,13 @@ def test_reconnect_after_flushdb_gets_resync_by_epoch(gateway, streams, redis_db
     print("R13 flushdb_reconnect resync_received=1/1 reason=epoch")
 
 
-def test_open_stream_gets_resync_when_redis_loses_its_data(gateway, streams, redis_db):
+def test_open_stream_gets_resync_when_redis_loses_its_data(gateway, streams, redis_client):
     s = gateway.stream(1)
     streams.append(s)
     assert s.status() == 200
     seen = publish.publish(1, wire.MESSAGE, {"n": 0})
     assert [e.id for e in s.wait_events(1)] == [seen]
-    redis_db.flushdb()
+    redis_client.flushdb()
     publish.publish(1, wire.MESSAGE, {"n": 1})
     events = s.wait_events(2)
     assert [e.type for e in events] == [wire.MESSAGE, wire.RESYNC]
@@ -70,9 +70,9 @@ def test_open_stream_gets_resync_when_redis_loses_its_data(gateway, streams, red
     print("R13 flushdb_live_stream resync_received=1/1 reason=epoch")
 
 
-def test_expired_history_with_a_cursor_gets_resync(gateway, streams, redis_db):
+def test_expired_history_with_a_cursor_gets_resync(gateway, streams, redis_client):
     seen = publish.publish(1, wire.MESSAGE, {"n": 0})
-    redis_db.delete(wire.user_stream_key(PREFIX, 1))  # as if HISTORY_TTL passed
+    redis_client.delete(wire.user_stream_key(PREFIX, 1))  # as if HISTORY_TTL passed
     s = gateway.stream(1, headers={"Last-Event-ID": seen})
     streams.append(s)
     assert _resyncs(s.wait_events(1)) == ["expired"]
@@ -132,7 +132,7 @@ def test_cursor_redis_would_refuse_gets_resync_not_503(gateway, streams):
 
 
 def test_a_burst_during_catch_up_keeps_the_stream_and_leaves_no_silent_gap(
-    start_gateway, redis_db, streams, settings
+    start_gateway, redis_client, streams, settings
 ):
     """Live events that reach the gateway while a reconnecting stream reads its
     history wait in a bounded list. A burst overflowing it is not the client being
@@ -175,7 +175,7 @@ def test_a_burst_during_catch_up_keeps_the_stream_and_leaves_no_silent_gap(
     finally:
         stop.set()
         thread.join()
-    history = [entry for entry, _ in redis_db.xrange(wire.user_stream_key(PREFIX, 1))]
+    history = [entry for entry, _ in redis_client.xrange(wire.user_stream_key(PREFIX, 1))]
     kept = resynced = gaps = 0
     for cursor, events, open_ in seen:
         kept += open_ and len(events) >= 700

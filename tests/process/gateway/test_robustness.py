@@ -153,7 +153,7 @@ def _worker_rss(gw) -> int:
     return sum(c.memory_info().rss for c in children)
 
 
-def test_slow_client_dropped_memory_bounded_others_unaffected(start_gateway, redis_db):
+def test_slow_client_dropped_memory_bounded_others_unaffected(start_gateway, redis_client):
     """R18: one client stops reading; the others keep up; the stalled one is cut.
 
     The stalled client's user gets 2,100 events of 8 kB (more than the kernel's
@@ -226,7 +226,7 @@ def test_slow_client_dropped_memory_bounded_others_unaffected(start_gateway, red
     assert rss_after - rss_before < 64 * 2**20
 
 
-def test_blocked_write_dropped_after_two_heartbeats(start_gateway, redis_db):
+def test_blocked_write_dropped_after_two_heartbeats(start_gateway, redis_client):
     """R16: a peer that vanished mid-write (no FIN, full buffers) is detected."""
     gw = start_gateway(
         MONITIO_HEARTBEAT_SECONDS="0.5", MONITIO_CLIENT_QUEUE_SIZE="100000"
@@ -256,14 +256,14 @@ def test_blocked_write_dropped_after_two_heartbeats(start_gateway, redis_db):
     assert gw.metric("connections") == 0
 
 
-def test_malformed_fanout_entry_is_skipped_not_fatal(gateway, streams, redis_db):
+def test_malformed_fanout_entry_is_skipped_not_fatal(gateway, streams, redis_client):
     from tests.gateways import PREFIX
 
     s = gateway.stream(1)
     streams.append(s)
     assert s.status() == 200
     before = publish.publish(1, wire.MESSAGE, {"before": "junk"})
-    pipe = redis_db.pipeline()  # one batch: junk between two good entries
+    pipe = redis_client.pipeline()  # one batch: junk between two good entries
     pipe.xadd(wire.fanout_key(PREFIX), {"junk": "1"})
     pipe.xadd(wire.fanout_key(PREFIX), {"u": "1", "i": "x", "e": "message", "d": "{}"})
     pipe.execute()

@@ -19,7 +19,7 @@ from sse_gateway import handoff
 from tests.gateways import mint
 
 
-def test_serves_a_stream_and_drains_it_on_sigterm(start_gateway, redis_db, streams):
+def test_serves_a_stream_and_drains_it_on_sigterm(start_gateway, redis_client, streams):
     gw = start_gateway(args=("-k", handoff.WORKER))
     stream = gw.stream(1)
     streams.append(stream)
@@ -35,7 +35,7 @@ def test_serves_a_stream_and_drains_it_on_sigterm(start_gateway, redis_db, strea
 
 
 def test_keeps_requests_alive_and_logs_no_query_string(
-    start_gateway, redis_db
+    start_gateway, redis_client
 ):
     gw = start_gateway(args=("--access-logfile", "-", "--access-logformat",
                              '"%(m)s %(U)s %(H)s" %(s)s'))

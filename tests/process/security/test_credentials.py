@@ -30,8 +30,7 @@ from monitio.stream import current_epoch
 from tests.gateways import SECRET
 from tests.sseclient import Stream
 
-from .conftest import browser_for
-from .leaks import EVENT_BYTES
+from .attacks import EVENT_BYTES, browser_for
 
 rng = random.Random(7)
 
@@ -152,7 +151,7 @@ def _attempt(port: int, token: str) -> tuple[int, bool]:
 
 
 def test_forged_tampered_expired_and_foreign_credentials_rejected(
-    start_gateway, start_nginx, redis_db, alice, bob, django_user_model
+    start_gateway, start_nginx, redis_client, alice, bob, django_user_model
 ):
     gw = start_gateway()
     proxy = start_nginx(gw.port)

@@ -192,7 +192,7 @@ def _attack_gateway(gw, alice_pk, bob_pk, bob_event_ids, count) -> tuple[int, in
 
 
 def test_ten_thousand_cross_user_attempts_leak_nothing(
-    settings, start_gateway, redis_db, alice, bob
+    settings, start_gateway, redis_client, alice, bob
 ):
     # Unlimited here, so that every attempt reaches the ownership check (the
     # per-user limit would answer most of them 429 first: tests/fast/web/test_throttle.py).

@@ -25,8 +25,7 @@ from tests import procs
 from tests.gateways import mint
 from tests.sseclient import Stream
 
-from .conftest import browser_for
-from .leaks import INTERNALS
+from .attacks import INTERNALS, browser_for
 
 
 def _django_errors(alice, bob_message_id: str) -> list[tuple[int, str]]:
@@ -86,7 +85,7 @@ def _gateway_errors(port: int) -> list[tuple[int, str]]:
     return answers
 
 
-def test_error_bodies_leak_nothing(start_gateway, start_nginx, redis_db, alice, bob):
+def test_error_bodies_leak_nothing(start_gateway, start_nginx, redis_client, alice, bob):
     from monitio import INFO
     from monitio.models import Message
 

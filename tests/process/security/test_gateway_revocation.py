@@ -42,28 +42,18 @@ def _refused(gw, token: str, tries: int) -> int:
     return refused
 
 
-@pytest.fixture
-def user(transactional_db, django_user_model):
-    return django_user_model.objects.create_user("ann", password="pw-ann-123")
-
-
-@pytest.fixture
-def revocation_gateway(start_gateway, redis_db):
-    return start_gateway(MONITIO_MAX_STREAMS_PER_USER="300")
-
-
-def test_logout_closes_that_sessions_streams_only(user, revocation_gateway):
-    gw = revocation_gateway
+def test_logout_closes_that_sessions_streams_only(alice, start_gateway, redis_client):
+    gw = start_gateway(MONITIO_MAX_STREAMS_PER_USER="300")
     browser_a, browser_b = Client(), Client()
-    browser_a.force_login(user)
-    browser_b.force_login(user)
+    browser_a.force_login(alice)
+    browser_b.force_login(alice)
     token_a, token_b = _token(browser_a), _token(browser_b)
     streams_a, stream_b = _open(gw, token_a, 100), _open(gw, token_b, 1)[0]
     began = time.monotonic()
     browser_a.logout()
     closed_in = _closed_within(streams_a, began)
     refused = _refused(gw, token_a, 100)
-    marker = publish.publish(user.pk, wire.MESSAGE, {"still": "open"})
+    marker = publish.publish(alice.pk, wire.MESSAGE, {"still": "open"})
     assert stream_b.wait(lambda s: any(e.id == marker for e in s.events))
     print(
         f"S4 logout streams=100 closed_max_s={closed_in:.2f} "
@@ -76,21 +66,21 @@ def test_logout_closes_that_sessions_streams_only(user, revocation_gateway):
 
 @pytest.mark.parametrize("change", ["deactivate", "password"])
 def test_deactivation_or_password_change_closes_all_streams(
-    user, revocation_gateway, change
+    alice, start_gateway, redis_client, change
 ):
-    gw = revocation_gateway
+    gw = start_gateway(MONITIO_MAX_STREAMS_PER_USER="300")
     browsers = [Client(), Client()]
     tokens = []
     for browser in browsers:
-        browser.force_login(user)
+        browser.force_login(alice)
         tokens.append(_token(browser))
     opened = _open(gw, tokens[0], 50) + _open(gw, tokens[1], 50)
     began = time.monotonic()
     if change == "deactivate":
-        user.is_active = False
+        alice.is_active = False
     else:
-        user.set_password("a-new-password-456")
-    user.save()
+        alice.set_password("a-new-password-456")
+    alice.save()
     closed_in = _closed_within(opened, began)
     refused = sum(_refused(gw, token, 50) for token in tokens)
     print(
@@ -102,13 +92,13 @@ def test_deactivation_or_password_change_closes_all_streams(
         s.close()
 
 
-def test_unrelated_user_save_revokes_nothing(user, revocation_gateway):
-    gw = revocation_gateway
+def test_unrelated_user_save_revokes_nothing(alice, start_gateway, redis_client):
+    gw = start_gateway(MONITIO_MAX_STREAMS_PER_USER="300")
     browser = Client()
-    browser.force_login(user)
+    browser.force_login(alice)
     stream = _open(gw, _token(browser), 1)[0]
-    user.first_name = "Ann"
-    user.save()
-    marker = publish.publish(user.pk, wire.MESSAGE, {"n": 1})
+    alice.first_name = "Alice"
+    alice.save()
+    marker = publish.publish(alice.pk, wire.MESSAGE, {"n": 1})
     assert stream.wait(lambda s: any(e.id == marker for e in s.events))
     stream.close()

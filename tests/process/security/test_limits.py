@@ -61,7 +61,7 @@ def _flood(gw, cookie: str) -> tuple[list[int], int]:
     return statuses, retry_after
 
 
-def test_stream_flood_gets_429_and_memory_stays_flat(start_gateway, redis_db):
+def test_stream_flood_gets_429_and_memory_stays_flat(start_gateway, redis_client):
     """Three floods in a row: a leak grows with each; allocator warm-up does not."""
     gw = start_gateway(MONITIO_HEARTBEAT_SECONDS="1")
     cookie = f"monitio_stream={mint(1)}"
@@ -92,7 +92,7 @@ def test_stream_flood_gets_429_and_memory_stays_flat(start_gateway, redis_db):
 
 
 def test_state_change_flood_publishes_only_real_changes(
-    worker_process, alice, redis_db, broker_client
+    worker_process, alice, redis_client, broker_client
 ):
     message = Message.objects.create(user=alice, level=monitio.INFO, message="m")
     browser = Client()
@@ -107,7 +107,7 @@ def test_state_change_flood_publishes_only_real_changes(
         answers.append(browser.post(path, HTTP_ACCEPT="application/json"))
     time.sleep(2)  # let the worker publish whatever was queued
     key = wire.user_stream_key(monitio_settings.KEY_PREFIX, alice.pk)
-    events = redis_db.xlen(key)
+    events = redis_client.xlen(key)
     queued = broker_client.llen("celery")
     message.refresh_from_db()
     allowed = int(monitio_settings.STATE_CHANGE_RATE.split("/")[0])

@@ -17,7 +17,6 @@ Printed::
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -26,7 +25,6 @@ from django.urls import reverse
 
 from monitio import publish, wire
 from tests.process.faults.client import median
-from tests.process.faults.redisserver import RedisServer
 from tests.sseclient import Stream
 
 PER_USER = 10
@@ -52,7 +50,7 @@ def _open(port: int, token: str, count: int) -> list[Stream]:
 
 
 def test_logout_deactivation_and_password_change_close_streams(
-    start_gateway, redis_db, transactional_db
+    start_gateway, redis_client, transactional_db
 ):
     gw = start_gateway(MONITIO_MAX_STREAMS_PER_USER="20")
     users = [
@@ -117,27 +115,15 @@ def test_logout_deactivation_and_password_change_close_streams(
     assert alive == len(controls)
 
 
-@pytest.fixture
-def events_redis(tmp_path, settings) -> Iterator[RedisServer]:
-    """A private Redis without persistence, monitio's publisher pointed at it."""
-    server = RedisServer(tmp_path / "redis", durable=False)
-    server.start()
-    settings.MONITIO = {**settings.MONITIO, "REDIS_URL": server.url}
-    publish.reset_client()
-    yield server
-    server.crash()
-    publish.reset_client()
-
-
 @pytest.mark.parametrize("loss", ["flushall", "restart"])
 def test_revocation_outlives_redis_data_loss(
-    start_gateway, events_redis, transactional_db, loss
+    start_gateway, own_redis, transactional_db, loss
 ):
     """Revocations live in Redis. When Redis loses its data (FLUSHALL, or a restart
     without persistence) they are gone, so every credential minted before must die
     with them: tokens carry the epoch and the gateway refuses other epochs. The
     page then gets a fresh token from Django the normal way."""
-    gw = start_gateway(redis_url=events_redis.url)
+    gw = start_gateway(redis_url=own_redis.url)
     user = get_user_model().objects.create_user("erin", password="pw")
     leaving, staying = _login("erin"), _login("erin")
     tokens = {"revoked": leaving[1], "live": staying[1]}
@@ -145,10 +131,10 @@ def test_revocation_outlives_redis_data_loss(
     leaving[0].logout()
     refused_before = _refused(gw.port, tokens["revoked"])
     if loss == "flushall":
-        events_redis.admin().flushall()
+        own_redis.admin().flushall()
     else:
-        events_redis.crash()
-        events_redis.start()
+        own_redis.crash()
+        own_redis.start()
         publish.reset_client()
     refused_after = {kind: _refused(gw.port, token) for kind, token in tokens.items()}
     fresh = staying[0].post(

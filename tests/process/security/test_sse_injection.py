@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import time
 
-import pytest
 from django.db import transaction
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -116,12 +115,8 @@ def _judge(stream: Stream, expected: list[dict], keys: tuple[str, ...]) -> None:
     tally["injected"] += abs(len(stream.events) - len(expected))
 
 
-@pytest.fixture
-def gateway(start_gateway, redis_db):
-    return start_gateway()
-
-
-def test_fuzzed_message_fields_through_the_gateway(gateway, redis_db):
+def test_fuzzed_message_fields_through_the_gateway(start_gateway, redis_client):
+    gateway = start_gateway()
     tally.update(dict.fromkeys(tally, 0))
     fields = draw(10_000)
     for start in range(0, len(fields), 1000):
@@ -146,8 +141,9 @@ def test_fuzzed_message_fields_through_the_gateway(gateway, redis_db):
 
 
 def test_fuzzed_messages_through_worker_and_gateway(
-    gateway, worker_process, redis_db, django_user_model
+    start_gateway, worker_process, redis_client, django_user_model
 ):
+    gateway = start_gateway()
     tally.update(dict.fromkeys(tally, 0))
     user = django_user_model.objects.create_user("fuzz", password="pw")
     fields = draw(200)

@@ -1,4 +1,4 @@
-"""S10: 112 XSS vectors (OWASP cheat sheets, :mod:`.xss_payloads`) sent with
+"""S10: 112 XSS vectors (OWASP cheat sheets, :mod:`.attacks`) sent with
 ``monitio.add_message``, rendered by Django's templates and inserted live by
 ``monitio.js`` in headless Chromium, under the example site's strict CSP.
 
@@ -32,7 +32,7 @@ import pytest
 
 from tests.process.browser.harness import Stack, running_example
 
-from .xss_payloads import PAYLOADS
+from .attacks import PAYLOADS
 
 pytestmark = pytest.mark.integration
 

@@ -19,6 +19,7 @@ from monitio import delivery, payloads, wire
 from monitio.models import Message
 from monitio_tasks import tasks
 from tests import procs
+from tests.celery_app import app as celery_app
 from tests.process.worker.test_worker_kill import pool_children
 from tests.waiting import wait_until
 
@@ -79,7 +80,7 @@ def test_single_message_tasks_queued_together_are_batched_and_each_delivered_onc
 
 
 def test_a_failing_batch_runs_its_requests_one_by_one(
-    transactional_db, redis_client, broker_client, celery_app, settings
+    transactional_db, redis_client, broker_client, settings
 ):
     """A missing recipient fails its own task only; the batch's other messages are stored."""
     failures = []

@@ -1,10 +1,45 @@
-"""XSS vectors after the OWASP "XSS Filter Evasion" and "XSS Prevention" cheat
-sheets, rewritten so that running any of them increments ``window.__xss`` (an
-``alert`` would block a headless page and count nothing).
+"""The security suite's attacks and what counts as a leak, shared by its tests.
 
-Each vector stays under 255 characters (it is also used as the subject) and under
-32 words (the inbox truncates longer text).
+XSS vectors (:data:`PAYLOADS`) after the OWASP "XSS Filter Evasion" and "XSS
+Prevention" cheat sheets, rewritten so that running any of them increments
+``window.__xss`` (an ``alert`` would block a headless page and count nothing). Each
+vector stays under 255 characters (it is also used as the subject) and under 32 words
+(the inbox truncates longer text).
 """
+
+from __future__ import annotations
+
+import re
+
+from django.test import Client
+
+#: Any SSE field line: an error response must not contain a single one.
+EVENT_BYTES = re.compile(rb"^(id|event|data|retry):", re.MULTILINE)
+
+#: Internals an error body of the site or of nginx must never show (S15).
+INTERNALS = re.compile(
+    r"Traceback|File \"|line \d+, in|/work/|/usr/|site-packages|\.py\b|redis://|"
+    r"127\.0\.0\.1:\d|sqlite|OperationalError|Exception|stream-secret|SECRET_KEY|"
+    r"monitio-tests-not-secret",
+    re.IGNORECASE,
+)
+
+#: The gateway's error bodies are fixed texts of its own: even an exception's class
+#: name, its key prefix or any address there is a leak (S15).
+GATEWAY_INTERNALS = re.compile(
+    r"Traceback|File \"|/work|site-packages|redis://|\.py\b|Error|"
+    r"127\.0\.0\.1|monitio-test|stream-secret",
+    re.IGNORECASE,
+)
+
+
+def browser_for(user) -> Client:
+    """A logged-in browser with CSRF checks on, as in production."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    return client
+
+
 
 X = "window.__xss++"
 
