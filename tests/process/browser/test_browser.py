@@ -19,9 +19,6 @@ import time
 import uuid
 
 import httpx
-import pytest
-
-pytestmark = pytest.mark.integration
 
 #: Installed before any page script runs: records toasts, script executions and
 #: CSP violations in the page's window.

@@ -11,14 +11,11 @@ import re
 import secrets
 import subprocess
 
-import pytest
 from django.conf import settings
 
 from tests import procs
 
 from .harness import procfile
-
-pytestmark = pytest.mark.integration
 
 
 def run(*args: str, **env: str) -> subprocess.CompletedProcess:

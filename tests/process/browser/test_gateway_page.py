@@ -23,7 +23,6 @@ from monitio.models import Message
 from tests import procs
 from tests.gateways import GatewayProcess
 
-pytestmark = pytest.mark.integration
 TOKEN_MAX_AGE = "3"
 
 #: Records toasts as they are inserted, and CSP violations.

@@ -8,11 +8,7 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
-
 from .test_browser import BADGE, badge, open_recorded, wait_toast
-
-pytestmark = pytest.mark.integration
 
 
 def create_grouped(stack, *, to: str, sender: str, text: str, key: str) -> None:

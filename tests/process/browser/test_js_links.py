@@ -18,8 +18,6 @@ from playwright.sync_api import Page
 
 from tests import procs
 
-pytestmark = pytest.mark.integration
-
 ORIGIN = "http://site.test"
 SCRIPT = (procs.ROOT / "monitio" / "static" / "monitio" / "monitio.js").read_text()
 CONFIG = {"theme": "default", "streamTokenUrl": "/token/", "jsonUrl": "/json/",

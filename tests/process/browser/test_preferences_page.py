@@ -3,13 +3,10 @@ token), and the choice is kept; mandatory boxes cannot be changed; labels are te
 
 from __future__ import annotations
 
-import pytest
 from django.test import Client
 
 from monitio import preferences
 from tests.fast.kinds.conftest import COMMENT, DIGESTIBLE, SECURITY  # noqa: F401 - the page's kinds
-
-pytestmark = pytest.mark.integration  # Chromium
 
 
 def test_preferences_page_saves_what_the_user_unticks(live_server, alice, chromium):

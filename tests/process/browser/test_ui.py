@@ -17,8 +17,6 @@ import pytest
 
 from .test_browser import open_recorded, send, wait_toast
 
-pytestmark = pytest.mark.integration
-
 DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 PHONE = {
     "viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import time
 
-import pytest
 from django.db import transaction
 from django.test import Client
 from django.urls import reverse
@@ -32,8 +31,6 @@ from tests.sseclient import Stream
 from tests.waiting import wait_until
 
 from .inbox import LiveInbox
-
-pytestmark = pytest.mark.integration
 
 
 def _browser(alice) -> Client:

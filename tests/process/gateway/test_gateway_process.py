@@ -9,15 +9,12 @@ import sys
 import time
 
 import httpx
-import pytest
 import redis
 from django.conf import settings
 
 from monitio import stream_token, wire
 from monitio.conf import settings as monitio_settings
 from tests import procs
-
-pytestmark = pytest.mark.integration
 
 
 def test_settings_flag_configures_the_gateway_and_mismatches_are_logged(tmp_path):

@@ -126,7 +126,6 @@ def certificate(tmp_path_factory) -> tuple[str, str]:
     return str(cert), str(key)
 
 
-@pytest.mark.integration  # starts gunicorn
 @pytest.mark.parametrize("config_file", [False, True], ids=["-k", "-c"])
 @pytest.mark.parametrize(
     "setup, args",

@@ -8,8 +8,6 @@ import statistics
 import threading
 import time
 
-import pytest
-
 from monitio import publish, wire
 from tests.gateways import HEAVY, mint
 from tests.sseclient import Reconnecting
@@ -133,7 +131,6 @@ def test_sigterm_closes_streams_promptly(start_gateway, redis_client, streams):
     )
 
 
-@pytest.mark.integration  # starts a gateway process
 def test_development_server_streams_and_drains(tmp_path, redis_client, streams):
     """``python -m sse_gateway`` serves the same app; SIGTERM drains it too."""
     from tests import procs

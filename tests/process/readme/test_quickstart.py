@@ -29,7 +29,6 @@ from tests import procs
 
 from .quickstart import blocks, commands, substitute
 
-pytestmark = pytest.mark.integration
 PASSWORD = "quick-start-pw"
 RUN = [
     "python manage.py migrate",

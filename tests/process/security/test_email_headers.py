@@ -25,7 +25,6 @@ import email.utils
 import itertools
 import re
 
-import pytest
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
@@ -118,7 +117,6 @@ def _extra_headers(received) -> int:
     return extra
 
 
-@pytest.mark.integration  # starts a celery worker process
 def test_header_injection_in_subjects_and_recipients(
     transactional_db, redis_client, broker_client, tmp_path
 ):

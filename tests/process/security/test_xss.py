@@ -34,8 +34,6 @@ from tests.process.browser.harness import Stack, running_example
 
 from .attacks import PAYLOADS
 
-pytestmark = pytest.mark.integration
-
 #: Records, before any page script runs: toasts at insertion (text, and each
 #: descendant's tag and attribute names), script executions, CSP violations.
 RECORDER = """

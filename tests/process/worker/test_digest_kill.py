@@ -14,7 +14,6 @@ import signal
 from collections import Counter
 from datetime import datetime, timezone
 
-import pytest
 from django.contrib.auth import get_user_model
 
 from bench.smtp_sink import Sink
@@ -27,8 +26,6 @@ from tests.waiting import wait_until
 
 NOON = datetime(2026, 7, 1, 12, tzinfo=timezone.utc)  # the window ended long ago
 USERS = 40
-
-pytestmark = pytest.mark.integration  # a celery worker process
 
 
 def pool_children(pid: int) -> list[int]:

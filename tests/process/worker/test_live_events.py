@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import time
 
-import pytest
 from django.contrib.auth import get_user_model
 from django.template import Context, Template
 from django.test import Client, RequestFactory
@@ -18,8 +17,6 @@ from django.urls import reverse
 from monitio import wire
 from monitio.conf import settings as monitio_settings
 from tests.fast.web.helpers import JSON, url
-
-pytestmark = pytest.mark.integration
 
 
 def _events(
