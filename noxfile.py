@@ -1,11 +1,12 @@
 """The CI matrix: what setup.cfg's classifiers and pins claim, each run here.
 
-``fast``: the in-process tier (``pytest -m "not integration"``) on each supported
-Python and Django, on SQLite, where any deprecation warning is an error (elsewhere,
-pyproject.toml's ``filterwarnings`` makes those raised from monitio's code errors).
-``types``: mypy over the public API. ``process``: the tier that runs gunicorn,
-gateways, ``celery worker``, nginx and Chromium, on the newest pair, on SQLite; then,
-on PostgreSQL, both tiers with every accelerator off (``MONITIO_TEST_ACCELERATORS=0``).
+``fast``: the in-process tier (``tests/fast/``; ``pytest -m "not integration"``) on
+each supported Python and Django, on SQLite, where any deprecation warning is an error
+(elsewhere, pyproject.toml's ``filterwarnings`` makes those raised from monitio's code
+errors). ``types``: mypy over the public API. ``process``: the tier that runs
+gunicorn, gateways, ``celery worker``, nginx and Chromium (``tests/process/``, marker
+``integration``), on the newest pair, on SQLite; then, on PostgreSQL, both tiers
+with every accelerator off (``MONITIO_TEST_ACCELERATORS=0``).
 
 Every test session needs a Redis of its own (``MONITIO_TEST_REDIS_URL`` and
 ``MONITIO_TEST_BROKER_URL``): ``scripts/test.sh`` starts one on a free port and runs

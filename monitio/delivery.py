@@ -291,7 +291,7 @@ def _unread_counts_sql(connection: BaseDatabaseWrapper, users: int, levels: int)
     column = {f.name: quote(f.column) for f in Message._meta.concrete_fields}
     # "Unread" written as Django writes the index's condition ``Q(read=False)`` on
     # SQLite and PostgreSQL: SQLite uses a partial index only when the query repeats
-    # it (tests/core/test_unread_counts.py checks the plan).
+    # it (tests/fast/core/test_unread_counts.py checks the plan).
     return (
         f"SELECT {column['user']}, COUNT(*) FROM {quote(Message._meta.db_table)}"
         f" WHERE {column['user']} IN ({_placeholders(users)}) AND NOT {column['read']}"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything the test suite needs on a fresh machine, then run the CI matrix
-# (noxfile.py): the fast tier on each supported Python and Django, the type check,
-# then the process tier on SQLite and on PostgreSQL.
+# (noxfile.py): the fast tier (tests/fast/) on each supported Python and Django, the
+# type check, then the process tier (tests/process/) on SQLite and on PostgreSQL.
 #   Usage: bash scripts/test.sh [nox arguments, e.g. -s fast -- -x]
 # Every session runs against a Redis server of this run's own, on a free port,
 # stopped at exit: nothing else on the machine can take the suite's tasks.

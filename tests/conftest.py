@@ -1,20 +1,23 @@
-"""Fixtures shared by the whole suite (the real Redis, a real Celery worker, users),
-and the suite's two tiers.
+"""Fixtures shared by the whole suite (the real Redis, a Celery worker in a thread,
+users), and the suite's two tiers.
 
-The fast tier runs in this process: Django's test client, the real Redis, at most a
-Celery worker in a thread and a throwaway ``redis-server``. The process tier (marker
-``integration``) also runs gunicorn, gateways, ``celery worker`` processes, nginx or
-Chromium. A test is in the process tier when it is in one of :data:`PROCESS_FOLDERS`,
-uses one of :data:`PROCESS_FIXTURES` or is marked ``integration`` by hand; a fast-tier
-test that starts one of :data:`PROCESS_PROGRAMS` fails, so the tiers can't drift.
-``pytest -m "not integration"`` runs the fast tier, ``pytest -m integration`` the other.
+The folder decides the tier. ``tests/fast/`` runs in this process: Django's test
+client, the real Redis, at most a Celery worker in a thread and a throwaway
+``redis-server``. ``tests/process/`` (marker ``integration``, set here from the folder)
+also runs gunicorn, gateways, ``celery worker`` processes, nginx or Chromium; its
+fixtures are in ``tests/process/conftest.py``, out of the fast tier's reach. A
+fast-tier test that starts one of :data:`PROCESS_PROGRAMS` fails, so the tiers can't
+drift. ``pytest tests/fast`` (or ``-m "not integration"``) runs the fast tier,
+``pytest tests/process`` (or ``-m integration``) the other.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import shlex
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -22,38 +25,39 @@ import redis
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.test import Client
+from django.utils import timezone
 
+from monitio import INFO
 from monitio.conf import settings as monitio_settings
+from monitio.models import Message
 from tests import procs
 from tests.celery_app import app as test_celery_app
 
-#: Folders whose every test runs real processes.
-PROCESS_FOLDERS = frozenset({"e2e", "faults", "integration"})
-
-#: Fixtures that start gunicorn, a gateway, a ``celery worker``, nginx or Chromium.
-PROCESS_FIXTURES = frozenset({"worker_process", "start_gateway", "start_nginx", "chromium", "stack"})
+#: The tiers' folders: ``tests/<tier>/<suite>/``.
+TIERS = ("fast", "process")
 
 #: Programs and modules a fast-tier test may not start (``node`` is Playwright's driver).
 PROCESS_PROGRAMS = frozenset({"gunicorn", "celery", "sse_gateway", "nginx", "chromium", "node", "honcho"})
 
 _TESTS = Path(__file__).resolve().parent
 _running: list[pytest.Item] = []
+_seconds = itertools.count()
 
 
-def in_process_tier(item: pytest.Item) -> bool:
-    folder = item.path.relative_to(_TESTS).parts[0]
-    return (
-        folder in PROCESS_FOLDERS
-        or not PROCESS_FIXTURES.isdisjoint(getattr(item, "fixturenames", ()))
-        or item.get_closest_marker("integration") is not None
-    )
+def tier(item: pytest.Item) -> str:
+    """``fast`` or ``process``: the folder under ``tests/`` the test is in."""
+    return item.path.relative_to(_TESTS).parts[0]
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # tryfirst: before ``-m`` deselects by marker.
     for item in items:
-        if in_process_tier(item):
+        if tier(item) not in TIERS:
+            raise pytest.UsageError(f"{item.nodeid}: tests live in tests/fast/ or tests/process/")
+        if tier(item) == "fast" and item.get_closest_marker("integration") is not None:
+            raise pytest.UsageError(f"{item.nodeid}: marked integration but in tests/fast/")
+        if tier(item) == "process":
             item.add_marker(pytest.mark.integration)
             fixtures = getattr(item, "fixturenames", ())
             if "db" in fixtures and "transactional_db" not in fixtures:
@@ -72,7 +76,7 @@ def pytest_runtest_protocol(item: pytest.Item):
 
 
 def _refuse_processes_in_the_fast_tier(event: str, args: tuple) -> None:
-    if event != "subprocess.Popen" or not _running or in_process_tier(_running[-1]):
+    if event != "subprocess.Popen" or not _running or tier(_running[-1]) == "process":
         return
     argv = args[1] if isinstance(args[1], (list, tuple)) else [args[1] or args[0]]
     words = [w for arg in argv for w in shlex.split(os.fsdecode(arg))]
@@ -80,7 +84,7 @@ def _refuse_processes_in_the_fast_tier(event: str, args: tuple) -> None:
     if started:
         raise RuntimeError(
             f"{_running[-1].nodeid} is in the fast tier but starts {', '.join(sorted(started))}: "
-            "use a process fixture, mark it integration or move it to a process-tier folder"
+            "move it to tests/process/"
         )
 
 
@@ -109,23 +113,10 @@ def broker_client() -> redis.Redis:
 
 
 @pytest.fixture
-def celery_app():
-    return test_celery_app
-
-
-@pytest.fixture
-def worker(transactional_db, redis_client, broker_client, celery_app):
+def worker(transactional_db, redis_client, broker_client):
     """A real Celery worker consuming the real Redis broker, in a thread of this process."""
-    with start_worker(celery_app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=30):
+    with start_worker(test_celery_app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=30):
         yield
-
-
-@pytest.fixture
-def worker_process(transactional_db, redis_client, broker_client, tmp_path):
-    """A real ``celery worker`` subprocess (prefork), sharing the test database."""
-    proc = procs.celery_worker(tmp_path / "worker.log")
-    yield proc
-    procs.stop(proc)
 
 
 @pytest.fixture
@@ -159,19 +150,36 @@ def csrf_client(alice) -> Client:
     return client
 
 
+@pytest.fixture
+def make_message():
+    """Create a stored message directly, each one a second newer than the last."""
+    base = timezone.now() - timedelta(days=1)
+
+    def make(user, text="hello", **fields) -> Message:
+        fields.setdefault("level", INFO)
+        fields.setdefault("created", base + timedelta(seconds=next(_seconds)))
+        return Message.objects.create(user=user, message=text, **fields)
+
+    return make
+
+
 @pytest.fixture(autouse=True)
-def _fresh_monitio_settings():
+def _fresh_state():
+    """monitio's settings are read afresh, and Django's cache (where django-ratelimit
+    counts state changes) starts empty."""
+    from django.core.cache import cache
+
     monitio_settings.reload()
+    cache.clear()
     yield
     monitio_settings.reload()
 
 
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    """Django's cache (where django-ratelimit counts state changes) starts empty."""
-    from django.core.cache import cache
-
-    cache.clear()
+@pytest.fixture
+def accelerators_on(settings):
+    """monitio's accelerators on, whatever MONITIO_TEST_ACCELERATORS says: for tests of
+    what only they do."""
+    settings.MONITIO = {**settings.MONITIO, "ACCELERATORS": True}
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -1,4 +1,4 @@
-"""The test settings with messages in each recipient's language (tests/core/test_i18n.py):
+"""The test settings with messages in each recipient's language (tests/fast/core/test_i18n.py):
 the test catalogue in tests/locale, ``USER_LANGUAGE`` from :func:`language_of` and a
 ``SITE_URL`` for the links in e-mails."""
 

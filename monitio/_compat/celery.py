@@ -25,7 +25,7 @@ This needs the worker's internals: the consumer's ``_limit_task``,
 ``_limit_post_eta``, ``_schedule_bucket_request``, ``_limit_move_to_pool`` and
 ``apply_eta_task`` run with a proxy ``self``, ``consumer.controller._process_task``,
 the tracer's argument layout and success tuple, the pool's callback keywords; hence
-:data:`TESTED` and the canary tests in ``tests/core/test_compat_canary.py``. Without
+:data:`TESTED` and the canary tests in ``tests/fast/core/test_compat_canary.py``. Without
 it (turned off, or another Celery release) the task is an ordinary task: one pool
 job per call.
 """

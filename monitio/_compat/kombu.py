@@ -6,7 +6,7 @@ round trip with its own work (see :func:`monitio.enqueue.enqueued`). It writes
 kombu's Redis message layout by hand and uses Celery's ``app.amqp.as_task_v2``,
 ``task._get_exec_options()``, ``app.amqp.router.route`` and ``app.thread_oid``:
 internals, hence :data:`TESTED` and the canary tests in
-``tests/core/test_compat_canary.py``. Any set-up it cannot be sure to match
+``tests/fast/core/test_compat_canary.py``. Any set-up it cannot be sure to match
 (another transport, task routes, publish signals, compression…) goes through
 ``apply_async``.
 """
