@@ -27,7 +27,7 @@ _API = (
 
 __all__ = [
     "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "PERSISTENT_MESSAGE_LEVELS",
-    "MonitioError", "batch", "register_kind", *_API,
+    "MonitioError", "MessageSpec", "MessageOptions", "batch", "register_kind", *_API,
 ]
 
 if TYPE_CHECKING:
@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from .batches import batch
     from .exceptions import MonitioError
     from .kinds import register_kind
+    from .spec import MessageOptions, MessageSpec
 
 
 def __getattr__(name: str) -> Any:
@@ -58,6 +59,10 @@ def __getattr__(name: str) -> Any:
         from .exceptions import MonitioError
 
         return MonitioError
+    if name in ("MessageSpec", "MessageOptions"):
+        from . import spec
+
+        return getattr(spec, name)
     if name == "batch":
         from .batches import batch
 

@@ -30,12 +30,13 @@ from django.db.models import Count, Q
 
 from monitio_tasks.tasks import deliver
 
-from . import constants, i18n, payloads
+from . import constants, i18n, validation
 from .carry import Carry
 from .conf import settings
 from .enqueue import enqueue, enqueued
 from .exceptions import AnonymousRecipient
 from .models import Message, level_tags
+from .spec import MessageSpec
 
 
 class PersistentMessageStorage(FallbackStorage):
@@ -75,8 +76,8 @@ class PersistentMessageStorage(FallbackStorage):
             super().add(level, _now(message, options.get("params")), extra_tags)
             return None
         message_id = uuid.uuid4()
-        payload = payloads.build(
-            message_id=message_id,
+        payload = MessageSpec(
+            id=message_id,
             user_id=recipient_id,
             level=level,
             message=message,
@@ -86,7 +87,7 @@ class PersistentMessageStorage(FallbackStorage):
             # exists only for the e-mail, so it starts out read.
             read=to_self and not persistent,
             **options,
-        )
+        ).to_payload()
         if to_self and persistent and not payload["group_key"]:
             # (A grouped message may merge into a row of another id: not carried.)
             self._carry.add(payload)
@@ -288,11 +289,11 @@ def _shown(message: Any) -> Any:
 def _now(message: Any, params: dict[str, Any] | None) -> Any:
     """A message Django's storage shows to this request's user: with ``params``,
     translated and interpolated now, in the request's language (checked as
-    :func:`monitio.payloads.build` checks them)."""
+    a :class:`~monitio.spec.MessageSpec` checks them)."""
     if params is None:
         return message
     text, _ = i18n.stored_texts(message, "", params)
-    payloads.check_params(params, text, "")
+    validation.check_params(params, text, "")
     return i18n.render(text, params)
 
 
