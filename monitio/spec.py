@@ -69,8 +69,9 @@ class MessageSpec:
     params: dict[str, Any] | None = None
     #: A message to oneself that Django's storage shows is stored read (for its e-mail).
     read: bool = False
-    id: uuid.UUID = dataclasses.field(default_factory=uuid.uuid4)
-    created: datetime = dataclasses.field(default_factory=timezone.now)
+    #: Chosen here when not given (``None``): a new UUID, and now.
+    id: uuid.UUID = None  # type: ignore[assignment]
+    created: datetime = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         normal = _checked(self)
@@ -164,9 +165,11 @@ def _checked(spec: MessageSpec) -> dict[str, Any]:
     if params is not None:
         validation.check_params(params, message, subject)
     validation.check_options(spec.expires, spec.close_timeout, spec.url, spec.extra_tags)
-    if not isinstance(spec.id, uuid.UUID):
-        raise InvalidMessage(f"id must be a UUID, not {type(spec.id).__name__}.")
-    validation.check_datetime("created", spec.created)
+    message_id = uuid.uuid4() if spec.id is None else spec.id
+    if not isinstance(message_id, uuid.UUID):
+        raise InvalidMessage(f"id must be a UUID, not {type(message_id).__name__}.")
+    created = timezone.now() if spec.created is None else spec.created
+    validation.check_datetime("created", created)
     validation.check_group_key(spec.group_key)
     return {
         "level": level,
@@ -179,4 +182,6 @@ def _checked(spec: MessageSpec) -> dict[str, Any]:
         "sse": bool(spec.sse),
         "read": bool(spec.read),
         "kind": kinds.check_kind(spec.kind),
+        "id": message_id,
+        "created": created,
     }
