@@ -63,14 +63,32 @@ def add_message(
             'MESSAGE_STORAGE = "monitio.storage.PersistentMessageStorage".'
         )
     validation.check_level(level)
-    try:
-        return storage.add(
-            level, message, extra_tags, user=user, from_user=from_user, **options
-        )
-    except AnonymousRecipient:
+    viewer = _pk(getattr(request, "user", None))
+    recipient = _pk(user) if user is not None else viewer
+    if not message:
+        return None
+    persistent = constants.is_persistent(level)
+    if recipient is None:
+        if not persistent:
+            storage.show(level, message, extra_tags, options.get("params"))
+            return None
         if fail_silently:
             return None
-        raise
+        raise AnonymousRecipient("Persistent message levels cannot be used for anonymous users.")
+    if int(level) < storage.level:
+        return None
+    to_self = recipient == viewer
+    if to_self and not persistent and not options.get("email"):
+        storage.show(level, message, extra_tags, options.get("params"))
+        return None
+    spec = MessageSpec(
+        user_id=recipient, level=level, message=message, extra_tags=extra_tags,
+        from_user_id=_pk(from_user),
+        # A plain message to oneself is shown by Django's storage; the row exists
+        # only for the e-mail, so it starts out read.
+        read=to_self and not persistent, **options,
+    )
+    return storage.send(spec)
 
 
 def create_message(
@@ -168,6 +186,15 @@ def _user_id(user: Any) -> Any:
     if isinstance(user, (int, str)) and not isinstance(user, bool):
         return user
     raise InvalidMessage(f"A recipient must be a user or a user id, not {type(user).__name__}.")
+
+
+def _pk(user: Any) -> Any:
+    """A user's primary key; ``None`` for anonymous; ids pass through."""
+    if user is None:
+        return None
+    if hasattr(user, "is_authenticated"):
+        return user.pk if user.is_authenticated else None
+    return user
 
 
 def get_messages(request: HttpRequest) -> BaseStorage | list[Any]:

@@ -1,4 +1,5 @@
-"""The ``django.contrib.messages`` storage backend.
+"""The ``django.contrib.messages`` storage backend, on Django's contract for one:
+it implements ``_get`` and ``_store`` and adds monitio's own public methods.
 
 Anonymous users get exactly Django's :class:`FallbackStorage` (cookie, then
 session). For an authenticated user, iterating ``messages`` yields:
@@ -11,16 +12,20 @@ session). For an authenticated user, iterating ``messages`` yields:
    doubles them);
 3. plain non-persistent messages, kept in the cookie/session exactly as Django does.
 
-New monitio messages are not written here: :meth:`add` validates them, and once the
-request's transaction commits they are handed to the broker in one batch, when the
-response goes out.
+New monitio messages are not written here. :func:`monitio.add_message` checks one
+(:class:`~monitio.spec.MessageSpec`) and hands it to :meth:`PersistentMessageStorage.send`;
+a message for the request's own user is also queued for display with Django's
+``add``. Once the request's transaction commits, the messages are handed to the
+broker in one batch from ``_store``, when the response goes out. A message at a
+persistent level added with Django's own ``messages.add_message`` is persisted
+there too.
 """
 
 from __future__ import annotations
 
 import uuid
 from contextlib import nullcontext
-from functools import partial
+from functools import cached_property, partial
 from typing import Any
 
 from django.contrib.messages.storage.base import Message as DjangoMessage
@@ -31,6 +36,7 @@ from django.db.models import Count, Q
 from monitio_tasks.tasks import deliver
 
 from . import constants, i18n, validation
+from .batches import send_on_commit
 from .carry import Carry
 from .conf import settings
 from .enqueue import enqueue, enqueued
@@ -42,121 +48,111 @@ from .spec import MessageSpec
 class PersistentMessageStorage(FallbackStorage):
     """Persistent, live messages for authenticated users; Django's storage otherwise."""
 
-    def __init__(self, request, *args, **kwargs):
-        super().__init__(request, *args, **kwargs)
-        self._committed: list[dict[str, Any]] = []
-        self._sent = False
-        self._carry = Carry(request)
+    # -- adding (called by monitio.add_message) ------------------------------------
 
-    # -- adding ---------------------------------------------------------------
+    def send(self, spec: MessageSpec) -> uuid.UUID:
+        """Deliver ``spec`` once the transaction commits; show it too when it is for
+        this request's user (a persistent one on later pages as well, until its row
+        exists: :mod:`monitio.carry`)."""
+        payload = spec.to_payload()
+        to_self = str(spec.user_id) == str(getattr(self._user(), "pk", None))
+        if not to_self:
+            send_on_commit(payload)
+            return spec.id
+        text = _now(spec.message, spec.params)
+        if constants.is_persistent(spec.level):
+            # A grouped message may merge into a row of another id: not carried,
+            # shown by Django's storage (so not persisted again from _store).
+            carried = not spec.group_key
+            if carried:
+                self._monitio.carry.add(payload)
+            text = _Queued(text, payload, carried=carried)
+        else:
+            self._monitio.plain_added += 1
+        self.add(spec.level, text, spec.extra_tags)
+        transaction.on_commit(partial(self._committed, payload))
+        return spec.id
 
-    def add(self, level, message, extra_tags: str = "", **options) -> uuid.UUID | None:
-        """Queue a message; return its UUID when monitio stores it, else ``None``.
+    def show(self, level: int, message: Any, extra_tags: str, params: dict[str, Any] | None) -> None:
+        """Show a plain message to this request's user with Django's storage only;
+        with ``params``, translated and interpolated now, in the request's language."""
+        self._monitio.plain_added += 1
+        self.add(level, _now(message, params), extra_tags)
 
-        ``options`` are :func:`monitio.add_message`'s extras (``subject``, ``user``,
-        ``from_user``, ``email``, ``sse``, ``expires``, ``close_timeout``, ``url``,
-        ``kind``, ``group_key``, ``params``).
-        """
-        recipient = options.pop("user", None)
-        recipient_id = _pk(recipient) if recipient is not None else _pk(self._user())
-        if not message:
-            return None
-        if recipient_id is None:
-            if constants.is_persistent(level):
-                raise AnonymousRecipient(
-                    "Persistent message levels cannot be used for anonymous users."
-                )
-            super().add(level, _now(message, options.get("params")), extra_tags)
-            return None
-        if int(level) < self.level:
-            return None
-        to_self = recipient_id == _pk(self._user())
-        persistent = constants.is_persistent(level)
-        if to_self and not persistent and not options.get("email"):
-            super().add(level, _now(message, options.get("params")), extra_tags)
-            return None
-        message_id = uuid.uuid4()
-        payload = MessageSpec(
-            id=message_id,
-            user_id=recipient_id,
-            level=level,
-            message=message,
-            extra_tags=extra_tags,
-            from_user_id=_pk(options.pop("from_user", None)),
-            # A plain message to oneself is shown by Django's storage; the row
-            # exists only for the e-mail, so it starts out read.
-            read=to_self and not persistent,
-            **options,
-        ).to_payload()
-        if to_self and persistent and not payload["group_key"]:
-            # (A grouped message may merge into a row of another id: not carried.)
-            self._carry.add(payload)
-            self._queued_messages.append(_Carried(payload))
-        elif to_self:
-            super().add(level, _now(message, options.get("params")), extra_tags)
-        transaction.on_commit(partial(self._committed_one, payload))
-        return message_id
-
-    def _committed_one(self, payload: dict[str, Any]) -> None:
-        # Normally the response's update() sends the batch. A transaction that
-        # outlives the response (one wrapping the whole request) commits later:
+    def _committed(self, payload: dict[str, Any]) -> None:
+        # Normally _store, when the response goes out, sends the batch. A transaction
+        # that outlives the response (one wrapping the whole request) commits later:
         # then send at once.
-        if self._sent:
+        state = self._monitio
+        if state.sent:
             enqueue(deliver, [[payload]])
         else:
-            self._committed.append(payload)
+            state.batch.append(payload)
 
-    def update(self, response):
-        """Send what this request queued and store what Django's storage must keep.
+    # -- Django's contract -----------------------------------------------------------
+
+    def _get(self, *args, **kwargs):
+        plain, all_retrieved = super()._get(*args, **kwargs)
+        plain = [_tagged(m) for m in plain or []]
+        user = self._user()
+        rows = self._with_carried(self._shown_rows(user)) if user is not None else []
+        self._monitio.loaded = rows
+        if not rows and not plain and self._monitio.carry.held():
+            # Nothing to show, but a carry whose messages are all stored (or a forged
+            # one) to drop: only _store gets the response, and Django calls it for a
+            # storage that was used. Marking it so loses nothing, since it is empty.
+            self.used = True
+        return _Shown(self, rows + plain), all_retrieved
+
+    def _store(self, messages, response, *args, **kwargs):
+        """Send this request's batch; keep plain messages as Django does; delete the
+        non-persistent rows this request showed.
 
         The batch goes to the broker first; the storing overlaps its round trip.
         """
-        self._sent = True
-        batch, self._committed = self._committed, []
+        state = self._monitio
+        plain = [m for m in map(self._persisted, messages) if not isinstance(m, Message)]
+        state.sent = True
+        batch, state.batch = state.batch, []
         with enqueued(deliver, [batch]) if batch else nullcontext():
-            self._prepare_messages(self._queued_messages)
-            unstored = None
-            if self.used:
-                self._consume_shown()
-                unstored = self._store(self._queued_messages, response)
-            elif self.added_new:
-                plain = self._fallback_messages() + self._queued_messages
-                unstored = self._store(plain, response)
-            self._carry.save(response)
+            kept = {id(m) for m in messages}
+            shown = [
+                m.pk for m in state.loaded
+                if id(m) not in kept and not m._state.adding and not m.is_persistent()
+            ]
+            if shown:
+                Message.objects.filter(pk__in=shown).delete()
+            state.loaded = []
+            unstored = super()._store(plain, response, *args, **kwargs)
+            state.carry.save(response)
         return unstored
 
-    # -- reading --------------------------------------------------------------
-
-    def _get(self, *args, **kwargs):
-        plain = self._fallback_messages()
+    def _persisted(self, message: Any) -> Any:
+        """``message`` as it is shown: a persistent one a row (persisted first when
+        Django's own ``add_message`` queued it), a plain one tagged by monitio."""
+        if type(message) is not DjangoMessage:
+            return message  # a row, or a message _get made what is shown
+        text = message.message
+        if isinstance(text, _Queued):
+            return Message.from_payload(text.payload) if text.carried else _tagged(message)
+        if not constants.is_persistent(message.level):
+            return _tagged(message)
         user = self._user()
         if user is None:
-            return plain, True
-        return self._with_carried(self._shown_rows(user)) + plain, True
-
-    def _store(self, messages, response, *args, **kwargs):
-        return super()._store(_plain(messages), response, *args, **kwargs)
-
-    def _prepare_messages(self, messages):
-        super()._prepare_messages(_plain(messages))
-
-    def __iter__(self):
-        self._materialize()
-        return super().__iter__()
-
-    def __contains__(self, item):
-        self._materialize()
-        return super().__contains__(item)
-
-    def _materialize(self) -> None:
-        """Turn this request's carried payloads into rows, and tag its plain messages
-        at monitio's levels, once they are to be shown."""
-        self._queued_messages = [_shown(m) for m in self._queued_messages]
-
-    def _fallback_messages(self) -> list:
-        if not hasattr(self, "_fallback_data"):
-            self._fallback_data = [_shown(m) for m in super()._get()[0] or []]
-        return list(self._fallback_data)
+            # Django's add has no hook to refuse it in the caller, as monitio.add_message does.
+            raise AnonymousRecipient(
+                f"Persistent message level {message.level} cannot be used for an anonymous "
+                "user (added with django.contrib.messages; monitio.add_message(..., "
+                "fail_silently=True) drops it instead)."
+            )
+        payload = MessageSpec(
+            user_id=user.pk, level=message.level, message=text,
+            extra_tags=message.extra_tags or "",
+        ).to_payload()
+        self._monitio.carry.add(payload)
+        transaction.on_commit(partial(self._committed, payload))
+        message.message = _Queued(str(text), payload, carried=True)  # persisted once
+        return Message.from_payload(payload)
 
     def _shown_rows(self, user):
         persistent = Q(level__in=constants.PERSISTENT_MESSAGE_LEVELS)
@@ -170,15 +166,9 @@ class PersistentMessageStorage(FallbackStorage):
             .order_by("created")
         )
 
-    def _consume_shown(self) -> None:
-        """Delete the non-persistent rows this request displayed (shown once)."""
-        shown = [
-            m.pk
-            for m in self._loaded_messages
-            if isinstance(m, Message) and not m._state.adding and not m.is_persistent()
-        ]
-        if shown:
-            Message.objects.filter(pk__in=shown).delete()
+    @cached_property
+    def _monitio(self) -> _RequestState:
+        return _RequestState(Carry(self.request))
 
     # -- the extra API of the original project --------------------------------
 
@@ -202,7 +192,6 @@ class PersistentMessageStorage(FallbackStorage):
 
     def get_nonpersistent(self) -> list:
         """Non-persistent messages; like iterating, this shows (and so uses up) them."""
-        self.used = True
         return [m for m in self if not (isinstance(m, Message) and m.is_persistent())]
 
     def count_unread(self) -> int:
@@ -222,11 +211,13 @@ class PersistentMessageStorage(FallbackStorage):
         """Both counts in one aggregate query, cached for the request."""
         if not hasattr(self, "_count_cache"):
             user = self._user()
-            plain = len(self._fallback_messages()) + len(_plain(self._queued_messages))
+            # Django's storage holds the plain messages of earlier requests; this
+            # request's are those monitio.add_message queued (see show()).
+            plain = len(super()._get()[0] or []) + self._monitio.plain_added
             if user is None:
                 self._count_cache = (0, plain)
             else:
-                carried = [m.pk for m in self._carry.pending()]
+                carried = [m.pk for m in self._monitio.carry.pending()]
                 is_persistent = Q(level__in=constants.PERSISTENT_MESSAGE_LEVELS)
                 # The carried messages are counted once: a row the worker wrote
                 # since they were checked is left out of the query.
@@ -238,7 +229,7 @@ class PersistentMessageStorage(FallbackStorage):
                 )
                 self._count_cache = (counts["p"] + len(carried), counts["n"] + plain)
         persistent, other = self._count_cache
-        return persistent + len(self._carry.new), other
+        return persistent + len(self._monitio.carry.new), other
 
     # -- the redirect race ----------------------------------------------------
 
@@ -248,7 +239,7 @@ class PersistentMessageStorage(FallbackStorage):
         The carry is checked before ``rows`` is queried: a row the worker writes in
         between is then in ``rows`` (its carried copy is dropped), never missing from both.
         """
-        carried = self._carry.pending()
+        carried = self._monitio.carry.pending()
         found = list(rows)
         ids = {m.pk for m in found}
         return _by_created(found + [m for m in carried if m.pk not in ids])
@@ -258,13 +249,56 @@ class PersistentMessageStorage(FallbackStorage):
         return user if user is not None and user.is_authenticated else None
 
 
-class _Carried:
-    """A message this request carries; made a :class:`Message` only if it is shown."""
+class _RequestState:
+    """What the storage keeps for its request, beside Django's own state."""
 
-    __slots__ = ("payload",)
+    def __init__(self, carry: Carry) -> None:
+        self.carry = carry
+        #: Payloads whose transaction committed, for the response's batch.
+        self.batch: list[dict[str, Any]] = []
+        #: Whether the batch went (a later commit sends its payload at once).
+        self.sent = False
+        #: The rows ``_get`` returned: those ``_store`` is not given were shown.
+        self.loaded: list[Message] = []
+        #: Plain messages monitio.add_message queued (for the counts).
+        self.plain_added = 0
 
-    def __init__(self, payload: dict[str, Any]) -> None:
-        self.payload = payload
+
+class _Queued(str):
+    """The text of a message this request queued for display: carries its payload,
+    so that it is shown as its row and kept in the carry, not in Django's storage.
+    ``str()`` (Django's ``Message._prepare``) keeps it as it is."""
+
+    payload: dict[str, Any]
+    #: Whether the carry holds it (else Django's storage shows it as a plain message).
+    carried: bool
+
+    def __new__(cls, text: str, payload: dict[str, Any], *, carried: bool):
+        queued = super().__new__(cls, text)
+        queued.payload, queued.carried = payload, carried
+        return queued
+
+    def __str__(self) -> str:
+        return self
+
+
+class _Shown(list):
+    """The messages ``_get`` returns. Django's storage extends this list with the
+    messages queued in the request when they are shown: each becomes what is shown
+    (:meth:`PersistentMessageStorage._persisted`), so a persistent one is a row and
+    a plain one at a monitio level has monitio's tag in the request that added it."""
+
+    def __init__(self, storage: PersistentMessageStorage, messages: list) -> None:
+        super().__init__(messages)
+        self.storage = storage
+
+    def extend(self, messages) -> None:
+        super().extend(map(self.storage._persisted, messages))
+
+    def __bool__(self) -> bool:
+        # Django keeps ``_get``'s list only if it is true (``messages or []``);
+        # an empty one must be kept too, to be extended.
+        return True
 
 
 class _TaggedMessage(DjangoMessage):
@@ -276,11 +310,8 @@ class _TaggedMessage(DjangoMessage):
         return level_tags().get(self.level, "")
 
 
-def _shown(message: Any) -> Any:
-    """``message`` as it is shown: a carried payload becomes a row, a plain message at
-    one of monitio's levels gets monitio's tag."""
-    if isinstance(message, _Carried):
-        return Message.from_payload(message.payload)
+def _tagged(message: Any) -> Any:
+    """A plain message at one of monitio's levels with monitio's tag."""
     if type(message) is DjangoMessage and message.level in constants.DEFAULT_TAGS:
         return _TaggedMessage(message.level, message.message, message.extra_tags)
     return message
@@ -295,20 +326,6 @@ def _now(message: Any, params: dict[str, Any] | None) -> Any:
     text, _ = i18n.stored_texts(message, "", params)
     validation.check_params(params, text, "")
     return i18n.render(text, params)
-
-
-def _plain(messages: list) -> list:
-    """Django's own messages among ``messages`` (neither rows nor carried ones)."""
-    return [m for m in messages if not isinstance(m, (Message, _Carried))]
-
-
-def _pk(user: Any) -> Any:
-    """A user's primary key; ``None`` for anonymous; ids pass through."""
-    if user is None:
-        return None
-    if hasattr(user, "is_authenticated"):
-        return user.pk if user.is_authenticated else None
-    return user
 
 
 def _by_created(messages: list[Message]) -> list[Message]:

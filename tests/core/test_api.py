@@ -95,10 +95,19 @@ def test_persistent_level_for_anonymous_user_is_a_clear_error():
 
 
 def test_django_api_with_persistent_level_for_anonymous_raises_too():
+    """Django's add_message has no hook for a storage to refuse a message, so the
+    error comes when the message is shown or stored (Django's storage contract)."""
     from django.contrib import messages
+    from django.http import HttpResponse
 
-    with pytest.raises(AnonymousRecipient):
-        messages.add_message(make_request(AnonymousUser()), monitio.ERROR, "hi")
+    request = make_request(AnonymousUser())
+    messages.add_message(request, monitio.ERROR, "hi")
+    with pytest.raises(AnonymousRecipient, match="anonymous"):
+        request._messages.update(HttpResponse())
+    request = make_request(AnonymousUser())
+    messages.add_message(request, monitio.ERROR, "hi")
+    with pytest.raises(AnonymousRecipient, match="anonymous"):
+        list(request._messages)
 
 
 def test_create_message_requires_a_real_recipient(db):
