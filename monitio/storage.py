@@ -24,6 +24,7 @@ there too.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from contextlib import nullcontext
 from functools import cached_property, partial
 from typing import Any
@@ -93,16 +94,14 @@ class PersistentMessageStorage(FallbackStorage):
 
     def _get(self, *args, **kwargs):
         plain, all_retrieved = super()._get(*args, **kwargs)
-        plain = [_tagged(m) for m in plain or []]
+        return _Shown(self, [_tagged(m) for m in plain or []], self._rows), all_retrieved
+
+    def _rows(self) -> list[Message]:
+        """The user's rows and carried messages to show, queried when first needed."""
         user = self._user()
         rows = self._with_carried(self._shown_rows(user)) if user is not None else []
         self._monitio.loaded = rows
-        if not rows and not plain and self._monitio.carry.held():
-            # Nothing to show, but a carry whose messages are all stored (or a forged
-            # one) to drop: only _store gets the response, and Django calls it for a
-            # storage that was used. Marking it so loses nothing, since it is empty.
-            self.used = True
-        return _Shown(self, rows + plain), all_retrieved
+        return rows
 
     def _store(self, messages, response, *args, **kwargs):
         """Send this request's batch; keep plain messages as Django does; delete the
@@ -283,22 +282,62 @@ class _Queued(str):
 
 
 class _Shown(list):
-    """The messages ``_get`` returns. Django's storage extends this list with the
-    messages queued in the request when they are shown: each becomes what is shown
-    (:meth:`PersistentMessageStorage._persisted`), so a persistent one is a row and
-    a plain one at a monitio level has monitio's tag in the request that added it."""
+    """The messages ``_get`` returns: Django's storage's, then (first) the user's rows,
+    queried when the list is first read.
 
-    def __init__(self, storage: PersistentMessageStorage, messages: list) -> None:
-        super().__init__(messages)
+    Django's storage extends this list with the messages queued in the request when
+    they are shown: each becomes what is shown (:meth:`PersistentMessageStorage._persisted`),
+    so a persistent one is a row and a plain one at a monitio level has monitio's tag
+    in the request that added it. A request that adds messages and shows none has
+    Django re-store ``_get``'s messages with the new ones (``list + list``, which
+    reads no element through these methods): the rows, which ``_store`` does not
+    keep, are then never queried.
+    """
+
+    def __init__(self, storage: PersistentMessageStorage, plain: list, rows: Callable[[], list]) -> None:
+        super().__init__(plain)
         self.storage = storage
+        self._rows: Callable[[], list] | None = rows
+
+    def _load(self) -> None:
+        if self._rows is None:
+            return
+        rows, self._rows = self._rows(), None
+        list.__setitem__(self, slice(0, 0), rows)
+        if not list.__len__(self) and self.storage._monitio.carry.held():
+            # Nothing to show, but a carry whose messages are all stored (or a forged
+            # one) to drop: only _store gets the response, and Django calls it for a
+            # storage that was used. Marking it so loses nothing, since it is empty.
+            self.storage.used = True
 
     def extend(self, messages) -> None:
+        self._load()
         super().extend(map(self.storage._persisted, messages))
 
     def __bool__(self) -> bool:
-        # Django keeps ``_get``'s list only if it is true (``messages or []``);
-        # an empty one must be kept too, to be extended.
+        # Django keeps ``_get``'s list only if it is true (``messages or []``); an
+        # empty one must be kept too, to be extended; and this asks no query.
         return True
+
+
+def _loading(method: Callable) -> Callable:
+    def loaded(self: _Shown, *args: Any, **kwargs: Any) -> Any:
+        self._load()
+        return method(self, *args, **kwargs)
+
+    loaded.__name__ = method.__name__
+    return loaded
+
+
+# Every other way to read or change the list queries the rows first.
+for _name in (
+    "__iter__", "__len__", "__getitem__", "__contains__", "__reversed__", "__eq__",
+    "__ne__", "__repr__", "__setitem__", "__delitem__", "__iadd__", "__mul__",
+    "append", "insert", "pop", "remove", "index", "count", "copy", "sort", "reverse",
+    "clear",
+):
+    setattr(_Shown, _name, _loading(getattr(list, _name)))
+del _name
 
 
 class _TaggedMessage(DjangoMessage):

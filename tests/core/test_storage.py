@@ -302,3 +302,45 @@ def test_plain_message_at_monitio_debug_is_tagged_debug_in_the_same_request(rf, 
         request._messages = PersistentMessageStorage(request)
         messages.add_message(request, monitio.DEBUG, "now", extra_tags="x")
         assert [m.tags for m in messages.get_messages(request)] == ["x debug"]
+
+
+# -- Django's storage contract (issue 17) -----------------------------------------------
+
+
+def test_a_request_that_adds_and_shows_nothing_asks_no_message_query(
+    transactional_db, alice_client, broker_client
+):
+    """Django re-stores ``_get``'s messages with the new ones: the rows are not
+    among them, so they are never queried."""
+    from django.test.utils import CaptureQueriesContext
+
+    alice_client.get("/page/")
+    with CaptureQueriesContext(connection) as queries:
+        alice_client.get(f"/add/?level={monitio.INFO}&text=x")
+    assert not [q for q in queries if "monitio_message" in q["sql"]]
+    assert broker_queue_length(broker_client) == 1
+
+
+def test_djangos_api_at_a_persistent_level_shown_in_the_same_request_is_sent_once(
+    transactional_db, rf, alice, broker_client
+):
+    from django.contrib import messages
+    from django.contrib.sessions.backends.signed_cookies import SessionStore
+    from django.http import HttpResponse
+
+    from monitio import carry
+    from monitio.storage import PersistentMessageStorage
+
+    request = rf.get("/")
+    request.user, request.session = alice, SessionStore()
+    request._messages = PersistentMessageStorage(request)
+    messages.add_message(request, monitio.WARNING, "now", extra_tags="x")
+    [row] = list(messages.get_messages(request))
+    assert isinstance(row, Message) and row.tags == "x warning"
+    assert [m.pk for m in messages.get_messages(request)] == [row.pk]
+    response = HttpResponse()
+    request._messages.update(response)
+    [payload] = _queued_payloads(broker_client)
+    assert (payload["id"], payload["message"]) == (str(row.pk), "now")
+    assert response.cookies[carry.COOKIE_NAME].value  # carried to the next page
+    assert "messages" not in response.cookies  # not in Django's cookie as well
