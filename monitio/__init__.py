@@ -7,9 +7,22 @@ neither Django's settings nor its app registry.
 
 from typing import TYPE_CHECKING, Any
 
-from .constants import DEBUG, ERROR, INFO, PERSISTENT_MESSAGE_LEVELS, SUCCESS, WARNING
+from .constants import (
+    DEBUG,
+    DEFAULT_TAGS,
+    ERROR,
+    INFO,
+    PERSISTENT_MESSAGE_LEVELS,
+    SUCCESS,
+    WARNING,
+)
 
 __version__ = "1.0.0"
+
+#: monitio's level tags, for a site's settings: ``MESSAGE_TAGS = {**monitio.MESSAGE_TAGS}``.
+#: Django tags its own ``Message`` objects (one shown in the request that added it)
+#: from ``MESSAGE_TAGS`` only; monitio's stored messages have these tags anyway.
+MESSAGE_TAGS = dict(DEFAULT_TAGS)
 
 #: Names loaded from :mod:`monitio.api` on first use.
 _API = (
@@ -26,7 +39,7 @@ _API = (
 )
 
 __all__ = [
-    "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "PERSISTENT_MESSAGE_LEVELS",
+    "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "PERSISTENT_MESSAGE_LEVELS", "MESSAGE_TAGS",
     "MonitioError", "MessageSpec", "MessageOptions", "batch", "register_kind", *_API,
 ]
 

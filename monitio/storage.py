@@ -1,5 +1,6 @@
 """The ``django.contrib.messages`` storage backend, on Django's contract for one:
-it implements ``_get`` and ``_store`` and adds monitio's own public methods.
+it implements ``_get`` and ``_store`` (and nothing else of Django's storage) and adds
+monitio's own public methods.
 
 Anonymous users get exactly Django's :class:`FallbackStorage` (cookie, then
 session). For an authenticated user, iterating ``messages`` yields:
@@ -10,26 +11,42 @@ session). For an authenticated user, iterating ``messages`` yields:
 2. persistent messages this user's own requests queued that the worker has not
    written yet (:mod:`monitio.carry`: so the page after a redirect neither loses nor
    doubles them);
-3. plain non-persistent messages, kept in the cookie/session exactly as Django does.
+3. plain messages, kept in the cookie/session exactly as Django does;
+4. the messages this request added, as Django shows them: Django's own ``Message``
+   objects (monitio's level tags come from ``MESSAGE_TAGS`` for them, hence
+   ``MESSAGE_TAGS = {**monitio.MESSAGE_TAGS}``; check ``monitio.W012``).
 
 New monitio messages are not written here. :func:`monitio.add_message` checks one
-(:class:`~monitio.spec.MessageSpec`) and hands it to :meth:`PersistentMessageStorage.send`;
-a message for the request's own user is also queued for display with Django's
-``add``. Once the request's transaction commits, the messages are handed to the
-broker in one batch from ``_store``, when the response goes out. A message at a
-persistent level added with Django's own ``messages.add_message`` is persisted
-there too.
+(:class:`~monitio.spec.MessageSpec`) and hands it to :meth:`PersistentMessageStorage.send`,
+which sends it once the transaction commits (in one batch, from ``_store``, when the
+response goes out). A message for the request's own user is also shown with Django's
+``add``, and a persistent one carried; ``send`` notes it, so that ``_store``, which
+gets it back as a Django ``Message``, keeps it out of the cookie and does not send it
+twice. A message at a persistent level added with Django's own ``messages.add_message``
+is persisted and carried from ``_store``.
+
+What the contract gives no hook for (Django tells a storage nothing when a message is
+added or shown; ``_store`` gets only the messages still to keep):
+
+* Django's ``add_message`` at a persistent level for an anonymous user raises
+  :class:`~monitio.exceptions.AnonymousRecipient` when the response stores it, not in
+  the caller; and one the page shows in the request that added it is shown that once,
+  never persisted (use :func:`monitio.add_message` for persistent messages).
+* A request that adds messages and shows none has Django re-store ``_get``'s messages
+  with the new ones: ``_get`` then asks its rows query, though the rows are not kept.
+* ``_store`` tells the messages ``send`` noted from Django's own by level, text and
+  tags: a message ``send`` noted and the page showed, followed by one with the same
+  three added with Django's ``add_message``, leaves that one unsent.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from contextlib import nullcontext
+from dataclasses import dataclass
 from functools import cached_property, partial
 from typing import Any
 
-from django.contrib.messages.storage.base import Message as DjangoMessage
 from django.contrib.messages.storage.fallback import FallbackStorage
 from django.db import transaction
 from django.db.models import Count, Q
@@ -42,7 +59,7 @@ from .carry import Carry
 from .conf import settings
 from .enqueue import enqueue, enqueued
 from .exceptions import AnonymousRecipient
-from .models import Message, level_tags
+from .models import Message
 from .spec import MessageSpec
 
 
@@ -60,16 +77,17 @@ class PersistentMessageStorage(FallbackStorage):
         if not to_self:
             send_on_commit(payload)
             return spec.id
+        state = self._monitio
         text = _now(spec.message, spec.params)
         if constants.is_persistent(spec.level):
-            # A grouped message may merge into a row of another id: not carried,
-            # shown by Django's storage (so not persisted again from _store).
+            # A grouped message may merge into a row of another id: not carried, but
+            # kept by Django's storage for the next page.
             carried = not spec.group_key
             if carried:
-                self._monitio.carry.add(payload)
-            text = _Queued(text, payload, carried=carried)
+                state.carry.add(payload)
+            state.noted.append(_Noted(spec.level, text, spec.extra_tags, carried))
         else:
-            self._monitio.plain_added += 1
+            state.plain_added += 1
         self.add(spec.level, text, spec.extra_tags)
         transaction.on_commit(partial(self._committed, payload))
         return spec.id
@@ -93,15 +111,19 @@ class PersistentMessageStorage(FallbackStorage):
     # -- Django's contract -----------------------------------------------------------
 
     def _get(self, *args, **kwargs):
+        """The user's rows and carried messages, then Django's storage's messages."""
         plain, all_retrieved = super()._get(*args, **kwargs)
-        return _Shown(self, [_tagged(m) for m in plain or []], self._rows), all_retrieved
-
-    def _rows(self) -> list[Message]:
-        """The user's rows and carried messages to show, queried when first needed."""
         user = self._user()
         rows = self._with_carried(self._shown_rows(user)) if user is not None else []
-        self._monitio.loaded = rows
-        return rows
+        messages = rows + list(plain or [])
+        state = self._monitio
+        state.loaded = list(messages)
+        if not messages and state.carry.held():
+            # Nothing to show, but a carry whose messages are all stored (or a forged
+            # one) to drop: only _store gets the response, and Django calls it for a
+            # storage that was used. Marking it so loses nothing: it holds nothing.
+            self.used = True
+        return messages, all_retrieved
 
     def _store(self, messages, response, *args, **kwargs):
         """Send this request's batch; keep plain messages as Django does; delete the
@@ -110,14 +132,19 @@ class PersistentMessageStorage(FallbackStorage):
         The batch goes to the broker first; the storing overlaps its round trip.
         """
         state = self._monitio
-        plain = [m for m in map(self._persisted, messages) if not isinstance(m, Message)]
+        returned = {id(m) for m in state.loaded}
+        plain = [
+            m for m in messages
+            if not isinstance(m, Message) and (id(m) in returned or not self._carried(m))
+        ]
         state.sent = True
         batch, state.batch = state.batch, []
         with enqueued(deliver, [batch]) if batch else nullcontext():
             kept = {id(m) for m in messages}
             shown = [
                 m.pk for m in state.loaded
-                if id(m) not in kept and not m._state.adding and not m.is_persistent()
+                if isinstance(m, Message) and id(m) not in kept
+                and not m._state.adding and not m.is_persistent()
             ]
             if shown:
                 Message.objects.filter(pk__in=shown).delete()
@@ -126,16 +153,15 @@ class PersistentMessageStorage(FallbackStorage):
             state.carry.save(response)
         return unstored
 
-    def _persisted(self, message: Any) -> Any:
-        """``message`` as it is shown: a persistent one a row (persisted first when
-        Django's own ``add_message`` queued it), a plain one tagged by monitio."""
-        if type(message) is not DjangoMessage:
-            return message  # a row, or a message _get made what is shown
-        text = message.message
-        if isinstance(text, _Queued):
-            return Message.from_payload(text.payload) if text.carried else _tagged(message)
+    def _carried(self, message: Any) -> bool:
+        """Whether ``message``, added in this request, is carried (so kept out of
+        Django's storage): a persistent one ``send`` noted and carried, or one
+        Django's own ``add_message`` added at a persistent level, sent from here."""
         if not constants.is_persistent(message.level):
-            return _tagged(message)
+            return False
+        noted = self._monitio.take_noted(message)
+        if noted is not None:
+            return noted.carried
         user = self._user()
         if user is None:
             # Django's add has no hook to refuse it in the caller, as monitio.add_message does.
@@ -145,13 +171,12 @@ class PersistentMessageStorage(FallbackStorage):
                 "fail_silently=True) drops it instead)."
             )
         payload = MessageSpec(
-            user_id=user.pk, level=message.level, message=text,
+            user_id=user.pk, level=message.level, message=message.message,
             extra_tags=message.extra_tags or "",
         ).to_payload()
         self._monitio.carry.add(payload)
         transaction.on_commit(partial(self._committed, payload))
-        message.message = _Queued(str(text), payload, carried=True)  # persisted once
-        return Message.from_payload(payload)
+        return True
 
     def _shown_rows(self, user):
         persistent = Q(level__in=constants.PERSISTENT_MESSAGE_LEVELS)
@@ -191,7 +216,7 @@ class PersistentMessageStorage(FallbackStorage):
 
     def get_nonpersistent(self) -> list:
         """Non-persistent messages; like iterating, this shows (and so uses up) them."""
-        return [m for m in self if not (isinstance(m, Message) and m.is_persistent())]
+        return [m for m in self if not constants.is_persistent(m.level)]
 
     def count_unread(self) -> int:
         """Unread persistent and non-persistent messages."""
@@ -211,7 +236,8 @@ class PersistentMessageStorage(FallbackStorage):
         if not hasattr(self, "_count_cache"):
             user = self._user()
             # Django's storage holds the plain messages of earlier requests; this
-            # request's are those monitio.add_message queued (see show()).
+            # request's are those monitio.add_message queued (see show()): Django
+            # tells a storage nothing of what its own add_message adds.
             plain = len(super()._get()[0] or []) + self._monitio.plain_added
             if user is None:
                 self._count_cache = (0, plain)
@@ -248,6 +274,24 @@ class PersistentMessageStorage(FallbackStorage):
         return user if user is not None and user.is_authenticated else None
 
 
+@dataclass(frozen=True)
+class _Noted:
+    """A persistent message ``send`` showed with Django's ``add``: what ``_store``
+    knows it by (Django's ``Message`` holds no more) and whether the carry has it."""
+
+    level: int
+    text: Any
+    extra_tags: str
+    carried: bool
+
+    def matches(self, message: Any) -> bool:
+        return (
+            message.level == self.level
+            and message.message == self.text
+            and (message.extra_tags or "") == (self.extra_tags or "")
+        )
+
+
 class _RequestState:
     """What the storage keeps for its request, beside Django's own state."""
 
@@ -257,103 +301,20 @@ class _RequestState:
         self.batch: list[dict[str, Any]] = []
         #: Whether the batch went (a later commit sends its payload at once).
         self.sent = False
-        #: The rows ``_get`` returned: those ``_store`` is not given were shown.
-        self.loaded: list[Message] = []
+        #: What ``_get`` returned: a row ``_store`` is not given was shown, and a
+        #: message ``_store`` is given back was stored before, not added now.
+        self.loaded: list[Any] = []
+        #: Persistent messages ``send`` showed with Django's ``add``, in order.
+        self.noted: list[_Noted] = []
         #: Plain messages monitio.add_message queued (for the counts).
         self.plain_added = 0
 
-
-class _Queued(str):
-    """The text of a message this request queued for display: carries its payload,
-    so that it is shown as its row and kept in the carry, not in Django's storage.
-    ``str()`` (Django's ``Message._prepare``) keeps it as it is."""
-
-    payload: dict[str, Any]
-    #: Whether the carry holds it (else Django's storage shows it as a plain message).
-    carried: bool
-
-    def __new__(cls, text: str, payload: dict[str, Any], *, carried: bool):
-        queued = super().__new__(cls, text)
-        queued.payload, queued.carried = payload, carried
-        return queued
-
-    def __str__(self) -> str:
-        return self
-
-
-class _Shown(list):
-    """The messages ``_get`` returns: Django's storage's, then (first) the user's rows,
-    queried when the list is first read.
-
-    Django's storage extends this list with the messages queued in the request when
-    they are shown: each becomes what is shown (:meth:`PersistentMessageStorage._persisted`),
-    so a persistent one is a row and a plain one at a monitio level has monitio's tag
-    in the request that added it. A request that adds messages and shows none has
-    Django re-store ``_get``'s messages with the new ones (``list + list``, which
-    reads no element through these methods): the rows, which ``_store`` does not
-    keep, are then never queried.
-    """
-
-    def __init__(self, storage: PersistentMessageStorage, plain: list, rows: Callable[[], list]) -> None:
-        super().__init__(plain)
-        self.storage = storage
-        self._rows: Callable[[], list] | None = rows
-
-    def _load(self) -> None:
-        if self._rows is None:
-            return
-        rows, self._rows = self._rows(), None
-        list.__setitem__(self, slice(0, 0), rows)
-        if not list.__len__(self) and self.storage._monitio.carry.held():
-            # Nothing to show, but a carry whose messages are all stored (or a forged
-            # one) to drop: only _store gets the response, and Django calls it for a
-            # storage that was used. Marking it so loses nothing, since it is empty.
-            self.storage.used = True
-
-    def extend(self, messages) -> None:
-        self._load()
-        super().extend(map(self.storage._persisted, messages))
-
-    def __bool__(self) -> bool:
-        # Django keeps ``_get``'s list only if it is true (``messages or []``); an
-        # empty one must be kept too, to be extended; and this asks no query.
-        return True
-
-
-def _loading(method: Callable) -> Callable:
-    def loaded(self: _Shown, *args: Any, **kwargs: Any) -> Any:
-        self._load()
-        return method(self, *args, **kwargs)
-
-    loaded.__name__ = method.__name__
-    return loaded
-
-
-# Every other way to read or change the list queries the rows first.
-for _name in (
-    "__iter__", "__len__", "__getitem__", "__contains__", "__reversed__", "__eq__",
-    "__ne__", "__repr__", "__setitem__", "__delitem__", "__iadd__", "__mul__",
-    "append", "insert", "pop", "remove", "index", "count", "copy", "sort", "reverse",
-    "clear",
-):
-    setattr(_Shown, _name, _loading(getattr(list, _name)))
-del _name
-
-
-class _TaggedMessage(DjangoMessage):
-    """A message Django's storage keeps at one of monitio's levels (``DEBUG`` is not
-    persistent), tagged by :func:`monitio.models.level_tags`, not Django's dict."""
-
-    @property
-    def level_tag(self) -> str:
-        return level_tags().get(self.level, "")
-
-
-def _tagged(message: Any) -> Any:
-    """A plain message at one of monitio's levels with monitio's tag."""
-    if type(message) is DjangoMessage and message.level in constants.DEFAULT_TAGS:
-        return _TaggedMessage(message.level, message.message, message.extra_tags)
-    return message
+    def take_noted(self, message: Any) -> _Noted | None:
+        """The first message ``send`` noted that ``message`` is, taken off the list."""
+        for i, noted in enumerate(self.noted):
+            if noted.matches(message):
+                return self.noted.pop(i)
+        return None
 
 
 def _now(message: Any, params: dict[str, Any] | None) -> Any:

@@ -58,3 +58,36 @@ def test_it_reads_no_private_attribute_of_djangos_storage():
     # Names of the storage module's other classes (say a model's) are not Django's storage's.
     assert used & djangos <= PUBLIC | IMPLEMENTED, used & djangos
     assert storage_class().bases[0].id == "FallbackStorage"
+
+
+def test_no_class_of_the_module_stands_in_for_djangos_or_pythons_objects():
+    """No proxy: the list ``_get`` returns and the messages in it are Python's and
+    Django's own objects, not subclasses that change how Django's code treats them."""
+    from django.contrib.messages.storage.base import Message as DjangoMessage
+
+    own = [
+        obj for obj in vars(storage).values()
+        if isinstance(obj, type) and obj.__module__ == storage.__name__
+    ]
+    assert PersistentMessageStorage in own
+    for cls in own:
+        for stand_in in (list, tuple, dict, set, str, bytes, int, DjangoMessage):
+            assert not issubclass(cls, stand_in), (cls, stand_in)
+
+
+def test_get_returns_a_list_of_rows_and_djangos_messages(alice, django_capture_on_commit_callbacks):
+    from django.contrib.messages.storage.base import Message as DjangoMessage
+
+    import monitio
+    from monitio.models import Message
+
+    Message.objects.create(user=alice, level=monitio.INFO, message="row")
+    request = RequestFactory().get("/")
+    request.user, request.session = alice, {}
+    request._messages = PersistentMessageStorage(request)
+    with django_capture_on_commit_callbacks():
+        monitio.add_message(request, monitio.INFO, "queued")
+    messages, _ = request._messages._get()
+    assert type(messages) is list
+    assert [type(m) for m in messages] == [Message]
+    assert [type(m) for m in request._messages] == [Message, DjangoMessage]
