@@ -36,7 +36,7 @@ added or shown; ``_store`` gets only the messages still to keep):
   with the new ones: ``_get`` then asks its rows query, though the rows are not kept.
 * ``_store`` tells the messages ``send`` noted from Django's own by level, text and
   tags: a message ``send`` noted and the page showed, followed by one with the same
-  three added with Django's ``add_message``, leaves that one unsent.
+  three added with Django's ``add_message``, has that one taken for the first: lost.
 """
 
 from __future__ import annotations
