@@ -35,8 +35,10 @@ added or shown; ``_store`` gets only the messages still to keep):
 * A request that adds messages and shows none has Django re-store ``_get``'s messages
   with the new ones: ``_get`` then asks its rows query, though the rows are not kept.
 * ``_store`` tells the messages ``send`` noted from Django's own by level, text and
-  tags: a message ``send`` noted and the page showed, followed by one with the same
-  three added with Django's ``add_message``, has that one taken for the first: lost.
+  tags, and by whether the messages had been shown (``used``) when ``send`` noted
+  one: so when a page shows them twice in one request, a message added with Django's
+  ``add_message`` after the second time, alike in the three to one ``send`` noted
+  between the two, is taken for that one: lost.
 """
 
 from __future__ import annotations
@@ -85,7 +87,7 @@ class PersistentMessageStorage(FallbackStorage):
             carried = not spec.group_key
             if carried:
                 state.carry.add(payload)
-            state.noted.append(_Noted(spec.level, text, spec.extra_tags, carried))
+            state.noted.append(_Noted(spec.level, text, spec.extra_tags, carried, self.used))
         else:
             state.plain_added += 1
         self.add(spec.level, text, spec.extra_tags)
@@ -159,7 +161,7 @@ class PersistentMessageStorage(FallbackStorage):
         Django's own ``add_message`` added at a persistent level, sent from here."""
         if not constants.is_persistent(message.level):
             return False
-        noted = self._monitio.take_noted(message)
+        noted = self._monitio.take_noted(message, shown=self.used)
         if noted is not None:
             return noted.carried
         user = self._user()
@@ -283,6 +285,8 @@ class _Noted:
     text: Any
     extra_tags: str
     carried: bool
+    #: Whether the request's messages had been shown (Django's ``used``) when it was added.
+    after_shown: bool
 
     def matches(self, message: Any) -> bool:
         return (
@@ -309,10 +313,14 @@ class _RequestState:
         #: Plain messages monitio.add_message queued (for the counts).
         self.plain_added = 0
 
-    def take_noted(self, message: Any) -> _Noted | None:
-        """The first message ``send`` noted that ``message`` is, taken off the list."""
+    def take_noted(self, message: Any, *, shown: bool) -> _Noted | None:
+        """The first message ``send`` noted that ``message`` is, taken off the list.
+
+        Once the messages were ``shown``, Django stores only those added after the last
+        time: one noted before they were first shown was shown, so it is none of them.
+        """
         for i, noted in enumerate(self.noted):
-            if noted.matches(message):
+            if (noted.after_shown or not shown) and noted.matches(message):
                 return self.noted.pop(i)
         return None
 

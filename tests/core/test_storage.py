@@ -453,3 +453,19 @@ def test_a_grouped_message_kept_by_django_is_not_sent_again(transactional_db, rf
     assert [p["message"] for p in _queued_payloads(broker_client)] == ["grouped"]
     shown_next = list(messages.get_messages(_stored(rf, later, second, alice)))
     assert [(m.level, m.message) for m in shown_next] == [(monitio.INFO, "grouped"), (django_levels.INFO, "plain")]
+
+
+def test_the_same_text_from_both_apis_around_a_showing_is_sent_twice(transactional_db, rf, alice, broker_client):
+    """The page showed monitio's message: Django's alike one, added after, is another."""
+    from django.contrib import messages
+    from django.http import HttpResponse
+
+    request = _request(rf, alice)
+    monitio.add_message(request, monitio.INFO, "twice")
+    assert [m.message for m in messages.get_messages(request)] == ["twice"]
+    messages.add_message(request, monitio.INFO, "twice")
+    response = HttpResponse()
+    request._messages.update(response)
+    assert [p["message"] for p in _queued_payloads(broker_client)] == ["twice", "twice"]
+    assert not _cookie(response, "messages")
+    assert [m.message for m in messages.get_messages(_stored(rf, request, response, alice))] == ["twice", "twice"]
