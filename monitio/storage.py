@@ -39,6 +39,11 @@ added or shown; ``_store`` gets only the messages still to keep):
   one: so when a page shows them twice in one request, a message added with Django's
   ``add_message`` after the second time, alike in the three to one ``send`` noted
   between the two, is taken for that one: lost.
+* The counts include the plain messages this request added through
+  :func:`monitio.add_message`, not those Django's ``add_message`` added.
+* A message for another user goes as a task of its own when its transaction commits
+  (unless in :func:`monitio.batch`), not in the response's batch: Django calls
+  ``_store`` only for a request that added or showed one of its messages.
 """
 
 from __future__ import annotations
