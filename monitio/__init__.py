@@ -7,9 +7,22 @@ neither Django's settings nor its app registry.
 
 from typing import TYPE_CHECKING, Any
 
-from .constants import DEBUG, ERROR, INFO, PERSISTENT_MESSAGE_LEVELS, SUCCESS, WARNING
+from .constants import (
+    DEBUG,
+    DEFAULT_TAGS,
+    ERROR,
+    INFO,
+    PERSISTENT_MESSAGE_LEVELS,
+    SUCCESS,
+    WARNING,
+)
 
 __version__ = "1.0.0"
+
+#: monitio's level tags, for a site's settings: ``MESSAGE_TAGS = {**monitio.MESSAGE_TAGS}``.
+#: Django tags its own ``Message`` objects (one shown in the request that added it)
+#: from ``MESSAGE_TAGS`` only; monitio's stored messages have these tags anyway.
+MESSAGE_TAGS = dict(DEFAULT_TAGS)
 
 #: Names loaded from :mod:`monitio.api` on first use.
 _API = (
@@ -26,8 +39,8 @@ _API = (
 )
 
 __all__ = [
-    "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "PERSISTENT_MESSAGE_LEVELS",
-    "MonitioError", "batch", "register_kind", *_API,
+    "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "PERSISTENT_MESSAGE_LEVELS", "MESSAGE_TAGS",
+    "MonitioError", "MessageSpec", "MessageOptions", "batch", "register_kind", *_API,
 ]
 
 if TYPE_CHECKING:
@@ -46,6 +59,7 @@ if TYPE_CHECKING:
     from .batches import batch
     from .exceptions import MonitioError
     from .kinds import register_kind
+    from .spec import MessageOptions, MessageSpec
 
 
 def __getattr__(name: str) -> Any:
@@ -58,6 +72,10 @@ def __getattr__(name: str) -> Any:
         from .exceptions import MonitioError
 
         return MonitioError
+    if name in ("MessageSpec", "MessageOptions"):
+        from . import spec
+
+        return getattr(spec, name)
     if name == "batch":
         from .batches import batch
 

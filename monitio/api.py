@@ -9,24 +9,24 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.messages.api import MessageFailure
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
 
 from monitio_tasks import tasks
 
-from . import constants, payloads
+from . import constants, validation
 from .batches import send_on_commit
 from .enqueue import enqueue_on_commit
 from .exceptions import AnonymousRecipient, InvalidMessage
+from .spec import MessageOptions, MessageSpec
 
 if TYPE_CHECKING:
     from celery.result import AsyncResult
     from django.contrib.messages.storage.base import BaseStorage
+    from typing_extensions import Unpack
 
 
 def add_message(
@@ -35,26 +35,20 @@ def add_message(
     message: str,
     extra_tags: str = "",
     fail_silently: bool = False,
-    subject: str = "",
+    *,
     user: Any = None,
-    email: bool = False,
-    sse: bool = True,
     from_user: Any = None,
-    expires: datetime | None = None,
-    close_timeout: int | None = None,
-    url: str | None = None,
-    kind: str | None = None,
-    group_key: str | None = None,
-    params: dict[str, Any] | None = None,
+    **options: Unpack[MessageOptions],
 ) -> uuid.UUID | None:
     """Queue a message for ``user`` (default: the request's user).
 
-    Return its UUID when monitio stores it, or ``None`` when it is a plain message
-    kept by Django's cookie/session storage. Raise :class:`MessageFailure` when
-    monitio's storage is not installed, :class:`~monitio.exceptions.AnonymousRecipient`
-    for a persistent level for an anonymous user (``fail_silently=True`` silences
-    both), and :class:`~monitio.exceptions.InvalidMessage` for bad input (an
-    unregistered ``kind`` among it: :class:`~monitio.exceptions.UnknownKind`).
+    ``options`` are :class:`~monitio.spec.MessageOptions`. Return the message's UUID
+    when monitio stores it, or ``None`` when it is a plain message kept by Django's
+    cookie/session storage. Raise :class:`MessageFailure` when monitio's storage is
+    not installed, :class:`~monitio.exceptions.AnonymousRecipient` for a persistent
+    level for an anonymous user (``fail_silently=True`` silences both), and
+    :class:`~monitio.exceptions.InvalidMessage` for bad input (an unregistered
+    ``kind`` among it: :class:`~monitio.exceptions.UnknownKind`).
 
     With ``group_key``, the message merges into the user's unread message with that
     key, if any (see :mod:`monitio.grouping`); the UUID returned is then not a row's.
@@ -68,28 +62,33 @@ def add_message(
             "django.contrib.messages.middleware.MessageMiddleware and setting "
             'MESSAGE_STORAGE = "monitio.storage.PersistentMessageStorage".'
         )
-    payloads.check_level(level)
-    try:
-        return storage.add(
-            level,
-            message,
-            extra_tags,
-            subject=subject,
-            user=user,
-            from_user=from_user,
-            email=email,
-            sse=sse,
-            expires=expires,
-            close_timeout=close_timeout,
-            url=url,
-            kind=kind,
-            group_key=group_key,
-            params=params,
-        )
-    except AnonymousRecipient:
+    validation.check_level(level)
+    viewer = _pk(getattr(request, "user", None))
+    recipient = _pk(user) if user is not None else viewer
+    if not message:
+        return None
+    persistent = constants.is_persistent(level)
+    if recipient is None:
+        if not persistent:
+            storage.show(level, message, extra_tags, options.get("params"))
+            return None
         if fail_silently:
             return None
-        raise
+        raise AnonymousRecipient("Persistent message levels cannot be used for anonymous users.")
+    if int(level) < storage.level:
+        return None
+    to_self = recipient == viewer
+    if to_self and not persistent and not options.get("email"):
+        storage.show(level, message, extra_tags, options.get("params"))
+        return None
+    spec = MessageSpec(
+        user_id=recipient, level=level, message=message, extra_tags=extra_tags,
+        from_user_id=_pk(from_user),
+        # A plain message to oneself is shown by Django's storage; the row exists
+        # only for the e-mail, so it starts out read.
+        read=to_self and not persistent, **options,
+    )
+    return storage.send(spec)
 
 
 def create_message(
@@ -98,15 +97,7 @@ def create_message(
     message: str,
     from_user: Any = None,
     extra_tags: str = "",
-    subject: str = "",
-    expires: datetime | None = None,
-    close_timeout: int | None = None,
-    sse: bool = True,
-    email: bool = False,
-    url: str | None = None,
-    kind: str | None = None,
-    group_key: str | None = None,
-    params: dict[str, Any] | None = None,
+    **options: Unpack[MessageOptions],
 ) -> uuid.UUID:
     """Queue a message for ``to_user`` (a user or a user id) without a request.
 
@@ -114,14 +105,9 @@ def create_message(
     the block's other messages. From a Celery job, prefer
     ``create_message.delay(user_id, level, message, ...)``, which takes ids only.
     """
-    payload = _payload(
-        _user_id(to_user), level, message, from_user, extra_tags=extra_tags,
-        subject=subject, expires=expires, close_timeout=close_timeout, sse=sse,
-        email=email, url=url, kind=kind, group_key=group_key,
-        params=params,
-    )
-    send_on_commit(payload)
-    return uuid.UUID(payload["id"])
+    spec = _spec(_user_id(to_user), level, message, from_user, extra_tags, options)
+    send_on_commit(spec.to_payload())
+    return spec.id
 
 
 def _delay(
@@ -130,15 +116,7 @@ def _delay(
     message: str,
     from_user: Any = None,
     extra_tags: str = "",
-    subject: str = "",
-    expires: datetime | None = None,
-    close_timeout: int | None = None,
-    sse: bool = True,
-    email: bool = False,
-    url: str | None = None,
-    kind: str | None = None,
-    group_key: str | None = None,
-    params: dict[str, Any] | None = None,
+    **options: Unpack[MessageOptions],
 ) -> AsyncResult:
     """Enqueue :func:`create_message` as a task; arguments are ids and JSON values.
 
@@ -147,19 +125,16 @@ def _delay(
     is queued. It is dated now, when the job asks for it, so messages a job sends one
     after another keep their order even when two workers store them concurrently.
     """
-    checked = payloads.build(
-        user_id=payloads.check_user_id(user_id), level=level, message=message,
-        from_user_id=from_user, extra_tags=extra_tags, subject=subject, expires=expires,
-        close_timeout=close_timeout, sse=sse, email=email, url=url, kind=kind,
-        group_key=group_key,
-        params=params,
+    spec = MessageSpec(
+        user_id=validation.check_user_id(user_id), level=level, message=message,
+        from_user_id=from_user, extra_tags=extra_tags, **options,
     )
+    # The task gets what the caller passed, with the texts, kind and params the
+    # spec stores (a lazy translation is not JSON).
+    checked = {"subject": spec.subject, "kind": spec.kind, "params": spec.params}
     return tasks.create_message.delay(
-        user_id, level, checked["message"], from_user=from_user, extra_tags=extra_tags,
-        subject=checked["subject"], expires=expires, close_timeout=close_timeout, sse=sse,
-        email=email, url=url, kind=checked["kind"], group_key=group_key,
-        created=timezone.now().isoformat(),
-        params=checked["params"],
+        user_id, level, spec.message, from_user=from_user, extra_tags=extra_tags,
+        created=spec.created.isoformat(), **{**options, **checked},
     )
 
 
@@ -172,15 +147,7 @@ def create_messages(
     message: str,
     from_user: Any = None,
     extra_tags: str = "",
-    subject: str = "",
-    expires: datetime | None = None,
-    close_timeout: int | None = None,
-    sse: bool = True,
-    email: bool = False,
-    url: str | None = None,
-    kind: str | None = None,
-    group_key: str | None = None,
-    params: dict[str, Any] | None = None,
+    **options: Unpack[MessageOptions],
 ) -> uuid.UUID:
     """Queue one message for many users (users, ids, or a queryset of users).
 
@@ -191,23 +158,21 @@ def create_messages(
     if isinstance(to_users, QuerySet):
         user_ids = list(to_users.values_list("pk", flat=True))
     else:
-        user_ids = [payloads.check_user_id(_user_id(u)) for u in to_users]
-    template = _payload(
-        None, level, message, from_user, extra_tags=extra_tags, subject=subject,
-        expires=expires, close_timeout=close_timeout, sse=sse, email=email, url=url,
-        kind=kind,
-        group_key=group_key,
-        params=params,
-    )
+        user_ids = [validation.check_user_id(_user_id(u)) for u in to_users]
+    template = _spec(None, level, message, from_user, extra_tags, options)
     if user_ids:
-        enqueue_on_commit(tasks.deliver_bulk, [user_ids, template])
-    return uuid.UUID(template["id"])
+        enqueue_on_commit(tasks.deliver_bulk, [user_ids, template.to_payload()])
+    return template.id
 
 
-def _payload(user_id: Any, level: int, message: str, from_user: Any, **options: Any) -> dict:
+def _spec(
+    user_id: Any, level: int, message: str, from_user: Any, extra_tags: str,
+    options: MessageOptions,
+) -> MessageSpec:
     sender = _user_id(from_user) if from_user is not None else None
-    return payloads.build(
-        user_id=user_id, level=level, message=message, from_user_id=sender, **options
+    return MessageSpec(
+        user_id=user_id, level=level, message=message, from_user_id=sender,
+        extra_tags=extra_tags, **options,
     )
 
 
@@ -221,6 +186,15 @@ def _user_id(user: Any) -> Any:
     if isinstance(user, (int, str)) and not isinstance(user, bool):
         return user
     raise InvalidMessage(f"A recipient must be a user or a user id, not {type(user).__name__}.")
+
+
+def _pk(user: Any) -> Any:
+    """A user's primary key; ``None`` for anonymous; ids pass through."""
+    if user is None:
+        return None
+    if hasattr(user, "is_authenticated"):
+        return user.pk if user.is_authenticated else None
+    return user
 
 
 def get_messages(request: HttpRequest) -> BaseStorage | list[Any]:

@@ -64,6 +64,13 @@ class Carry:
             self._pending = [Message.from_payload(p) for p in self._payloads]
         return list(self._pending)
 
+    def held(self) -> bool:
+        """Whether the browser's cookie or the session carries anything (valid or not)."""
+        session = getattr(self.request, "session", None)
+        return COOKIE_NAME in self.request.COOKIES or (
+            session is not None and SESSION_KEY in session
+        )
+
     def save(self, response: HttpResponseBase) -> None:
         """Keep what is still unstored in the cookie, or in the session if it is too big.
 
@@ -78,7 +85,7 @@ class Carry:
         session = getattr(self.request, "session", None)
         in_session = session is not None and SESSION_KEY in session
         in_cookie = COOKIE_NAME in self.request.COOKIES
-        if not (self.new or in_session or in_cookie):
+        if not (self.new or self.held()):
             return
         self.pending()
         keep = self._payloads + self.new

@@ -21,6 +21,9 @@ W007     ``MONITIO["SITE_URL"]`` is not set: e-mails carry no unsubscribe link a
          link back to the message (silence it if the site sends no e-mail).
 W008     (deploy) ``MONITIO["SITE_URL"]`` is not https: RFC 8058 wants an HTTPS
          one-click unsubscribe link.
+W012     ``MESSAGE_TAGS`` leaves a level of monitio's untagged: Django's own messages
+         at it (one shown in the request that added it, a plain ``monitio.DEBUG``
+         one) have no level tag.
 E010     ``STREAM_COOKIE_PATH`` does not cover the path of ``STREAM_URL``: the browser
          never sends the stream credential, and every stream is refused.
 W010     (``DEBUG`` on) ``STREAM_URL`` is a path on this site that nothing in the
@@ -286,6 +289,24 @@ def check_gateway_fingerprint(app_configs=None, **kwargs) -> list[checks.CheckMe
         f"variables match. Its record lasts 7 days; delete {key!r} to forget a gateway "
         "that no longer runs.",
         id="monitio.W011",
+    )]
+
+
+@checks.register("monitio")
+def check_level_tags(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    from django.contrib.messages.utils import get_level_tags
+
+    from . import constants
+
+    untagged = sorted(set(constants.DEFAULT_TAGS) - set(get_level_tags()))
+    if not untagged:
+        return []
+    return [checks.Warning(
+        f"MESSAGE_TAGS gives no tag to monitio's levels {untagged}: a message shown in "
+        "the request that added it is Django's own Message, tagged by Django, so it "
+        "gets no level tag (nor does a plain monitio.DEBUG one on a later page).",
+        hint="Set MESSAGE_TAGS = {**monitio.MESSAGE_TAGS} (add your own after it).",
+        id="monitio.W012",
     )]
 
 

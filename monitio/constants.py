@@ -35,5 +35,5 @@ def is_persistent(level: int) -> bool:
     """Return whether messages of ``level`` are stored until deleted."""
     return level in PERSISTENT_MESSAGE_LEVELS
 
-#: The longest ``group_key`` (checked in the caller, :func:`monitio.payloads.check_group_key`).
+#: The longest ``group_key`` (checked in the caller, :func:`monitio.validation.check_group_key`).
 GROUP_KEY_MAX_LENGTH = 100

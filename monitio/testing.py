@@ -219,11 +219,16 @@ def _task(name: str) -> Any:
 
 
 def _arguments(task: QueuedTask) -> dict[str, Any]:
-    """The task's arguments by name."""
+    """The task's arguments by name (its ``**options`` among them)."""
     run = _task(task.name).run
-    bound = inspect.signature(run).bind(*task.args, **task.kwargs)
+    signature = inspect.signature(run)
+    bound = signature.bind(*task.args, **task.kwargs)
     bound.apply_defaults()
-    return dict(bound.arguments)
+    given = dict(bound.arguments)
+    for name, parameter in signature.parameters.items():
+        if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+            given.update(given.pop(name))
+    return given
 
 
 def _messages(task: QueuedTask) -> list[QueuedMessage]:
@@ -238,14 +243,12 @@ def _messages(task: QueuedTask) -> list[QueuedMessage]:
         ]
     if task.name == tasks.create_message.name:
         given = _arguments(task)
-        return [QueuedMessage(
-            id=str(uuid.uuid5(tasks.TASK_MESSAGE_NAMESPACE, task.id)), user_id=given["user_id"], level=given["level"], message=given["message"],
-            subject=given["subject"], from_user_id=given["from_user"],
-            extra_tags=given["extra_tags"], email=given["email"], sse=given["sse"],
-            url=given["url"], expires=given["expires"], close_timeout=given["close_timeout"],
-            group_key=given["group_key"],
-            params=given["params"],
-        )]
+        payload = tasks.task_payload(
+            tasks.task_message_id(task.id), given.pop("user_id"), given.pop("level"),
+            given.pop("message"), given.pop("from_user"), given.pop("extra_tags"),
+            given.pop("created"), given,
+        )
+        return [QueuedMessage.from_payload(payload)]
     return []
 
 

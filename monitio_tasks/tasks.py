@@ -33,11 +33,11 @@ from monitio import (
     email_delivery,
     emails,
     outbox,
-    payloads,
     purge,
     sweep,
 )
 from monitio._compat.celery import Call, coalesce
+from monitio.spec import MessageSpec
 
 #: A retry waits in its worker, unacknowledged, until its countdown ends: below the
 #: recommended visibility timeout (45 s), or the broker would hand it out twice.
@@ -128,49 +128,45 @@ def create_message(
     message: str,
     from_user: Any = None,
     extra_tags: str = "",
-    subject: str = "",
-    expires: datetime | None = None,
-    close_timeout: int | None = None,
-    sse: bool = True,
-    email: bool = False,
-    url: str | None = None,
     created: str | None = None,
-    kind: str | None = None,
-    group_key: str | None = None,
-    params: dict[str, Any] | None = None,
+    **options: Any,
 ) -> str:
     """Create a message for ``user_id`` from a job (arguments as :func:`monitio.create_message`,
-    with ids for users).
+    with ids for users; ``options`` are :class:`monitio.spec.MessageOptions`).
 
     The message id derives from the task id, so a redelivered task makes no duplicate.
     ``.delay`` checks the arguments in the caller; a message that still breaks the
     rules (sent by hand, or by an older caller) is rejected here, not retried.
     """
-    message_id = uuid.uuid5(TASK_MESSAGE_NAMESPACE, self.request.id or str(uuid.uuid4()))
+    message_id = task_message_id(self.request.id)
     try:
-        payload = payloads.build(
-            user_id=user_id,
-            level=level,
-            message=message,
-            from_user_id=from_user,
-            extra_tags=extra_tags,
-            subject=subject,
-            expires=expires,
-            close_timeout=close_timeout,
-            sse=sse,
-            email=email,
-            url=url,
-            message_id=message_id,
-            created=datetime.fromisoformat(created) if created else None,
-            kind=kind,
-            group_key=group_key,
-            params=params,
+        payload = task_payload(
+            message_id, user_id, level, message, from_user, extra_tags, created, options
         )
     except (TypeError, ValueError) as exc:  # InvalidMessage is a ValueError
         delivery.reject(str(message_id), user_id, str(exc))
         raise delivery.MessageRejected(f"Message {message_id} rejected: {exc}") from None
     _deliver([payload])
     return payload["id"]
+
+
+def task_message_id(task_id: str | None) -> uuid.UUID:
+    """The id of the message a ``create_message`` task creates."""
+    return uuid.uuid5(TASK_MESSAGE_NAMESPACE, task_id or str(uuid.uuid4()))
+
+
+def task_payload(
+    message_id: uuid.UUID, user_id: Any, level: int, message: str, from_user: Any,
+    extra_tags: str, created: str | None, options: dict[str, Any],
+) -> dict[str, Any]:
+    """The payload of a ``create_message`` task's message; raise ``InvalidMessage``
+    (or ``TypeError`` for an unknown option)."""
+    if created:
+        options = {**options, "created": datetime.fromisoformat(created)}
+    return MessageSpec(
+        id=message_id, user_id=user_id, level=level, message=message,
+        from_user_id=from_user, extra_tags=extra_tags, **options,
+    ).to_payload()
 
 
 class EmailTask(Task):

@@ -10,6 +10,8 @@ import os
 import dj_database_url
 import django
 
+import monitio
+
 SECRET_KEY = "monitio-tests-not-secret"
 DEBUG = False
 ALLOWED_HOSTS = ["*"]
@@ -85,6 +87,8 @@ else:
 DEFAULT_FROM_EMAIL = "notifications@example.com"
 
 MESSAGE_STORAGE = "monitio.storage.PersistentMessageStorage"
+# Django tags its own messages (one shown in the request that added it) by this.
+MESSAGE_TAGS = {**monitio.MESSAGE_TAGS}
 
 REDIS_URL = os.environ.get("MONITIO_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 CELERY_BROKER_URL = os.environ.get("MONITIO_TEST_BROKER_URL", "redis://127.0.0.1:6379/14")

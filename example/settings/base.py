@@ -21,6 +21,7 @@ Everything that differs between machines comes from the environment:
 import os
 from pathlib import Path
 
+import monitio
 import monitio_tasks
 
 REPO_DIR = Path(__file__).resolve().parents[2]
@@ -101,6 +102,8 @@ STATIC_ROOT = VAR_DIR / "static"
 # monitio: messages go through its storage; the rest is read from the environment
 # so the web, worker and gateway processes share one configuration.
 MESSAGE_STORAGE = "monitio.storage.PersistentMessageStorage"
+# Django tags its own messages (one shown in the request that added it) by this.
+MESSAGE_TAGS = {**monitio.MESSAGE_TAGS}
 MONITIO = {
     "REDIS_URL": os.environ.get("MONITIO_REDIS_URL", "redis://127.0.0.1:6379/0"),
     "KEY_PREFIX": os.environ.get("MONITIO_KEY_PREFIX", "monitio"),

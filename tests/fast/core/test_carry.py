@@ -111,17 +111,26 @@ def test_carry_is_bound_to_the_user_after_logout_and_login(transactional_db, ali
 
 
 def test_message_shown_in_the_same_request_keeps_its_place(alice):
+    """Shown in the request that queued it, a persistent message is Django's own
+    Message, where Django put it; it is carried, not kept in Django's cookie."""
+    from django.http import HttpResponse
+
     request = RequestFactory().get("/")
     request.user, request.session = alice, {}
-    storage = PersistentMessageStorage(request)
+    storage = request._messages = PersistentMessageStorage(request)
     storage.add(django_levels.INFO, "plain first")
-    storage.add(monitio.INFO, "persistent second")
+    monitio.add_message(request, monitio.INFO, "persistent second")
     storage.add(django_levels.WARNING, "plain third")
     assert len(storage) == 3
     listed = list(storage)
     assert [str(m) for m in listed] == ["plain first", "persistent second", "plain third"]
-    assert isinstance(listed[1], Message) and listed[1].is_persistent()
+    assert [m.level for m in listed] == [django_levels.INFO, monitio.INFO, django_levels.WARNING]
     assert storage.count_persistent_unread() == 1
+    response = HttpResponse()
+    storage.update(response)
+    assert [c["message"] for c in signing.loads(response.cookies[carry.COOKIE_NAME].value,
+                                                 salt=carry.SALT)] == ["persistent second"]
+    assert "messages" not in response.cookies  # shown: Django's cookie keeps nothing
 
 
 def test_cookie_holds_the_compact_payload(transactional_db, alice, alice_client, broker_client):

@@ -6,6 +6,7 @@ import pytest
 from django.core import checks
 from django.test import override_settings
 
+import monitio
 from monitio import checks as monitio_checks
 from tests import procs
 from tests.celery_app import app as celery_app
@@ -163,3 +164,10 @@ def test_sqlite_with_deferred_transactions_is_a_warning(settings):
     options = {k: v for k, v in default.get("OPTIONS", {}).items() if k != "transaction_mode"}
     settings.DATABASES = {**settings.DATABASES, "default": {**default, "OPTIONS": options}}
     assert ("monitio.W006" in run_monitio_checks()) == (connection.vendor == "sqlite")
+
+
+def test_message_tags_without_monitios_levels_is_a_warning(settings):
+    settings.MESSAGE_TAGS = {}
+    assert "monitio.W012" in run_monitio_checks()
+    settings.MESSAGE_TAGS = {**monitio.MESSAGE_TAGS, 115: "notice"}
+    assert "monitio.W012" not in run_monitio_checks()

@@ -260,9 +260,11 @@ def test_a_row_written_while_the_page_renders_is_shown_and_counted_once(
 DJANGO_DEFAULT_TAGS = {10: "debug", 20: "info", 25: "success", 30: "warning", 40: "error"}
 
 
+@override_settings(MESSAGE_TAGS={})
 def test_djangos_level_tags_are_left_alone():
     """monitio's tags are its own: Django's shared dict, and so every stock message at
-    a level of 110-140 outside monitio's storage, stays as Django has it."""
+    a level of 110-140 on a site whose MESSAGE_TAGS does not name them, stays as
+    Django has it."""
     from django.contrib.messages import constants as django_constants
     from django.contrib.messages.storage.base import Message as DjangoMessage
     from django.contrib.messages.utils import get_level_tags
@@ -270,6 +272,14 @@ def test_djangos_level_tags_are_left_alone():
     assert django_constants.DEFAULT_TAGS == DJANGO_DEFAULT_TAGS
     assert not set(get_level_tags()) & set(monitio.constants.DEFAULT_TAGS)
     assert DjangoMessage(monitio.INFO, "a level of the site's own").level_tag == ""
+
+
+def test_monitios_message_tags_for_a_sites_settings():
+    from django.conf import settings
+
+    assert monitio.MESSAGE_TAGS == monitio.constants.DEFAULT_TAGS
+    assert monitio.MESSAGE_TAGS is not monitio.constants.DEFAULT_TAGS
+    assert settings.MESSAGE_TAGS == monitio.MESSAGE_TAGS  # as the README tells a site
 
 
 @override_settings(MESSAGE_TAGS={monitio.WARNING: "site-warning", 115: "notice"})
@@ -281,25 +291,182 @@ def test_the_sites_message_tags_win_over_monitios():
 
 @pytest.mark.parametrize("login", [True, False])
 def test_plain_message_at_monitio_debug_is_tagged_debug(client, alice, broker_client, login):
-    """monitio.DEBUG stays in Django's cookie storage; its tag comes from monitio,
-    on the page after a redirect and in the same request."""
+    """monitio.DEBUG stays in Django's cookie storage; Django tags it, from the
+    MESSAGE_TAGS the README gives a site (the test settings have it)."""
     if login:
         client.force_login(alice)
     after_redirect = client.get(f"/add/?level={monitio.DEBUG}&api=django", follow=True)
     assert 'class="debug"' in after_redirect.content.decode()
 
 
-
-def test_plain_message_at_monitio_debug_is_tagged_debug_in_the_same_request(rf, alice):
-    from django.contrib import messages
-    from django.contrib.auth.models import AnonymousUser
+def _request(rf, user):
     from django.contrib.sessions.backends.signed_cookies import SessionStore
 
     from monitio.storage import PersistentMessageStorage
 
+    request = rf.get("/")
+    request.user, request.session = user, SessionStore()
+    request._messages = PersistentMessageStorage(request)
+    return request
+
+
+def test_a_message_shown_in_the_request_that_added_it_is_tagged_by_message_tags(
+    rf, alice, django_capture_on_commit_callbacks
+):
+    """It is Django's own Message: tagged by MESSAGE_TAGS, so with no tag for
+    monitio's levels on a site whose MESSAGE_TAGS does not name them (monitio.W012)."""
+    from django.contrib import messages
+    from django.contrib.auth.models import AnonymousUser
+
     for user in (alice, AnonymousUser()):
-        request = rf.get("/")
-        request.user, request.session = user, SessionStore()
-        request._messages = PersistentMessageStorage(request)
+        request = _request(rf, user)
         messages.add_message(request, monitio.DEBUG, "now", extra_tags="x")
         assert [m.tags for m in messages.get_messages(request)] == ["x debug"]
+    for tags, expected in (({**monitio.MESSAGE_TAGS}, "x warning"), ({}, "x")):
+        with override_settings(MESSAGE_TAGS=tags), django_capture_on_commit_callbacks():
+            request = _request(rf, alice)
+            monitio.add_message(request, monitio.WARNING, "now", extra_tags="x")
+            assert [m.tags for m in messages.get_messages(request)] == [expected]
+
+
+# -- Django's storage contract (issue 17) -----------------------------------------------
+
+
+def test_a_request_that_adds_and_shows_nothing_asks_one_message_query(
+    transactional_db, alice_client, broker_client
+):
+    """Django re-stores ``_get``'s messages with the new ones: ``_get`` asks its rows
+    query (the rows are not kept: the database has them), and nothing is written."""
+    from django.test.utils import CaptureQueriesContext
+
+    alice_client.get("/page/")
+    with CaptureQueriesContext(connection) as queries:
+        alice_client.get(f"/add/?level={monitio.INFO}&text=x")
+    asked = [q["sql"] for q in queries if "monitio_message" in q["sql"]]
+    assert len(asked) == 1 and asked[0].startswith("SELECT"), asked
+    assert broker_queue_length(broker_client) == 1
+
+
+def _cookie(response, name):
+    morsel = response.cookies.get(name)
+    return morsel.value if morsel is not None else ""
+
+
+def _stored(rf, request, response, user):
+    """A request of ``user``'s after ``response``: its cookies sent back."""
+    from monitio import carry
+
+    after = _request(rf, user)
+    for name in ("messages", carry.COOKIE_NAME):
+        if _cookie(response, name):
+            after.COOKIES[name] = _cookie(response, name)
+    return after
+
+
+def test_djangos_api_at_a_persistent_level_is_sent_once_and_carried(
+    transactional_db, rf, alice, broker_client
+):
+    from django.contrib import messages
+    from django.http import HttpResponse
+
+    from monitio import carry
+
+    request = _request(rf, alice)
+    messages.add_message(request, monitio.WARNING, "later", extra_tags="x")
+    response = HttpResponse()
+    request._messages.update(response)  # a redirect: nothing was shown
+    [payload] = _queued_payloads(broker_client)
+    assert (payload["message"], payload["level"], payload["extra_tags"]) == ("later", monitio.WARNING, "x")
+    assert _cookie(response, carry.COOKIE_NAME)  # carried to the next page
+    assert not _cookie(response, "messages")  # not in Django's cookie as well
+    [row] = list(messages.get_messages(_stored(rf, request, response, alice)))
+    assert isinstance(row, Message) and str(row.pk) == payload["id"] and row.tags == "x warning"
+
+
+def test_djangos_api_at_a_persistent_level_shown_in_the_same_request_is_shown_once(
+    transactional_db, rf, alice, broker_client
+):
+    """Django hands ``_store`` only what was not shown, and says nothing when it shows:
+    such a message is shown that once and never persisted (the README says so)."""
+    from django.contrib import messages
+    from django.http import HttpResponse
+
+    request = _request(rf, alice)
+    messages.add_message(request, monitio.WARNING, "now")
+    assert [m.message for m in messages.get_messages(request)] == ["now"]
+    response = HttpResponse()
+    request._messages.update(response)
+    assert broker_queue_length(broker_client) == 0
+    assert not _cookie(response, "messages")
+    assert list(messages.get_messages(_stored(rf, request, response, alice))) == []
+
+
+def test_monitios_api_shown_in_the_same_request_is_sent_once_and_carried(
+    transactional_db, rf, alice, broker_client
+):
+    from django.contrib import messages
+    from django.http import HttpResponse
+
+    from monitio import carry
+
+    request = _request(rf, alice)
+    message_id = monitio.add_message(request, monitio.WARNING, "now", extra_tags="x")
+    [shown_now] = list(messages.get_messages(request))
+    assert (shown_now.message, shown_now.tags) == ("now", "x warning")
+    response = HttpResponse()
+    request._messages.update(response)
+    [payload] = _queued_payloads(broker_client)
+    assert payload["id"] == str(message_id)
+    assert _cookie(response, carry.COOKIE_NAME) and not _cookie(response, "messages")
+    [carried] = list(messages.get_messages(_stored(rf, request, response, alice)))
+    assert carried.pk == message_id
+
+
+def test_the_same_text_from_both_apis_is_sent_twice(transactional_db, rf, alice, broker_client):
+    """``_store`` tells the message monitio sent from Django's own one by level, text
+    and tags, one for one: two alike messages are two messages."""
+    from django.contrib import messages
+    from django.http import HttpResponse
+
+    request = _request(rf, alice)
+    monitio.add_message(request, monitio.INFO, "twice")
+    messages.add_message(request, monitio.INFO, "twice")
+    request._messages.update(HttpResponse())
+    assert [p["message"] for p in _queued_payloads(broker_client)] == ["twice", "twice"]
+
+
+def test_a_grouped_message_kept_by_django_is_not_sent_again(transactional_db, rf, alice, broker_client):
+    """A grouped message to oneself is not carried: Django's cookie keeps it, at its
+    persistent level. A later request that adds a message and shows none has Django
+    store it again: it came from ``_get``, so it is not a new one to send."""
+    from django.contrib import messages
+    from django.http import HttpResponse
+
+    request = _request(rf, alice)
+    monitio.add_message(request, monitio.INFO, "grouped", group_key="k")
+    first = HttpResponse()
+    request._messages.update(first)
+    assert _cookie(first, "messages")
+    later = _stored(rf, request, first, alice)
+    messages.add_message(later, django_levels.INFO, "plain")
+    second = HttpResponse()
+    later._messages.update(second)
+    assert [p["message"] for p in _queued_payloads(broker_client)] == ["grouped"]
+    shown_next = list(messages.get_messages(_stored(rf, later, second, alice)))
+    assert [(m.level, m.message) for m in shown_next] == [(monitio.INFO, "grouped"), (django_levels.INFO, "plain")]
+
+
+def test_the_same_text_from_both_apis_around_a_showing_is_sent_twice(transactional_db, rf, alice, broker_client):
+    """The page showed monitio's message: Django's alike one, added after, is another."""
+    from django.contrib import messages
+    from django.http import HttpResponse
+
+    request = _request(rf, alice)
+    monitio.add_message(request, monitio.INFO, "twice")
+    assert [m.message for m in messages.get_messages(request)] == ["twice"]
+    messages.add_message(request, monitio.INFO, "twice")
+    response = HttpResponse()
+    request._messages.update(response)
+    assert [p["message"] for p in _queued_payloads(broker_client)] == ["twice", "twice"]
+    assert not _cookie(response, "messages")
+    assert [m.message for m in messages.get_messages(_stored(rf, request, response, alice))] == ["twice", "twice"]

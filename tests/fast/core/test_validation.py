@@ -7,7 +7,7 @@ import pytest
 from django.db import models
 
 import monitio
-from monitio import payloads
+from monitio import validation
 from monitio.exceptions import InvalidMessage, MessageTooLarge, UnknownLevel
 from tests.fast.core.test_api import make_request
 from tests.fast.core.test_batches import queued
@@ -123,13 +123,13 @@ def test_a_recipient_id_given_as_a_string_is_sent_as_the_primary_key(
 def test_a_uuid_primary_key_takes_uuid_ids(monkeypatch):
     """A custom user model with a UUID key: ids are UUIDs (sent as str), not ints."""
     user_model = SimpleNamespace(_meta=SimpleNamespace(pk=models.UUIDField(primary_key=True)))
-    monkeypatch.setattr(payloads, "get_user_model", lambda: user_model)
+    monkeypatch.setattr(validation, "get_user_model", lambda: user_model)
     key = "6f0f5c3e-3c49-4a51-9a3b-1f6f2f8d9a10"
-    assert payloads.check_user_id(key) == key
-    assert payloads.check_user_id(key.replace("-", "")) == key
+    assert validation.check_user_id(key) == key
+    assert validation.check_user_id(key.replace("-", "")) == key
     for bad in ("abc", "12345"):
         with pytest.raises(InvalidMessage):
-            payloads.check_user_id(bad)
+            validation.check_user_id(bad)
 
 
 @pytest.mark.parametrize(

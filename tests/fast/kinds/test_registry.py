@@ -127,11 +127,14 @@ def test_a_compacted_payload_keeps_its_kind(alice):
     assert payloads.expand(payloads.compact(plain)) == plain
 
 
-def test_add_message_queues_the_kind(alice, bob, django_capture_on_commit_callbacks):
+def test_add_message_queues_the_kind(alice, bob):
+    from monitio.testing import capture_messages
+
     request = make_request(alice)
-    with django_capture_on_commit_callbacks(execute=True):
+    with capture_messages() as outbox:
         message_id = monitio.add_message(request, monitio.INFO, "hi", user=bob, kind="comment")
-    assert [p["kind"] for p in request._messages._committed] == ["comment"]
+    [task] = outbox.tasks
+    assert [p["kind"] for p in task.args[0]] == ["comment"]
     assert isinstance(message_id, uuid.UUID)
 
 
