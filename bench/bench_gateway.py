@@ -42,7 +42,7 @@ CAPACITY_SETTING = 10**6
 
 def _gateway_specs(port: int, first: int, last: int) -> list[tuple[int, bytes]]:
     from monitio.stream import current_epoch
-    from monitio.stream_token import mint
+    from monitio.wire import mint_token
 
     now, epoch = time.time(), current_epoch()
     return [
@@ -52,7 +52,7 @@ def _gateway_specs(port: int, first: int, last: int) -> list[tuple[int, bytes]]:
                 port,
                 "/sse/",
                 "monitio_stream="
-                + mint(f"{i}", "s", secret=harness.SECRET, epoch=epoch, now=now),
+                + mint_token(f"{i}", "s", secret=harness.SECRET, epoch=epoch, now=now),
             ),
         )
         for i in range(first, last)

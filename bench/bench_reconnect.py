@@ -61,12 +61,12 @@ def _specs(
     if kind == "floor":
         return [(port, sse_request(port, "/sse/")) for _ in range(n)]
     from monitio.stream import current_epoch
-    from monitio.stream_token import mint
+    from monitio.wire import mint_token
 
     now, epoch = time.time(), current_epoch()
     specs = []
     for i in range(n):
-        cookie = "monitio_stream=" + mint(
+        cookie = "monitio_stream=" + mint_token(
             f"{i}", "s", secret=harness.SECRET, epoch=epoch, now=now
         )
         request = sse_request(port, "/sse/", cookie)

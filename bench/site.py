@@ -46,13 +46,13 @@ def stream_specs(
 ) -> list[tuple[int, bytes]]:
     """One gateway stream per user, with the token ``monitio.stream`` would mint."""
     from monitio.stream import current_epoch
-    from monitio.stream_token import mint, session_hash
+    from monitio.wire import mint_token, session_hash
 
     now, epoch = time.time(), current_epoch()
     specs = []
     for uid in user_ids:
         session = session_hash((sessions or {}).get(uid))
-        token = mint(uid, session, secret=harness.SECRET, epoch=epoch, now=now)
+        token = mint_token(uid, session, secret=harness.SECRET, epoch=epoch, now=now)
         specs.append((port, sse_request(port, "/sse/", f"monitio_stream={token}")))
     return specs
 

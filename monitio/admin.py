@@ -20,6 +20,16 @@ from .models import (
 )
 
 
+class _OwnedByTasks(admin.ModelAdmin):
+    """Rows that monitio's tasks write: the admin shows them but adds or edits none."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
     list_display = (
@@ -117,18 +127,12 @@ class MessageAdmin(admin.ModelAdmin):
 
 
 @admin.register(PendingTask)
-class PendingTaskAdmin(admin.ModelAdmin):
+class PendingTaskAdmin(_OwnedByTasks):
     """The outbox, for looking only: the drain task owns these rows."""
 
     list_display = ("created", "task", "attempts")
     list_filter = ("task",)
     date_hierarchy = "created"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
@@ -167,16 +171,10 @@ class EmailChoiceAdmin(admin.ModelAdmin):
 
 
 @admin.register(DigestRun)
-class DigestRunAdmin(admin.ModelAdmin):
+class DigestRunAdmin(_OwnedByTasks):
     """The digests sent or being sent, for looking only: the digest tasks own these rows."""
 
     list_display = ("user", "window_end", "sent_at", "messages")
     list_select_related = ("user",)
     date_hierarchy = "window_end"
     search_fields = (f"user__{get_user_model().USERNAME_FIELD}",)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False

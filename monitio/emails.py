@@ -142,18 +142,39 @@ def _build(message: Message) -> EmailMultiAlternatives:
     unsubscribe_url = unsubscribe.link(recipient.pk, message.kind)
     context = {"message": message, "recipient": recipient, "sender": sender,
                "link": link(message), "unsubscribe_url": unsubscribe_url}
-    subject = settings.EMAIL_SUBJECT_PREFIX + render_to_string("monitio/email/subject.txt", context).strip()
+    return compose(
+        ("monitio/email/subject.txt", "monitio/email/body.txt", "monitio/email/body.html"),
+        context, address, headers=unsubscribe.headers(unsubscribe_url), reply_to=reply_to,
+    )
+
+
+def compose(
+    templates: tuple[str, str, str],
+    context: dict,
+    address: str,
+    headers: dict[str, str],
+    reply_to: list[str] | None = None,
+) -> EmailMultiAlternatives:
+    """An e-mail to ``address`` from the (subject, text, HTML) ``templates``: the one
+    place that checks the headers, so a message's e-mail and a digest refuse alike.
+
+    Raise :class:`EmailRefused` for a line break in the address or the rendered subject.
+    """
+    if has_line_break(address):
+        raise EmailRefused("a line break in an e-mail header is refused")
+    subject_template, text_template, html_template = templates
+    subject = settings.EMAIL_SUBJECT_PREFIX + render_to_string(subject_template, context).strip()
     if has_line_break(subject):
         raise EmailRefused("the rendered subject has a line break")
     email = EmailMultiAlternatives(
         subject=subject,
-        body=render_to_string("monitio/email/body.txt", context),
+        body=render_to_string(text_template, context),
         from_email=settings.EMAIL_FROM or django_settings.DEFAULT_FROM_EMAIL,
         to=[address],
-        reply_to=reply_to,
-        headers=unsubscribe.headers(unsubscribe_url),
+        reply_to=reply_to or [],
+        headers=headers,
     )
-    email.attach_alternative(render_to_string("monitio/email/body.html", context), "text/html")
+    email.attach_alternative(render_to_string(html_template, context), "text/html")
     return email
 
 

@@ -26,8 +26,6 @@ from typing import TYPE_CHECKING, Any
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Q
-from django.db.models.sql import Query
 from django.utils import timezone
 
 from . import publish, wire
@@ -114,7 +112,6 @@ def merge(payload: dict[str, Any], users: dict[str, Any]) -> Message | None:
     connection = connections[router.db_for_write(Message)]
     if connection.vendor not in _SQL:
         _SQL[connection.vendor] = _merge_sql(connection)
-    sql, unread = _SQL[connection.vendor]
     row = Message.from_payload(payload)
     sender = users.get(str(row.from_user_id)) if row.from_user_id is not None else None
     field = {f.name: f for f in Message._meta.concrete_fields}
@@ -132,10 +129,12 @@ def merge(payload: dict[str, Any], users: dict[str, Any]) -> Message | None:
         *latest,
         created, created,
         prep("modified", timezone.now()),
-        prep("user", row.user_id), payload["group_key"], *unread,
+        prep("user", row.user_id), payload["group_key"],
         prep("id", row.pk), f"%{row.pk}%",
     ]
-    updated = list(Message.objects.db_manager(connection.alias).raw(sql, params))
+    updated = list(
+        Message.objects.db_manager(connection.alias).raw(_SQL[connection.vendor], params)
+    )
     if not updated:
         return None
     group = updated[0]
@@ -164,26 +163,24 @@ def _sender_entry(sender: Any) -> str:
     return f"{sender.get_username()[:SENDER_NAME_MAX]}\n" if sender is not None else ""
 
 
-#: The merge statement and the parameters of its "unread" condition, by database vendor.
-_SQL: dict[str, tuple[str, list[Any]]] = {}
+#: The merge statement, by database vendor.
+_SQL: dict[str, str] = {}
 
 
-def _merge_sql(connection: BaseDatabaseWrapper) -> tuple[str, list[Any]]:
+def _merge_sql(connection: BaseDatabaseWrapper) -> str:
     """``UPDATE … RETURNING`` (SQLite 3.35+, PostgreSQL): the merge, and the row it
     announces, in one statement. Every right-hand side reads the row as it was."""
     quote = connection.ops.quote_name
     col = {f.name: quote(f.column) for f in Message._meta.concrete_fields}
-    query = Query(Message, alias_cols=False)
-    unread, params = query.build_where(Q(read=False)).as_sql(
-        query.get_compiler(connection=connection), connection
-    )
     ids, senders = col["group_ids"], col["group_senders"]
     latest = ", ".join(
         f"{col[name]} = CASE WHEN {col['created']} <= %s THEN %s ELSE {col[name]} END"
         for name in _LATEST
     )
     returning = ", ".join(col.values())
-    sql = (
+    # The WHERE repeats the condition of the unique index monitio_one_unread_group as
+    # Django writes it (``NOT "read"``), so SQLite may use that partial index.
+    return (
         f"UPDATE {quote(Message._meta.db_table)} SET"
         f" {col['group_count']} = {col['group_count']} + 1,"
         f" {ids} = CASE WHEN LENGTH({ids}) >= %s THEN SUBSTR({ids}, {_ID_ENTRY + 1})"
@@ -192,8 +189,7 @@ def _merge_sql(connection: BaseDatabaseWrapper) -> tuple[str, list[Any]]:
         f" {latest},"
         f" {col['created']} = CASE WHEN {col['created']} <= %s THEN %s ELSE {col['created']} END,"
         f" {col['modified']} = %s"
-        f" WHERE {col['user']} = %s AND {col['group_key']} = %s AND {unread}"
+        f" WHERE {col['user']} = %s AND {col['group_key']} = %s AND NOT {col['read']}"
         f" AND {col['id']} <> %s AND {ids} NOT LIKE %s"
         f" RETURNING {returning}"
     )
-    return sql, list(params)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import secrets
 from collections.abc import Iterable
 from typing import Any
 
@@ -83,7 +82,7 @@ def publish_many(events: Iterable[Event], once_keys: Iterable[str] | None = None
     calls: list[tuple[list[str], list[Any]]] = []
     head_keys = [wire.epoch_key(prefix), wire.fanout_key(prefix)]
     head_args = [
-        secrets.token_urlsafe(6), settings.HISTORY_MAXLEN, settings.HISTORY_TTL,
+        wire.new_epoch(), settings.HISTORY_MAXLEN, settings.HISTORY_TTL,
         settings.FANOUT_MAXLEN, wire.SENT_TTL,
     ]
     once = iter(once_keys) if once_keys is not None else None
@@ -119,11 +118,11 @@ def revoke(user_id: Any, session: str | None, at: int) -> None:
     prefix = settings.KEY_PREFIX
     client = get_client()
     pipe = client.pipeline(transaction=False)
-    pipe.hset(wire.revoked_key(prefix, user_id), session or "*", at)
+    pipe.hset(wire.revoked_key(prefix, user_id), session or wire.ALL_SESSIONS, at)
     pipe.expire(wire.revoked_key(prefix, user_id), settings.STREAM_TOKEN_MAX_AGE + 60)
     pipe.xadd(
         wire.fanout_key(prefix),
-        {"u": str(user_id), "i": "", "e": wire.REVOKE, "d": wire.dumps({"session": session})},
+        wire.revoke_entry(user_id, session),
         maxlen=settings.FANOUT_MAXLEN, approximate=True,
     )
     pipe.execute()
@@ -132,7 +131,7 @@ def revoke(user_id: Any, session: str | None, at: int) -> None:
 def count_rejected(message_id: str, reason: str) -> None:
     """Record a message the worker could not store in the hash ``<KEY_PREFIX>:rejected``
     (message id to reason, at most 500 characters): ``HLEN`` counts them."""
-    get_client().hset(f"{settings.KEY_PREFIX}:rejected", message_id, reason[:500])
+    get_client().hset(wire.rejected_key(settings.KEY_PREFIX), message_id, reason[:500])
 
 
 def current_event_id(user_id: Any) -> str:
@@ -141,7 +140,7 @@ def current_event_id(user_id: Any) -> str:
     prefix = settings.KEY_PREFIX
     client = get_client()
     pipe = client.pipeline(transaction=False)
-    pipe.set(wire.epoch_key(prefix), secrets.token_urlsafe(6), nx=True)
+    pipe.set(wire.epoch_key(prefix), wire.new_epoch(), nx=True)
     pipe.get(wire.epoch_key(prefix))
     pipe.xrevrange(wire.user_stream_key(prefix, user_id), count=1)
     _, epoch, last = pipe.execute()

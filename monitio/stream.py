@@ -16,7 +16,6 @@ that loses its data (and with it the revocations) voids every token minted befor
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 from typing import Any
 
@@ -28,7 +27,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from . import publish, wire
-from . import stream_token as tokens
 from .conf import settings
 
 logger = logging.getLogger("monitio")
@@ -72,9 +70,9 @@ def set_stream_cookie(
     The credential is bound to Redis's current ``epoch`` (read from Redis when not
     given), so it dies with the revocations if Redis loses its data.
     """
-    token = tokens.mint(
+    token = wire.mint_token(
         user_id,
-        tokens.session_hash(session_key),
+        wire.session_hash(session_key),
         secret=settings.STREAM_SECRET,
         epoch=epoch or current_epoch(),
     )
@@ -95,7 +93,7 @@ def current_epoch() -> str:
     """Return Redis's epoch (:mod:`monitio.wire`), creating it if Redis has none."""
     key = wire.epoch_key(settings.KEY_PREFIX)
     pipe = publish.get_client().pipeline(transaction=False)
-    pipe.set(key, secrets.token_urlsafe(6), nx=True)
+    pipe.set(key, wire.new_epoch(), nx=True)
     pipe.get(key)
     return pipe.execute()[1]
 
@@ -116,7 +114,7 @@ def connect_revocation_signals() -> None:
 def _on_logout(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
     if user is None or request is None or not hasattr(request, "session"):
         return
-    _revoke(user.pk, tokens.session_hash(request.session.session_key))
+    _revoke(user.pk, wire.session_hash(request.session.session_key))
 
 
 def _remember_access(

@@ -22,6 +22,8 @@ Keys (``p`` is the configured key prefix, ``"monitio"`` by default)::
                             publishes the same message twice.
     {p}:revoked:{user_id}   hash of revocations: field ``*`` or a session hash, value
                             the Unix time before which matching stream tokens are void.
+    {p}:rejected            hash of messages the worker could not store: message id
+                            to reason (``HLEN`` counts them).
 
 Every event reaches the user's stream and the fan-out stream atomically, in a Lua call
 (:data:`PUBLISH_SCRIPT`) that publishes up to :data:`PUBLISH_BATCH` events. A stream
@@ -42,12 +44,22 @@ Events (SSE ``event:`` names) and their JSON ``data``:
 ``resync``   sent by the gateway alone: history cannot fill the gap, refetch the list.
 ``revoke``   control event on the fan-out stream only (``u`` is the user id,
              ``d`` is ``{"session": hash | null}``): close the matching streams.
+
+Stream tokens (the gateway's credential, minted by Django in a cookie) are described
+with :func:`mint_token`.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import re
+import secrets
+import time
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 MESSAGE = "message"
@@ -83,6 +95,27 @@ def sent_key(prefix: str, message_id: str) -> str:
 
 def revoked_key(prefix: str, user_id: int | str) -> str:
     return f"{prefix}:revoked:{user_id}"
+
+
+def rejected_key(prefix: str) -> str:
+    """Hash of messages the worker could not store: message id -> reason."""
+    return f"{prefix}:rejected"
+
+
+#: The field of a :func:`revoked_key` hash that revokes every session of the user.
+ALL_SESSIONS = "*"
+
+
+def revoke_entry(user_id: int | str, session: str | None) -> dict[str, str]:
+    """The fields of a ``revoke`` entry on the fan-out stream (``session`` ``None``:
+    every session of the user)."""
+    return {"u": str(user_id), "i": "", "e": REVOKE, "d": dumps({"session": session})}
+
+
+def new_epoch() -> str:
+    """A random epoch, for ``SET NX`` on :func:`epoch_key`: URL-safe, so it never
+    holds the ``:`` that ends the epoch in an SSE id."""
+    return secrets.token_urlsafe(6)
 
 
 def format_event_id(epoch: str, entry_id: str) -> str:
@@ -223,3 +256,135 @@ def message_data(
         "unread": unread,
         "group": group,
     }
+
+
+# Stream tokens.
+#
+# The format is Django's ``signing.dumps(payload, key=secret, salt=TOKEN_SALT)``
+# (JSON, base64url without padding, a base62 signing time, an HMAC-SHA256 keyed with
+# SHA-256(salt + "signer" + secret)), written out here so that the gateway verifies
+# tokens without importing Django.
+
+#: Keeps stream tokens apart from anything else signed with the same secret.
+TOKEN_SALT = "monitio.stream-token"
+
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+class BadToken(ValueError):
+    """A stream token that is forged, tampered with, malformed or of the wrong shape."""
+
+
+class ExpiredToken(BadToken):
+    """A genuine stream token signed longer ago than the maximum age allows."""
+
+
+@dataclass(frozen=True)
+class StreamClaims:
+    """What a valid token says: whose stream, which login session, issued when, and
+    in which Redis epoch."""
+
+    user_id: str
+    session: str
+    issued_at: int
+    epoch: str
+
+
+def session_hash(session_key: str | None) -> str:
+    """Return a short, non-reversible tag for a login session (never the key itself)."""
+    return hashlib.sha256((session_key or "").encode()).hexdigest()[:16]
+
+
+def mint_token(
+    user_id: int | str,
+    session: str,
+    *,
+    secret: str,
+    epoch: str,
+    now: float | None = None,
+) -> str:
+    """Return a token for ``user_id``'s stream, bound to one login session (its
+    :func:`session_hash`) and to the Redis ``epoch`` current when it is minted.
+
+    The token is ``{value}:{signed}:{signature}``: ``value`` is the base64url
+    (unpadded) of the JSON ``{"u": user id, "s": session, "t": issue time, "e":
+    epoch}``, ``signed`` the issue time in base62. A token of another epoch dates
+    from before Redis lost its data, revocations included, and is refused.
+    ``now`` (default: the current time) is the issue time.
+    """
+    issued = int(time.time() if now is None else now)
+    payload = {"u": str(user_id), "s": session, "t": issued, "e": epoch}
+    value = _b64encode(json.dumps(payload, separators=(",", ":")).encode())
+    signed = f"{value}:{_b62encode(issued)}"
+    return f"{signed}:{_signature(secret, signed)}"
+
+
+def verify_token(token: str, *, secret: str, max_age: int) -> StreamClaims:
+    """Return the claims of ``token``.
+
+    Raises :class:`ExpiredToken` for a genuine token signed more than ``max_age``
+    seconds ago, and :class:`BadToken` for anything else that is not a genuine
+    token of :func:`mint_token`'s shape.
+    """
+    signed, _, signature = token.rpartition(":")
+    if not hmac.compare_digest(signature.encode(), _signature(secret, signed).encode()):
+        raise BadToken("stream token signature does not match")
+    value, _, signed_at = signed.rpartition(":")
+    try:
+        age = time.time() - _b62decode(signed_at)
+        payload = json.loads(_b64decode(value))
+    except ValueError:  # json's and base64's errors are ValueErrors too
+        raise BadToken("stream token is malformed") from None
+    if age > max_age:
+        raise ExpiredToken(f"stream token signed {age:.0f} s ago, over {max_age} s")
+    if not isinstance(payload, dict):
+        raise BadToken("stream token payload is not an object")
+    user_id, session, issued = payload.get("u"), payload.get("s"), payload.get("t")
+    epoch = payload.get("e")
+    if not (isinstance(user_id, str) and user_id and isinstance(session, str)):
+        raise BadToken("stream token lacks a user or session")
+    if not isinstance(issued, int) or isinstance(issued, bool):
+        raise BadToken("stream token lacks its issue time")
+    if not (isinstance(epoch, str) and epoch):
+        raise BadToken("stream token lacks its epoch")
+    return StreamClaims(user_id=user_id, session=session, issued_at=issued, epoch=epoch)
+
+
+@lru_cache(maxsize=8)
+def _hmac_key(secret: str) -> bytes:
+    return hashlib.sha256(f"{TOKEN_SALT}signer{secret}".encode()).digest()
+
+
+def _signature(secret: str, signed: str) -> str:
+    digest = hmac.new(_hmac_key(secret), signed.encode(), hashlib.sha256).digest()
+    return _b64encode(digest)
+
+
+def _b64encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _b64decode(text: str) -> bytes:
+    # validate: refuse what is not base64url (Django's compressed form, ".…", say).
+    padded = text + "=" * (-len(text) % 4)
+    return base64.b64decode(padded, altchars=b"-_", validate=True)
+
+
+def _b62encode(n: int) -> str:
+    if n < 0:
+        raise ValueError(f"a stream token's issue time is a Unix time, not {n}")
+    digits = ""
+    while True:
+        n, digit = divmod(n, 62)
+        digits = _BASE62[digit] + digits
+        if not n:
+            return digits
+
+
+def _b62decode(text: str) -> int:
+    if not text or text.strip(_BASE62):
+        raise ValueError(f"not a base62 number: {text!r}")
+    n = 0
+    for digit in text:
+        n = n * 62 + _BASE62.index(digit)
+    return n

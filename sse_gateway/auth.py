@@ -2,9 +2,9 @@
 
 Django mints the credential (``monitio.stream.stream_token``) and sets it as an
 HttpOnly cookie scoped to the gateway's path; this module checks it without a database
-round trip (``monitio.stream_token.verify`` is a signature and age check). What Redis
-knows about it (the user's revocations, the current epoch) comes with the connect's
-history read, in one round trip (:meth:`.history.RedisHistory.connect`), and
+round trip or Django (``monitio.wire.verify_token`` is a signature and age check).
+What Redis knows about it (the user's revocations, the current epoch) comes with the
+connect's history read, in one round trip (:meth:`.history.RedisHistory.connect`), and
 :func:`refusal` judges it. A token of another epoch was minted before Redis lost its
 data, revocations included: refused.
 """
@@ -14,10 +14,8 @@ from __future__ import annotations
 import time
 from typing import Any, Protocol
 
-from django.core import signing
-
-from monitio import stream_token
-from monitio.stream_token import StreamClaims
+from monitio import wire
+from monitio.wire import StreamClaims
 
 #: Query parameters that look like a credential. A request carrying one is refused
 #: whatever it holds: URLs end up in logs, histories and Referer headers (RFC 9700).
@@ -72,12 +70,12 @@ class CookieTokenAuthenticator:
         if not token:
             raise Unauthorized("no credential")
         try:
-            claims = stream_token.verify(
+            claims = wire.verify_token(
                 token, secret=self._secret, max_age=self._max_age
             )
-        except signing.SignatureExpired:
+        except wire.ExpiredToken:
             raise Unauthorized("expired credential") from None
-        except (signing.BadSignature, ValueError):
+        except wire.BadToken:
             raise Unauthorized("bad credential") from None
         # The signer dates the token too; the issue time in the payload must agree.
         age = time.time() - claims.issued_at

@@ -33,7 +33,7 @@ from typing import NamedTuple, Protocol
 import redis
 
 from monitio import wire
-from monitio.stream_token import StreamClaims
+from monitio.wire import StreamClaims
 
 from .auth import Unauthorized, refusal
 from .coalesce import ScriptCalls

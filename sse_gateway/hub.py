@@ -23,7 +23,7 @@ import gevent
 from gevent.pool import Pool
 
 from monitio import wire
-from monitio.stream_token import StreamClaims
+from monitio.wire import StreamClaims
 
 from .broker import Batch, Broker
 from .client import Client, Offer

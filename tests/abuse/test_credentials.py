@@ -19,13 +19,12 @@ import base64
 import json
 import random
 import time
-from unittest import mock
 
 from django.core import signing
 from django.test import Client
 from django.urls import reverse
 
-from monitio import publish, stream_token, wire
+from monitio import publish, wire
 from monitio.stream import current_epoch
 from tests.gateway.conftest import SECRET
 from tests.gateway.sseclient import Stream
@@ -64,11 +63,11 @@ def _forged(alice) -> list[str]:
         "0",
         jwt_none,
         jwt_none + "sig",
-        signing.dumps(claims, key="guessed-secret", salt=stream_token.SALT),
+        signing.dumps(claims, key="guessed-secret", salt=wire.TOKEN_SALT),
         signing.dumps(claims, key=SECRET, salt="django.core.signing"),
         signing.dumps(claims, key=SECRET),  # no salt
-        signing.dumps(claims, key="monitio-tests-not-secret", salt=stream_token.SALT),
-        signing.dumps(claims, key=SECRET, salt=stream_token.SALT, compress=True)[:-3]
+        signing.dumps(claims, key="monitio-tests-not-secret", salt=wire.TOKEN_SALT),
+        signing.dumps(claims, key=SECRET, salt=wire.TOKEN_SALT, compress=True)[:-3]
         + "AAA",
         _b64(claims) + ":" + _b64(claims),
         f"{_b64(claims)}:{int(time.time()):x}:" + "A" * 43,
@@ -110,10 +109,9 @@ def _expired(alice) -> list[str]:
         range(305, 620, 21)
     ):
         then = time.time() - age
-        with mock.patch("django.core.signing.time.time", return_value=then):
-            tokens.append(
-                stream_token.mint(alice.pk, "s", secret=SECRET, epoch=epoch, now=then)
-            )
+        tokens.append(
+            wire.mint_token(alice.pk, "s", secret=SECRET, epoch=epoch, now=then)
+        )
     return tokens[:25]
 
 
@@ -134,7 +132,7 @@ def _others(alice, bob, django_user_model) -> list[str]:
     dave.save()
     # Another deployment's credentials for the same user ids (another secret).
     tokens += [
-        stream_token.mint(u.pk, "s", secret="other-site-secret", epoch=current_epoch())
+        wire.mint_token(u.pk, "s", secret="other-site-secret", epoch=current_epoch())
         for u in (alice, bob, alice, bob)
     ]
     return tokens

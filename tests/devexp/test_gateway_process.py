@@ -13,7 +13,7 @@ import pytest
 import redis
 from django.conf import settings
 
-from monitio import stream_token, wire
+from monitio import wire
 from monitio.conf import settings as monitio_settings
 from tests import procs
 
@@ -43,12 +43,12 @@ def test_settings_flag_configures_the_gateway_and_mismatches_are_logged(tmp_path
         epoch_key = wire.epoch_key("not-the-sites")
         client.set(epoch_key, "e1", nx=True)
         epoch = client.get(epoch_key)
-        token = stream_token.mint(7, stream_token.session_hash("s"),
+        token = wire.mint_token(7, wire.session_hash("s"),
                                   secret=monitio_settings.STREAM_SECRET, epoch=epoch)
         with httpx.stream("GET", f"http://127.0.0.1:{port}/sse/", timeout=10,
                           cookies={monitio_settings.STREAM_COOKIE_NAME: token}) as response:
             assert response.status_code == 200
-        forged = stream_token.mint(7, stream_token.session_hash("s"), secret="other",
+        forged = wire.mint_token(7, wire.session_hash("s"), secret="other",
                                    epoch=epoch)
         answer = httpx.get(f"http://127.0.0.1:{port}/sse/", timeout=10,
                            cookies={monitio_settings.STREAM_COOKIE_NAME: forged})

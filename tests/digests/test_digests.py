@@ -190,6 +190,21 @@ def test_a_user_who_cannot_be_mailed_fails_alone(alice, bob, mailoutbox):
     assert DigestRun.objects.filter(sent_at__isnull=False).count() == 2  # bob's is done, not retried
 
 
+@pytest.mark.parametrize("brk", ["\n", "\u2028", "\x85", "\x0b"])
+def test_an_address_with_any_line_break_is_refused_as_a_message_email_is(alice, bob, mailoutbox, brk):
+    """Digests and single e-mails share one header check (``emails.compose``): every
+    break ``str.splitlines()`` knows is refused, not only CR and LF."""
+    bob.email = f"bob@example.com{brk}Bcc: x@evil.test"
+    bob.save()
+    for user in (alice, bob):
+        daily_user(user)
+        with clock.frozen(NOON):
+            deliver(user, f"for {user}")
+    assert run(EIGHT) == 1
+    assert [m.to for m in mailoutbox] == [["alice@example.com"]]
+    assert Message.objects.get(user=bob).email_status == "failed"
+
+
 def test_a_recipient_the_smtp_server_refuses_fails_alone(transactional_db):
     from bench.smtp_sink import Sink
 

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from django.conf import settings
 
-from monitio import stream_token
+from monitio import wire
 from monitio.stream import current_epoch
 from monitio.conf import settings as monitio_settings
 from tests import procs
@@ -138,7 +138,7 @@ class GatewayProcess:
 
 def mint(user_id, session: str = "session-a", now: float | None = None) -> str:
     """A token for ``user_id`` in the current epoch of monitio's Redis."""
-    return stream_token.mint(
+    return wire.mint_token(
         user_id, session, secret=SECRET, epoch=current_epoch(), now=now
     )
 

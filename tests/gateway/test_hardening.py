@@ -6,13 +6,12 @@ import base64
 import json
 import re
 import time
-from unittest import mock
 
 import httpx
 import pytest
 from django.core import signing
 
-from monitio import publish, stream_token, wire
+from monitio import publish, wire
 from monitio.stream import current_epoch
 from sse_gateway import fdlimit
 from tests import procs
@@ -30,10 +29,7 @@ _LEAKS = re.compile(
 
 def _minted_in_the_past(seconds: float) -> str:
     then = time.time() - seconds
-    with mock.patch("django.core.signing.time.time", return_value=then):
-        return stream_token.mint(
-            1, "session-a", secret=SECRET, epoch=current_epoch(), now=then
-        )
+    return wire.mint_token(1, "session-a", secret=SECRET, epoch=current_epoch(), now=then)
 
 
 def _forged_tokens() -> list[str]:
@@ -56,13 +52,13 @@ def _forged_tokens() -> list[str]:
         good + "x",
         good.upper(),
         alg_none,
-        signing.dumps(payload, key="wrong-secret", salt=stream_token.SALT),
+        signing.dumps(payload, key="wrong-secret", salt=wire.TOKEN_SALT),
         signing.dumps(payload, key=SECRET, salt="another.salt"),
         signing.dumps(payload, key="monitio-tests-not-secret"),  # Django's SECRET_KEY
-        signing.dumps({**payload, "u": 2}, key=SECRET, salt=stream_token.SALT),
-        signing.dumps("1", key=SECRET, salt=stream_token.SALT),
-        signing.dumps({"u": "", "s": "x", "t": 1}, key=SECRET, salt=stream_token.SALT),
-        stream_token.mint(
+        signing.dumps({**payload, "u": 2}, key=SECRET, salt=wire.TOKEN_SALT),
+        signing.dumps("1", key=SECRET, salt=wire.TOKEN_SALT),
+        signing.dumps({"u": "", "s": "x", "t": 1}, key=SECRET, salt=wire.TOKEN_SALT),
+        wire.mint_token(
             1, "s", secret=SECRET, epoch=current_epoch(), now=time.time() - 3600
         ),  # old "t"
         _minted_in_the_past(3600),

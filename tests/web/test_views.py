@@ -314,7 +314,7 @@ def test_the_originals_stream_url_snippet_still_renders(rf, alice, snippet):
 
 def test_the_name_in_the_originals_stream_url_chooses_nothing(csrf_client, alice, bob):
     """Bob's browser, given a page that names alice, gets a credential for bob only."""
-    from monitio import stream_token as tokens
+    from monitio import wire
     from monitio.conf import settings as monitio_settings
 
     csrf_client.force_login(bob)
@@ -327,7 +327,7 @@ def test_the_name_in_the_originals_stream_url_chooses_nothing(csrf_client, alice
     assert granted.status_code == 200
     assert body(granted)["url"] == monitio_settings.STREAM_URL
     cookie = granted.cookies[monitio_settings.STREAM_COOKIE_NAME].value
-    claims = tokens.verify(
+    claims = wire.verify_token(
         cookie,
         secret=monitio_settings.STREAM_SECRET,
         max_age=monitio_settings.STREAM_TOKEN_MAX_AGE,
