@@ -15,7 +15,10 @@ Per server (the gateway, then nginx+nchan under the same storm):
    (``utime + stime`` from ``/proc/<pid>/stat``) during the storm, per stream opened.
 
 nchan's subscribers send no ``Last-Event-ID``: its channels hold no message here, so
-a reconnect is a subscription, its cheapest path.
+a reconnect is a subscription, its cheapest path. ``--targets floor`` runs the storm
+against the gateway's worker class serving ``bench/floor_app.py`` (it takes the
+connection and writes a stream head, nothing else): the part of the gateway's figure
+that is the Python server's, not monitio's.
 
 Writes ``reconnect.json``.
 """
@@ -45,6 +48,8 @@ def cpu_ticks(pid: int) -> int:
 def _start(kind: str, redis_url: str, port: int | None) -> harness.Service:
     if kind == "gateway":
         return harness.gateway(redis_url, port=port)
+    if kind == "floor":
+        return harness.floor(port=port)
     return harness.nchan(port=port)
 
 
@@ -53,6 +58,8 @@ def _specs(
 ) -> list[tuple[int, bytes]]:
     if kind == "nchan":
         return [(port, sse_request(port, f"/sub/u{i}")) for i in range(n)]
+    if kind == "floor":
+        return [(port, sse_request(port, "/sse/")) for _ in range(n)]
     from monitio.stream import current_epoch
     from monitio.wire import mint_token
 
@@ -124,7 +131,7 @@ def main(argv: list[str] | None = None) -> None:
         "--targets",
         nargs="+",
         default=["gateway", "nchan"],
-        choices=["gateway", "nchan"],
+        choices=["gateway", "nchan", "floor"],
     )
     parser.add_argument(
         "--profile",
@@ -145,6 +152,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.profile:
             storm("gateway", n, env.redis_url, processes=2, profile=True)
     ours, ref = results.get("gateway", {}), results.get("nchan", {})
+    floor = results.get("floor")
     rows = []
     for name in (
         "reopened",
@@ -156,10 +164,14 @@ def main(argv: list[str] | None = None) -> None:
         "cpu_us_per_connect",
     ):
         a, b = ours.get(name), ref.get(name)
-        rows.append([name, a, b, report.ratio(a, b)])
+        row = [name, a, b, report.ratio(a, b)]
+        if floor is not None:
+            row += [floor.get(name), report.ratio(floor.get(name), b)]
+        rows.append(row)
     report.table(
         f"Reconnect storm: {n:,} streams reconnect at once after a restart",
-        ["figure", "gateway", "nchan", "ratio"],
+        ["figure", "gateway", "nchan", "ratio"]
+        + (["floor (no application)", "floor / nchan"] if floor is not None else []),
         rows,
     )
     report.write("reconnect", results)

@@ -206,6 +206,32 @@ def gateway(
     return svc
 
 
+def floor(*, port: int | None = None) -> Service:
+    """The gateway's worker class serving ``bench.floor_app``, set up as :func:`gateway`."""
+    port = port or free_port()
+    return Service(
+        "floor",
+        [
+            str(VENV_BIN / "gunicorn"),
+            "-k",
+            "sse_gateway.worker.StreamWorker",
+            "-w",
+            "1",
+            "--worker-connections",
+            "1000",
+            "--backlog",
+            "4096",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--no-control-socket",
+            "--graceful-timeout",
+            "5",
+            "bench.floor_app:application",
+        ],
+        port=port,
+    )
+
+
 def nchan(*, heartbeat: int = 15, port: int | None = None) -> Service:
     """nginx + nchan, one worker process, configured from bench/nchan.conf."""
     port = port or free_port()

@@ -53,8 +53,11 @@ MONITIO = {
 }
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 # Persistent connections, as a production worker would run: Celery's Django fix-up
-# closes the connection after each task otherwise.
+# closes the database connection before and after every task unless
+# CELERY_DB_REUSE_MAX is set (then every 2 x that many tasks); CONN_MAX_AGE alone does
+# not stop it (docs/performance.md).
 DATABASES["default"]["CONN_MAX_AGE"] = 600
+CELERY_DB_REUSE_MAX = 500
 if os.environ.get("BENCH_SMTP_PORT"):  # bench_digest's SMTP sink
     # MAILERS on Django 6.1+, the EMAIL_* settings before (as tests.settings does).
     globals().update(backend_settings(

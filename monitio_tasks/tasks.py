@@ -22,7 +22,9 @@ from datetime import datetime
 from typing import Any
 
 from celery import Task, shared_task
+from celery.signals import task_prerun
 from django.db import OperationalError as DatabaseOperationalError
+from django.db import close_old_connections
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -58,6 +60,20 @@ DELIVERY = {
     # Redis outage of up to about 13 minutes (jitter makes most waits shorter).
     "max_retries": 30,
 }
+
+
+@task_prerun.connect(weak=False)
+def _check_connections(sender: Task | None = None, **kwargs: Any) -> None:
+    """Before a monitio task, drop a database connection that is broken or older
+    than ``CONN_MAX_AGE``, as Django does before a request. With
+    ``CELERY_DB_REUSE_MAX`` Celery's Django fix-up keeps connections between tasks
+    (docs/performance.md), and nothing else would replace a broken one."""
+    if (
+        sender is not None
+        and sender.name.startswith("monitio_tasks.")
+        and not getattr(sender.request, "is_eager", False)  # a test's transaction
+    ):
+        close_old_connections()
 
 
 def _send_emails(message_ids: list[str]) -> None:

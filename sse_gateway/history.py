@@ -26,7 +26,6 @@ of truth) and continues from ``head``, the stream's last id at the time of the c
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
@@ -37,6 +36,7 @@ from monitio import wire
 from monitio.wire import StreamClaims
 
 from .auth import Unauthorized, refusal
+from .coalesce import ScriptCalls
 
 
 class Entry(NamedTuple):
@@ -84,12 +84,13 @@ class History(Protocol):
 class RedisHistory:
     """:class:`History` over the per-user capped streams: one Lua call
     (:data:`monitio.wire.CONNECT_SCRIPT`) per read, atomic, so no trimming slips
-    between the retention check and the read."""
+    between the retention check and the read; concurrent reads share a round trip
+    (:mod:`.coalesce`)."""
 
     def __init__(self, redis_client: redis.Redis, key_prefix: str) -> None:
         self._redis = redis_client
         self._prefix = key_prefix
-        self._sha = hashlib.sha1(wire.CONNECT_SCRIPT.encode()).hexdigest()
+        self._reads = ScriptCalls(redis_client, wire.CONNECT_SCRIPT)
 
     def since(self, user_id: str, cursor: tuple[str, str] | None, limit: int) -> Replay:
         return self._read(user_id, "", cursor, limit)[1]
@@ -136,15 +137,8 @@ class RedisHistory:
             replay.entries = [_entry(i, fields) for i, fields in rows]
         return revocations, replay
 
-
     def _run(self, keys: list[str], args: list[str | int]) -> list:
-        # EVALSHA_RO, not a registered Script (EVALSHA): Redis's ACL checks a
-        # script's keys for write access unless the call is read-only.
-        try:
-            return self._redis.evalsha_ro(self._sha, len(keys), *keys, *args)
-        except redis.exceptions.NoScriptError:  # a restarted or flushed Redis
-            self._sha = self._redis.script_load(wire.CONNECT_SCRIPT)
-            return self._redis.evalsha_ro(self._sha, len(keys), *keys, *args)
+        return self._reads.call(keys, args)
 
 
 def _pairs(flat: list) -> dict:

@@ -30,6 +30,7 @@ from gevent.pool import Pool
 from gunicorn.workers.base import Worker
 
 from . import handoff
+from .request_headers import RequestHeaders
 
 _logger = logging.getLogger("sse_gateway")
 
@@ -45,9 +46,11 @@ class _AccessRecord:
 
 class StreamHandler(pywsgi.WSGIHandler):
     """gevent's WSGI handler, plus: the connection offered to the application
-    (``environ[handoff.TAKE]``), a read timeout, gunicorn's access log, and no
-    request contents in the error log."""
+    (``environ[handoff.TAKE]``), a read timeout, gunicorn's access log, no
+    request contents in the error log, and a header reader of its own (see
+    :mod:`.request_headers`)."""
 
+    MessageClass = RequestHeaders
     taken = False
 
     def handle(self) -> None:

@@ -54,6 +54,12 @@ def test_keeps_requests_alive_and_logs_no_query_string(
     sock.sendall(b"GET /sse/?x=do-not-log HTTP/1.1 junk\r\n\r\n")  # malformed
     assert sock.recv(4096).startswith(b"HTTP/1.1 400 Bad Request")
     sock.close()
+    sock = socket.create_connection(("127.0.0.1", gw.port), timeout=10)
+    # A header line without a colon (sse_gateway.request_headers), credential valid.
+    sock.sendall(f"GET /sse/ HTTP/1.1\r\nHost h\r\n"
+                 f"Cookie: monitio_stream={mint(1)}\r\n\r\n".encode())
+    assert sock.recv(4096).startswith(b"HTTP/1.1 400 Bad Request")
+    sock.close()
     gw.stop(signal.SIGTERM)
     log = gw.log.read_text()
     assert log.count('"GET /healthz HTTP/1.1" 200') == 3
