@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from django.contrib import messages
 from django.contrib.messages.api import MessageFailure
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -53,8 +54,8 @@ def add_message(
     With ``group_key``, the message merges into the user's unread message with that
     key, if any (see :mod:`monitio.grouping`); the UUID returned is then not a row's.
     """
-    storage = getattr(request, "_messages", None)
-    if storage is None or not hasattr(storage, "count_persistent_unread"):
+    storage = get_messages(request)
+    if not hasattr(storage, "count_persistent_unread"):
         if fail_silently:
             return None
         raise MessageFailure(
@@ -198,8 +199,9 @@ def _pk(user: Any) -> Any:
 
 
 def get_messages(request: HttpRequest) -> BaseStorage | list[Any]:
-    """Return the message storage of ``request``, as Django's ``get_messages`` does."""
-    return getattr(request, "_messages", [])
+    """Return the message storage of ``request`` (Django's ``get_messages``: ``[]``
+    without the message middleware)."""
+    return messages.get_messages(request)
 
 
 def _level_shortcut(level: int, name: str) -> Callable[..., uuid.UUID | None]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import random
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
@@ -106,7 +105,7 @@ class RedisFanoutBroker:
 
     def open(self) -> str:
         pipe = self._redis.pipeline(transaction=True)
-        pipe.set(wire.epoch_key(self._prefix), secrets.token_urlsafe(6), nx=True)
+        pipe.set(wire.epoch_key(self._prefix), wire.new_epoch(), nx=True)
         pipe.get(wire.epoch_key(self._prefix))
         pipe.xrevrange(self._fanout, count=1)
         _, self._epoch, last = pipe.execute()
@@ -144,7 +143,7 @@ class RedisFanoutBroker:
         pipe.xread(
             {self._fanout: self._last_id}, count=self._count, block=self._block_ms
         )
-        pipe.set(wire.epoch_key(self._prefix), secrets.token_urlsafe(6), nx=True)
+        pipe.set(wire.epoch_key(self._prefix), wire.new_epoch(), nx=True)
         pipe.get(wire.epoch_key(self._prefix))
         result, _, epoch = pipe.execute()
         entries = []

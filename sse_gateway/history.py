@@ -26,7 +26,6 @@ of truth) and continues from ``head``, the stream's last id at the time of the c
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
@@ -119,7 +118,7 @@ class RedisHistory:
         args = [session, after if cursor else "", limit + 2]
         epoch, revocations, flat, rows = self._run(keys, args)
         if epoch is None:  # Redis lost its data: a new epoch, then read again
-            self._redis.set(keys[0], secrets.token_urlsafe(6), nx=True)
+            self._redis.set(keys[0], wire.new_epoch(), nx=True)
             epoch, revocations, flat, rows = self._run(keys, args)
         info = _pairs(flat) if flat else None  # no such key: never written, or expired
         head = info["last-generated-id"] if info else wire.ZERO_ENTRY
