@@ -23,6 +23,7 @@ from .batches import send_on_commit
 from .enqueue import enqueue_on_commit
 from .exceptions import AnonymousRecipient, InvalidMessage
 from .spec import MessageOptions, MessageSpec
+from .storage import PersistentMessageStorage
 
 if TYPE_CHECKING:
     from celery.result import AsyncResult
@@ -55,7 +56,7 @@ def add_message(
     key, if any (see :mod:`monitio.grouping`); the UUID returned is then not a row's.
     """
     storage = get_messages(request)
-    if not hasattr(storage, "count_persistent_unread"):
+    if not isinstance(storage, PersistentMessageStorage):
         if fail_silently:
             return None
         raise MessageFailure(
