@@ -34,6 +34,8 @@ W020     The kombu accelerator is on but the installed kombu is not the release 
          was tested with: messages go through ``apply_async`` instead.
 W021     The Celery accelerator is on but the installed Celery is not the release it
          was tested with: the worker runs ``deliver`` calls one by one instead.
+W022     The Django accelerator is on but the installed Django is not a release it
+         was tested with: a request that adds messages reads the user's rows too.
 ======== ===========================================================================
 """
 
@@ -346,22 +348,25 @@ def check_site_url_https(app_configs=None, **kwargs) -> list[checks.CheckMessage
 @checks.register("monitio")
 def check_accelerators(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     import celery
+    import django
     import kombu
 
     from . import _compat
     from ._compat import celery as celery_accelerator
+    from ._compat import django as django_accelerator
     from ._compat import kombu as kombu_accelerator
 
     problems = []
     for library, installed, tested, check_id in (
         ("kombu", kombu.VERSION, kombu_accelerator.TESTED, "monitio.W020"),
         ("celery", celery.VERSION, celery_accelerator.TESTED, "monitio.W021"),
+        ("django", django.VERSION, django_accelerator.TESTED, "monitio.W022"),
     ):
         reason = _compat.untested(library, tuple(installed[:3]), tested)
         if _compat.enabled(library) and reason is not None:
             problems.append(checks.Warning(
                 reason,
-                hint=f'Install {library} {".".join(map(str, tested))}.x, or set '
+                hint=f"Install {library} {_compat.tested_names(tested)}, or set "
                 f'MONITIO["ACCELERATORS"] = {{"{library}": False}} to silence this.',
                 id=check_id,
             ))

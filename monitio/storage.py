@@ -1,5 +1,6 @@
 """The ``django.contrib.messages`` storage backend, on Django's contract for one:
-it implements ``_get`` and ``_store`` (and nothing else of Django's storage) and adds
+it implements ``_get`` and ``_store`` (and nothing else of Django's storage, but for
+the optional accelerator :class:`~monitio._compat.django.StoreWithoutRows`) and adds
 monitio's own public methods.
 
 Anonymous users get exactly Django's :class:`FallbackStorage` (cookie, then
@@ -33,7 +34,10 @@ added or shown; ``_store`` gets only the messages still to keep):
   the caller; and one the page shows in the request that added it is shown that once,
   never persisted (use :func:`monitio.add_message` for persistent messages).
 * A request that adds messages and shows none has Django re-store ``_get``'s messages
-  with the new ones: ``_get`` then asks its rows query, though the rows are not kept.
+  with the new ones: ``_get`` then asks its rows query, though the rows are not kept,
+  at a cost that grows with the user's unread messages. The Django accelerator
+  (:mod:`monitio._compat.django`, on the tested releases unless
+  ``MONITIO["ACCELERATORS"]`` turns it off) skips that query.
 * ``_store`` tells the messages ``send`` noted from Django's own by level, text and
   tags, and by whether the messages had been shown (``used``) when ``send`` noted
   one: so when a page shows them twice in one request, a message added with Django's
@@ -61,6 +65,7 @@ from django.db.models import Count, Q
 from monitio_tasks.tasks import deliver
 
 from . import constants, i18n, validation
+from ._compat.django import StoreWithoutRows
 from .batches import send_on_commit
 from .carry import Carry
 from .conf import settings
@@ -70,7 +75,7 @@ from .models import Message
 from .spec import MessageSpec
 
 
-class PersistentMessageStorage(FallbackStorage):
+class PersistentMessageStorage(StoreWithoutRows, FallbackStorage):
     """Persistent, live messages for authenticated users; Django's storage otherwise."""
 
     # -- adding (called by monitio.add_message) ------------------------------------
@@ -131,6 +136,13 @@ class PersistentMessageStorage(FallbackStorage):
             # storage that was used. Marking it so loses nothing: it holds nothing.
             self.used = True
         return messages, all_retrieved
+
+    def stored_messages(self) -> list:
+        """What ``_get`` returns less the rows: the messages ``_store`` gives back to
+        Django's storage (see :mod:`monitio._compat.django`)."""
+        plain, _ = super()._get()
+        self._monitio.loaded = list(plain or [])
+        return list(self._monitio.loaded)
 
     def _store(self, messages, response, *args, **kwargs):
         """Send this request's batch; keep plain messages as Django does; delete the

@@ -8,6 +8,7 @@ import json
 import logging
 
 import celery
+import django
 import kombu
 import pytest
 from celery import signals as celery_signals
@@ -22,6 +23,7 @@ from kombu.transport import redis as kombu_redis
 import monitio
 from monitio import _compat, payloads, sending
 from monitio._compat import celery as celery_accelerator
+from monitio._compat import django as django_accelerator
 from monitio._compat import kombu as kombu_accelerator
 from monitio.models import Message
 from monitio_tasks import tasks
@@ -56,6 +58,8 @@ def test_installed_releases_are_the_tested_ones():
     assert tuple(kombu.VERSION[:2]) == kombu_accelerator.TESTED
     assert tuple(celery.VERSION[:2]) == celery_accelerator.TESTED
     assert kombu_accelerator.available() and celery_accelerator.available()
+    assert tuple(django.VERSION[:2]) in django_accelerator.TESTED
+    assert django_accelerator.available()
 
 
 def test_an_untested_release_falls_back_with_one_warning_and_a_check(caplog, monkeypatch):
@@ -241,3 +245,28 @@ def test_a_real_worker_coalesces_queued_deliver_tasks(
     assert celery_app.tasks[tasks.deliver.name].Strategy == celery_accelerator.STRATEGY
     batches = [m for m in records.messages if "as one batch" in m]
     assert batches, "no batch formed: the Celery accelerator did not take the hand-off"
+
+
+# -- Django: the storage's loaded messages ----------------------------------------------
+
+
+def test_django_internals_the_storage_accelerator_uses_exist():
+    """``BaseStorage`` caches what ``_get`` returned in ``_loaded_data``, and its
+    ``update`` re-stores an unread storage as ``_loaded_messages + _queued_messages``:
+    the accelerator fills that cache, so ``_get`` is not called for it."""
+    from django.contrib.messages.storage.base import BaseStorage
+
+    loaded = inspect.getsource(BaseStorage._loaded_messages.fget)
+    assert 'hasattr(self, "_loaded_data")' in loaded and "self._get()" in loaded
+    update = inspect.getsource(BaseStorage.update)
+    assert "elif self.added_new:" in update
+    assert "self._loaded_messages + self._queued_messages" in update
+
+
+def test_an_untested_django_falls_back_with_a_check(monkeypatch):
+    monkeypatch.setattr(_compat, "_warned", set())
+    monkeypatch.setattr(django, "VERSION", (7, 0, 0, "final", 0))
+    assert not django_accelerator.available()
+    assert [m.id for m in checks.run_checks() if m.id.startswith("monitio.W02")] == [
+        "monitio.W022"
+    ]

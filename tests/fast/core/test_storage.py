@@ -332,19 +332,47 @@ def test_a_message_shown_in_the_request_that_added_it_is_tagged_by_message_tags(
 # -- Django's storage contract (issue 17) -----------------------------------------------
 
 
-def test_a_request_that_adds_and_shows_nothing_asks_one_message_query(
-    transactional_db, alice_client, broker_client
+@pytest.mark.parametrize("accelerated", [False, True])
+def test_a_request_that_adds_and_shows_nothing_reads_rows_only_without_the_accelerator(
+    transactional_db, alice_client, broker_client, settings, accelerated
 ):
-    """Django re-stores ``_get``'s messages with the new ones: ``_get`` asks its rows
-    query (the rows are not kept: the database has them), and nothing is written."""
+    """Django re-stores ``_get``'s messages with the new ones: on the contract alone,
+    ``_get`` asks its rows query (the rows are not kept: the database has them); the
+    Django accelerator skips it. Nothing is written either way."""
     from django.test.utils import CaptureQueriesContext
 
+    settings.MONITIO = {**settings.MONITIO, "ACCELERATORS": {"django": accelerated}}
     alice_client.get("/page/")
     with CaptureQueriesContext(connection) as queries:
         alice_client.get(f"/add/?level={monitio.INFO}&text=x")
     asked = [q["sql"] for q in queries if "monitio_message" in q["sql"]]
-    assert len(asked) == 1 and asked[0].startswith("SELECT"), asked
+    if accelerated:
+        assert asked == []
+    else:
+        assert len(asked) == 1 and asked[0].startswith("SELECT"), asked
     assert broker_queue_length(broker_client) == 1
+
+
+def test_with_the_accelerator_what_the_request_added_is_still_carried_and_kept(
+    transactional_db, alice, rf, broker_client, settings
+):
+    """The accelerator changes what ``_get`` is asked, not what is kept: a plain
+    message from an earlier request stays in the cookie, the new persistent one is
+    carried to the next page, and both show there."""
+    from django.contrib import messages
+    from django.http import HttpResponse
+
+    settings.MONITIO = {**settings.MONITIO, "ACCELERATORS": {"django": True}}
+    first = _request(rf, alice)
+    messages.add_message(first, messages.INFO, "plain earlier")
+    response = HttpResponse()
+    first._messages.update(response)
+    second = _stored(rf, first, response, alice)
+    monitio.add_message(second, monitio.INFO, "persistent now")
+    response = HttpResponse()
+    second._messages.update(response)
+    third = _stored(rf, second, response, alice)
+    assert [m.message for m in messages.get_messages(third)] == ["persistent now", "plain earlier"]
 
 
 def _cookie(response, name):

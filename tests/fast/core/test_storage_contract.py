@@ -46,6 +46,16 @@ def test_it_overrides_nothing_of_djangos_storage_but_get_and_store():
     assert defined - {"__module__", "__doc__"} == IMPLEMENTED
 
 
+def test_only_the_optional_django_accelerator_overrides_more():
+    """Beyond ``_get`` and ``_store``, only ``update``, and only from the accelerator's
+    module (:mod:`monitio._compat.django`), which leaves it to Django when turned off."""
+    from monitio._compat.django import StoreWithoutRows
+
+    mro = PersistentMessageStorage.__mro__
+    assert mro[1:3] == (StoreWithoutRows, FallbackStorage)
+    assert set(vars(StoreWithoutRows)) & djangos_names() == {"update"}
+
+
 def test_it_reads_no_private_attribute_of_djangos_storage():
     djangos = djangos_names()
     used = {
@@ -57,7 +67,7 @@ def test_it_reads_no_private_attribute_of_djangos_storage():
     }
     # Names of the storage module's other classes (say a model's) are not Django's storage's.
     assert used & djangos <= PUBLIC | IMPLEMENTED, used & djangos
-    assert storage_class().bases[0].id == "FallbackStorage"
+    assert [base.id for base in storage_class().bases] == ["StoreWithoutRows", "FallbackStorage"]
 
 
 def test_no_class_of_the_module_stands_in_for_djangos_or_pythons_objects():
