@@ -141,14 +141,15 @@ JSON: ~20 ms for 1k users, ~200 ms for 10k), as the worker would pay it.
 
 **Database.** SQLite in WAL mode (`bench/settings.py`) unless a figure says otherwise;
 the worker is its only writer during the end-to-end runs. Worker connections are persistent
-(`CONN_MAX_AGE`), as in production. Run on PostgreSQL by pointing `DATABASES` there.
+(`CONN_MAX_AGE`, and `CELERY_DB_REUSE_MAX` so that Celery's Django fix-up keeps them
+between tasks), as in production. Run on PostgreSQL by pointing `DATABASES` there.
 
-**Accelerators.** monitio's kombu and Celery accelerators (`monitio/_compat/`) are on
-in these runs, as by default. To measure the public path alone, run with
+**Accelerators.** monitio's kombu, Celery and Django accelerators (`monitio/_compat/`)
+are on in these runs, as by default. To measure the public path alone, run with
 `MONITIO_TEST_ACCELERATORS=0` (read by `tests/settings.py`, which `bench/settings.py`
 extends), e.g. `MONITIO_TEST_ACCELERATORS=0 .venv/bin/python -m bench.bench_pipeline
---quick --brokers redis`, beside a run without it; the section "Accelerators on and
-off" below has the latest such pair.
+--quick --brokers redis`, beside a run without it; docs/performance.md ("Reconnect
+storms and single-message tasks") has the latest such pairs, with their dates.
 
 The machine runs other work too (other test suites share its 2 cores), so each
 benchmark repeats its measurement (≥ 25 events per broadcast figure, 2-3 runs for the

@@ -61,8 +61,8 @@ def targets(notes: dict[str, str] | None = None) -> list[list[Any]]:
                 a.get("mb_per_1k"),
                 b.get("mb_per_1k"),
                 r,
-                "≤ 1.2 × nchan",
-                _verdict(r and r <= 1.2),
+                "≤ 0.2 × nchan",
+                _verdict(r and r <= 0.2),
             ]
         )
         rows.append(
@@ -118,8 +118,8 @@ def targets(notes: dict[str, str] | None = None) -> list[list[Any]]:
                     a.get("p99"),
                     b.get("p99"),
                     r,
-                    "≤ 1.5 × nchan",
-                    _verdict(r and r <= 1.5),
+                    "≤ 1.0 × nchan",
+                    _verdict(r and r <= 1.0),
                 ]
             )
     _mark(rows, start, "broadcast", notes)
@@ -226,19 +226,29 @@ def _pipeline_targets(notes: dict[str, str]) -> list[list[Any]]:
         for db, data in databases.items():
             v = data["variants"]
             for k in (1, 10):
-                ours, sync = (
-                    v[f"monitio-{k}"]["us"]["p50"],
-                    v[f"sync-insert-{k}"]["us"]["p50"],
-                )
-                r = report.ratio(ours, sync)
+                ours = v[f"monitio-{k}"]["us"]["p50"]
+                stock = v[f"django-session-{k}"]["us"]["p50"]
+                sync = v[f"sync-insert-{k}"]["us"]["p50"]
+                r = report.ratio(ours, stock)
                 rows.append(
                     [
-                        f"request cost on {db}, {k} message(s), p50 µs (vs sync insert)",
+                        f"request cost on {db}, {k} message(s), p50 µs "
+                        "(vs contrib.messages, session storage)",
+                        ours,
+                        stock,
+                        r,
+                        "≤ 1.0 × contrib.messages" if k == 1 else "-",
+                        _verdict(r is not None and r <= 1.0) if k == 1 else "",
+                    ]
+                )
+                rows.append(
+                    [
+                        f"… the same vs a synchronous insert of {k} row(s), p50 µs",
                         ours,
                         sync,
-                        r,
-                        "≤ 0.3 × sync insert",
-                        _verdict(r is not None and r <= 0.3),
+                        report.ratio(ours, sync),
+                        "-",
+                        "",
                     ]
                 )
                 calls = v[f"monitio-{k}"].get("calls_us", {}).get("p50")
@@ -288,23 +298,29 @@ def _pipeline_targets(notes: dict[str, str]) -> list[list[Any]]:
         for broker, data in brokers.items():
             trivial = max((t["tasks_per_s"] for t in data["trivial_task"]), default=None)
             for per_task in (1, 10):
-                best = max(
-                    r["messages_per_s"]
-                    for r in data["rate"]
-                    if r.get("messages_per_task", 1) == per_task
-                )
+                runs = [r for r in data["rate"] if r.get("messages_per_task", 1) == per_task]
+                best = max(r["messages_per_s"] for r in runs)
+                # Each run against the trivial task of the same run; the median of them.
+                trivial_of_run = {i + 1: t["tasks_per_s"] for i, t in enumerate(data["trivial_task"])}
+                ratios = [
+                    r["messages_per_s"] / trivial_of_run[r["run"]]
+                    for r in runs
+                    if trivial_of_run.get(r.get("run"))
+                ]
+                median = round(statistics.median(ratios), 2) if ratios else None
                 figure = (
                     f"pipeline messages/s persisted + published, {per_task} per task, "
-                    f"{broker} broker (best run; vs a trivial task's calls/s)"
+                    f"{broker} broker (best run; ratio: median over runs of each vs the "
+                    "same run's trivial task)"
                 )
                 rows.append(
                     [
                         figure,
                         best,
                         trivial,
-                        report.ratio(best, trivial),
-                        "≥ 1,000" if per_task == 1 else "-",
-                        _verdict(best >= 1000) if per_task == 1 else "",
+                        median,
+                        "≥ 1.2 × a trivial task (accelerators on)" if per_task == 1 else "-",
+                        _verdict(median is not None and median >= 1.2) if per_task == 1 else "",
                     ]
                 )
         for broker, data in brokers.items():
@@ -320,8 +336,8 @@ def _pipeline_targets(notes: dict[str, str]) -> list[list[Any]]:
                 worst,
                 "",
                 "",
-                "≤ 5 s",
-                _verdict(worst is not None and worst <= 5),
+                "≤ 2 s",
+                _verdict(worst is not None and worst <= 2),
             ]
         )
         rows_s = [f["rows_s"] for f in pipe["fanout"]]
