@@ -180,28 +180,7 @@ def gateway(
     extra = os.environ.get("BENCH_GATEWAY_PYTHONPATH")
     if extra:
         env["PYTHONPATH"] = f"{extra}{os.pathsep}{ROOT}"
-    svc = Service(
-        name,
-        [
-            str(VENV_BIN / "gunicorn"),
-            "-k",
-            "sse_gateway.worker.StreamWorker",
-            "-w",
-            "1",
-            "--worker-connections",
-            "1000",
-            "--backlog",
-            "4096",
-            "-b",
-            f"127.0.0.1:{port}",
-            "--no-control-socket",
-            "--graceful-timeout",
-            "5",
-            "sse_gateway.wsgi:application",
-        ],
-        env,
-        port,
-    )
+    svc = Service(name, _stream_worker("sse_gateway.wsgi:application", port), env, port)
     _get(port, "/readyz", tries=100)  # starts the fan-out reader
     return svc
 
@@ -209,27 +188,28 @@ def gateway(
 def floor(*, port: int | None = None) -> Service:
     """The gateway's worker class serving ``bench.floor_app``, set up as :func:`gateway`."""
     port = port or free_port()
-    return Service(
-        "floor",
-        [
-            str(VENV_BIN / "gunicorn"),
-            "-k",
-            "sse_gateway.worker.StreamWorker",
-            "-w",
-            "1",
-            "--worker-connections",
-            "1000",
-            "--backlog",
-            "4096",
-            "-b",
-            f"127.0.0.1:{port}",
-            "--no-control-socket",
-            "--graceful-timeout",
-            "5",
-            "bench.floor_app:application",
-        ],
-        port=port,
-    )
+    return Service("floor", _stream_worker("bench.floor_app:application", port), port=port)
+
+
+def _stream_worker(app: str, port: int) -> list[str]:
+    """gunicorn with the gateway's worker class, one process, serving ``app``."""
+    return [
+        str(VENV_BIN / "gunicorn"),
+        "-k",
+        "sse_gateway.worker.StreamWorker",
+        "-w",
+        "1",
+        "--worker-connections",
+        "1000",
+        "--backlog",
+        "4096",
+        "-b",
+        f"127.0.0.1:{port}",
+        "--no-control-socket",
+        "--graceful-timeout",
+        "5",
+        app,
+    ]
 
 
 def nchan(*, heartbeat: int = 15, port: int | None = None) -> Service:

@@ -18,7 +18,7 @@ from playwright.sync_api import Browser, sync_playwright
 from monitio.conf import settings as monitio_settings
 from tests import procs
 from tests.gateways import PREFIX, GatewayProcess
-from tests.process.browser.harness import LAUNCH, PASSWORD
+from tests.process.browser.harness import LAUNCH, PASSWORD, Stack, running_example
 from tests.process.faults.multireader import raise_fd_limit
 from tests.process.faults.nginx import Nginx
 from tests.process.faults.redisserver import RedisServer
@@ -115,6 +115,14 @@ def chromium() -> Iterator[Browser]:
         browser = playwright.chromium.launch(**LAUNCH)
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="package")
+def stack(tmp_path_factory) -> Iterator[Stack]:
+    """The example project's processes (``harness.running_example``), shared by the
+    tests of one package (the browser suite, the security suite's page tests)."""
+    with running_example(tmp_path_factory.mktemp("example")) as stack:
+        yield stack
 
 
 @pytest.fixture

@@ -176,8 +176,14 @@ def test_exactly_once_over_real_smtp(transactional_db):
     assert all(m["List-Unsubscribe"] and m.is_multipart() for m in parsed)
 
 
-def test_a_user_who_cannot_be_mailed_fails_alone(alice, bob, mailoutbox):
-    bob.email = ""
+@pytest.mark.parametrize("address", [
+    "",
+    # Every break str.splitlines() knows, refused as a message's e-mail refuses it
+    # (emails.compose holds the one header check), not only CR and LF.
+    *(f"bob@example.com{brk}Bcc: x@evil.test" for brk in ("\n", "\u2028", "\x85", "\x0b")),
+])
+def test_a_user_who_cannot_be_mailed_fails_alone(alice, bob, mailoutbox, address):
+    bob.email = address
     bob.save()
     for user in (alice, bob):
         daily_user(user)
@@ -188,21 +194,6 @@ def test_a_user_who_cannot_be_mailed_fails_alone(alice, bob, mailoutbox):
     assert dict(Message.objects.values_list("user__username", "email_status")) == {
         "alice": "digested", "bob": "failed"}
     assert DigestRun.objects.filter(sent_at__isnull=False).count() == 2  # bob's is done, not retried
-
-
-@pytest.mark.parametrize("brk", ["\n", "\u2028", "\x85", "\x0b"])
-def test_an_address_with_any_line_break_is_refused_as_a_message_email_is(alice, bob, mailoutbox, brk):
-    """Digests and single e-mails share one header check (``emails.compose``): every
-    break ``str.splitlines()`` knows is refused, not only CR and LF."""
-    bob.email = f"bob@example.com{brk}Bcc: x@evil.test"
-    bob.save()
-    for user in (alice, bob):
-        daily_user(user)
-        with clock.frozen(NOON):
-            deliver(user, f"for {user}")
-    assert run(EIGHT) == 1
-    assert [m.to for m in mailoutbox] == [["alice@example.com"]]
-    assert Message.objects.get(user=bob).email_status == "failed"
 
 
 def test_a_recipient_the_smtp_server_refuses_fails_alone(transactional_db):

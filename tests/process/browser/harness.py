@@ -164,3 +164,68 @@ def running_example(var_dir: Path) -> Iterator[Stack]:
     finally:
         for proc in stack.procs.values():
             procs.stop(proc)
+
+
+# -- pages: what the browser tests do in the example ------------------------------------
+
+#: Installed before any page script runs: records toasts, script executions and
+#: CSP violations in the page's window.
+RECORDER = """
+window.__xss = 0;
+window.__toasts = [];
+window.__csp = [];
+document.addEventListener('securitypolicyviolation', (e) => {
+  window.__csp.push(e.violatedDirective + ' ' + e.blockedURI);
+});
+new MutationObserver((records) => {
+  for (const record of records) {
+    for (const node of record.addedNodes) {
+      if (node.nodeType !== 1 || !node.closest('#monitioMessages')) continue;
+      window.__toasts.push({
+        text: node.textContent,
+        elements: [...node.querySelectorAll('*')].map((e) => e.tagName.toLowerCase()),
+        at: Date.now(),
+      });
+    }
+  }
+}).observe(document, {childList: true, subtree: true});
+"""
+
+BADGE = "header.site [data-monitio-unread]"
+
+
+def badge(page) -> int:
+    return int(page.inner_text(BADGE).strip() or 0)
+
+
+def open_recorded(login, username: str, **context_options):
+    page = login(username, **context_options)
+    page.context.add_init_script(RECORDER)
+    page.reload()
+    page.evaluate("window.__sameDocument = true")
+    return page
+
+
+def send(page, stack, *, to: str, body: str, subject: str = "", email: bool = False,
+         level: str = "120") -> None:
+    """Send a message through the example's send page, as a user would."""
+    page.goto(f"{stack.url}/send/")
+    page.select_option("select[name=recipient]", label=to)
+    page.select_option("select[name=level]", value=level)
+    page.fill("input[name=subject]", subject)
+    page.fill("textarea[name=body]", body)
+    if email:
+        page.check("input[name=email]")
+    page.click("#send-form button[type=submit]")
+    page.wait_for_url(f"{stack.url}/send/")
+    assert f"Message sent to {to}." in page.inner_text("main")
+
+
+def wait_toast(page, marker: str, timeout: float = 20_000) -> dict:
+    page.wait_for_function(
+        "m => window.__toasts.some(t => t.text.includes(m))", arg=marker,
+        timeout=timeout, polling=50,
+    )
+    return page.evaluate(
+        "m => window.__toasts.find(t => t.text.includes(m))", marker
+    )

@@ -1,13 +1,14 @@
-"""The demo in a real browser: live toasts, the unread badge, tab sync, XSS, CSP, jobs.
+"""The demo in a real browser: live toasts, the unread badge, tab sync, jobs, restarts.
 
-The example project's Procfile processes run for real (see ``conftest.py``); alice
+The example project's Procfile processes run for real (see ``harness.py``; the
+page helpers are there too; HTML payloads and the CSP are the security suite's,
+``tests/process/security/test_page_xss.py``); alice
 sends through the real send page, bob watches in headless Chromium. Every toast that
 ``monitio.js`` adds to ``#monitioMessages`` is recorded by a ``MutationObserver`` at
 insertion time (text, and the tag names of the elements it contains), so toasts
 that close by themselves are still counted. Figures printed (run with ``-s``)::
 
     R22 tab_sync_ms=…               mark read in tab B -> badge falls in tab A
-    S10 payloads=N executed=0 literal=N elements=0 csp_violations=0
     JOB toasts=1 versions=… in_order=yes   the report job updates one toast
     R10 browser_restart missed=0 shown=1 catch_up_s=…   gateway restarted under the page
     R21 tabs=10 shown=10 gateway_streams=1   one stream, relayed to the other tabs
@@ -20,89 +21,7 @@ import uuid
 
 import httpx
 
-#: Installed before any page script runs: records toasts, script executions and
-#: CSP violations in the page's window.
-RECORDER = """
-window.__xss = 0;
-window.__toasts = [];
-window.__csp = [];
-document.addEventListener('securitypolicyviolation', (e) => {
-  window.__csp.push(e.violatedDirective + ' ' + e.blockedURI);
-});
-new MutationObserver((records) => {
-  for (const record of records) {
-    for (const node of record.addedNodes) {
-      if (node.nodeType !== 1 || !node.closest('#monitioMessages')) continue;
-      window.__toasts.push({
-        text: node.textContent,
-        elements: [...node.querySelectorAll('*')].map((e) => e.tagName.toLowerCase()),
-        at: Date.now(),
-      });
-    }
-  }
-}).observe(document, {childList: true, subtree: true});
-"""
-
-#: OWASP-style vectors; each would bump ``window.__xss`` if it ever ran.
-XSS_PAYLOADS = [
-    '<img src=x onerror="window.__xss++">',
-    "<script>window.__xss++</script>",
-    "</script><script>window.__xss++</script>",
-    '<svg onload="window.__xss++"><circle r=1></svg>',
-    '"><img src=x onerror=window.__xss++>',
-    "<a href=\"javascript:window.__xss++\">click</a>",
-    '<iframe srcdoc="<script>parent.__xss++</script>"></iframe>',
-    "<details open ontoggle=window.__xss++>",
-    "<input autofocus onfocus=window.__xss++>",
-    "<math><mtext><table><mglyph><style><img src=x onerror=window.__xss++>",
-    "<body onload=window.__xss++>",
-    "{{ 7|add:7 }} {% csrf_token %} ${window.__xss++}",
-]
-INJECTION = '<img src=x onerror="window.__xss++">'
-
-#: Elements that exist in a toast only if a payload was parsed as HTML.
-INJECTED_TAGS = {
-    "img", "script", "svg", "circle", "iframe", "details", "input", "math", "mtext",
-    "table", "mglyph", "style", "body",
-}
-BADGE = "header.site [data-monitio-unread]"
-
-
-def badge(page) -> int:
-    return int(page.inner_text(BADGE).strip() or 0)
-
-
-def open_recorded(login, username: str, **context_options):
-    page = login(username, **context_options)
-    page.context.add_init_script(RECORDER)
-    page.reload()
-    page.evaluate("window.__sameDocument = true")
-    return page
-
-
-def send(page, stack, *, to: str, body: str, subject: str = "", email: bool = False,
-         level: str = "120") -> None:
-    """Send a message through the example's send page, as a user would."""
-    page.goto(f"{stack.url}/send/")
-    page.select_option("select[name=recipient]", label=to)
-    page.select_option("select[name=level]", value=level)
-    page.fill("input[name=subject]", subject)
-    page.fill("textarea[name=body]", body)
-    if email:
-        page.check("input[name=email]")
-    page.click("#send-form button[type=submit]")
-    page.wait_for_url(f"{stack.url}/send/")
-    assert f"Message sent to {to}." in page.inner_text("main")
-
-
-def wait_toast(page, marker: str, timeout: float = 20_000) -> dict:
-    page.wait_for_function(
-        "m => window.__toasts.some(t => t.text.includes(m))", arg=marker,
-        timeout=timeout, polling=50,
-    )
-    return page.evaluate(
-        "m => window.__toasts.find(t => t.text.includes(m))", marker
-    )
+from .harness import BADGE, badge, open_recorded, send, wait_toast
 
 
 def test_toast_badge_and_read_state_sync_across_tabs(stack, login):
@@ -142,69 +61,6 @@ def test_toast_badge_and_read_state_sync_across_tabs(stack, login):
     while not any(marker in p.read_text() for p in mail.glob("*.log")):
         assert time.monotonic() < deadline, "the e-mail never reached var/mail/"
         time.sleep(0.2)
-
-
-def test_html_payloads_show_as_text_and_never_run(stack, login):
-    """S10: HTML in a message is shown literally, live and on the next page load.
-
-    Bob's first page ignores the CSP (``bypass_csp``), so an injected handler would
-    really run and be counted; his second page enforces it and must log no
-    violation at all."""
-    exposed = open_recorded(login, "bob", bypass_csp=True)
-    strict = open_recorded(login, "bob")
-    alice = login("alice")
-    run = uuid.uuid4().hex[:6]
-    for i, payload in enumerate(XSS_PAYLOADS):
-        send(alice, stack, to="bob", subject=payload, body=f"S10-{run}-{i} {payload}")
-
-    literal = elements = 0
-    for page in (exposed, strict):
-        for i, payload in enumerate(XSS_PAYLOADS):
-            toast = wait_toast(page, f"S10-{run}-{i} ")
-            literal += payload in toast["text"]
-            elements += len(INJECTED_TAGS & set(toast["elements"]))
-    # Give any event handler that did get in the chance to fire.
-    exposed.wait_for_timeout(500)
-    executed = exposed.evaluate("window.__xss")
-
-    # The same messages rendered by Django on a fresh page load, and in the inbox.
-    for page, path in ((exposed, "/"), (exposed, "/messages/")):
-        page.goto(stack.url + path)
-        text = page.inner_text("main")
-        literal += all(payload in text for payload in XSS_PAYLOADS)
-        executed += page.evaluate("window.__xss")
-    strict.goto(f"{stack.url}/messages/")
-    violations = strict.evaluate("window.__csp")
-
-    print(
-        f"S10 payloads={len(XSS_PAYLOADS)} executed={executed} "
-        f"literal={literal}/{2 * len(XSS_PAYLOADS) + 2} elements={elements} "
-        f"csp_violations={len(violations)}"
-    )
-    assert executed == 0
-    assert literal == 2 * len(XSS_PAYLOADS) + 2
-    assert elements == 0
-    assert violations == []
-
-    # Controls: the detectors do see an injection when there is one.
-    for page in (exposed, strict):
-        page.evaluate(f"document.body.insertAdjacentHTML('beforeend', {INJECTION!r})")
-    exposed.wait_for_function("window.__xss === 1", timeout=5_000)
-    strict.wait_for_function("window.__csp.length > 0", timeout=5_000)
-    assert strict.evaluate("window.__xss") == 0
-
-
-def test_page_is_served_under_a_strict_csp(stack, login):
-    """The pages send ``script-src 'self'`` and monitio's client works under it."""
-    page = open_recorded(login, "carol")
-    response = page.goto(f"{stack.url}/")
-    policy = response.headers["content-security-policy"]
-    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
-    alice = login("alice")
-    marker = f"CSP-{uuid.uuid4().hex[:8]}"
-    send(alice, stack, to="carol", body=marker)
-    wait_toast(page, marker)
-    assert page.evaluate("window.__csp") == []
 
 
 def test_job_progress_updates_one_toast_in_order(stack, login):

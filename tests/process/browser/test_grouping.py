@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 
-from .test_browser import BADGE, badge, open_recorded, wait_toast
+from .harness import BADGE, badge, open_recorded, wait_toast
 
 
 def create_grouped(stack, *, to: str, sender: str, text: str, key: str) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from .test_browser import open_recorded, send, wait_toast
+from .harness import open_recorded, send, wait_toast
 
 DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 PHONE = {

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 README = Path(__file__).resolve().parents[3] / "README.md"
-_BLOCK = re.compile(r"<!-- quickstart:(\w+) -->\n```\w*\n(.*?)```", re.S)
+_BLOCK = re.compile(r"<!-- quickstart:(\w+) -->\n```\w*\n(.*?)```", re.DOTALL)
 
 
 def blocks(text: str | None = None) -> dict[str, str]:
