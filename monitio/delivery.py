@@ -28,6 +28,7 @@ from . import (
     grouping,
     i18n,
     kinds,
+    partial_index,
     preferences,
     publish,
     signals,
@@ -289,16 +290,18 @@ _UNREAD_COUNTS_SQL: dict[tuple[str, int, int], str] = {}
 def _unread_counts_sql(connection: BaseDatabaseWrapper, users: int, levels: int) -> str:
     quote = connection.ops.quote_name
     column = {f.name: quote(f.column) for f in Message._meta.concrete_fields}
-    # "Unread" written as Django writes the index's condition ``Q(read=False)`` on
-    # SQLite and PostgreSQL: SQLite uses a partial index only when the query repeats
-    # it (tests/fast/core/test_unread_counts.py checks the plan).
+    unread = partial_index.condition(connection, UNREAD_INDEX) or f"NOT {column['read']}"
     return (
         f"SELECT {column['user']}, COUNT(*) FROM {quote(Message._meta.db_table)}"
-        f" WHERE {column['user']} IN ({_placeholders(users)}) AND NOT {column['read']}"
+        f" WHERE {column['user']} IN ({_placeholders(users)}) AND {unread}"
         f" AND {column['level']} IN ({_placeholders(levels)})"
         f" AND ({column['expires']} IS NULL OR {column['expires']} > %s)"
         f" GROUP BY {column['user']}"
     )
+
+
+#: The partial index that answers :func:`unread_counts` (``Message.Meta.indexes``).
+UNREAD_INDEX = "monitio_unread_count"
 
 
 def _placeholders(n: int) -> str:

@@ -28,7 +28,7 @@ from django.db import IntegrityError, connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
-from . import publish, wire
+from . import partial_index, publish, wire
 from .models import Message
 from .serialize import message_dict
 
@@ -167,6 +167,10 @@ def _sender_entry(sender: Any) -> str:
 _SQL: dict[str, str] = {}
 
 
+#: The partial unique index of open groups (``Message.Meta.constraints``).
+OPEN_GROUP_INDEX = "monitio_one_unread_group"
+
+
 def _merge_sql(connection: BaseDatabaseWrapper) -> str:
     """``UPDATE … RETURNING`` (SQLite 3.35+, PostgreSQL): the merge, and the row it
     announces, in one statement. Every right-hand side reads the row as it was."""
@@ -178,8 +182,9 @@ def _merge_sql(connection: BaseDatabaseWrapper) -> str:
         for name in _LATEST
     )
     returning = ", ".join(col.values())
-    # The WHERE repeats the condition of the unique index monitio_one_unread_group as
-    # Django writes it (``NOT "read"``), so SQLite may use that partial index.
+    # The WHERE repeats the condition of the unique index monitio_one_unread_group, so
+    # that SQLite may use that partial index.
+    open_group = partial_index.condition(connection, OPEN_GROUP_INDEX) or f"NOT {col['read']}"
     return (
         f"UPDATE {quote(Message._meta.db_table)} SET"
         f" {col['group_count']} = {col['group_count']} + 1,"
@@ -189,7 +194,7 @@ def _merge_sql(connection: BaseDatabaseWrapper) -> str:
         f" {latest},"
         f" {col['created']} = CASE WHEN {col['created']} <= %s THEN %s ELSE {col['created']} END,"
         f" {col['modified']} = %s"
-        f" WHERE {col['user']} = %s AND {col['group_key']} = %s AND NOT {col['read']}"
+        f" WHERE {col['user']} = %s AND {col['group_key']} = %s AND {open_group}"
         f" AND {col['id']} <> %s AND {ids} NOT LIKE %s"
         f" RETURNING {returning}"
     )

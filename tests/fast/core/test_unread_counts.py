@@ -87,7 +87,9 @@ def test_the_count_reads_only_the_partial_index(alice, count):
     )
     with CaptureQueriesContext(connection) as queries:
         count(alice)
-    [query] = queries.captured_queries
+    # (The first count in a process also reads the index's condition: see
+    # monitio.partial_index.)
+    [query] = [q for q in queries.captured_queries if "COUNT(" in q["sql"]]
 
     expected = {
         "sqlite": "USING COVERING INDEX monitio_unread_count",
