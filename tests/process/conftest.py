@@ -117,10 +117,11 @@ def chromium() -> Iterator[Browser]:
         browser.close()
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def stack(tmp_path_factory) -> Iterator[Stack]:
     """The example project's processes (``harness.running_example``), shared by the
-    tests of one package (the browser suite, the security suite's page tests)."""
+    tests of one module. Never longer: two stacks at once share the test broker, and
+    one's worker would take the other's tasks."""
     with running_example(tmp_path_factory.mktemp("example")) as stack:
         yield stack
 
