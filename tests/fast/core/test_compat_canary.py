@@ -28,23 +28,10 @@ from monitio._compat import kombu as kombu_accelerator
 from monitio.models import Message
 from monitio_tasks import tasks
 from tests.celery_app import app as celery_app
-from tests.fast.core.test_storage import task_body
+from tests.fast.core.test_broker_send import decoded
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.usefixtures("accelerators_on")
-
-#: Fields that differ between any two sends of the same task.
-PER_SEND = {("headers", "id"), ("headers", "root_id"), ("properties", "correlation_id"),
-            ("properties", "delivery_tag")}
-
-
-def decoded(raw: bytes) -> dict:
-    message = json.loads(raw)
-    message["body"] = task_body(raw)
-    for part, key in PER_SEND:
-        message[part][key] = "<per send>"
-    return message
-
 
 def parameters(function) -> list[str]:
     return list(inspect.signature(function).parameters)

@@ -1,9 +1,10 @@
 """monitio.testing (issue 18.4): a site's tests see what its code queued, and can
-deliver it in-process, with no Redis, broker or worker answering.
+deliver it in-process, with no Redis, broker or worker needed.
 
-That is the point of these tests, so they point monitio's Redis and Celery's broker
-at a port where nothing listens (``no_services``): nothing is faked, and any attempt
-to reach a service would fail them. The same helpers with the real Redis and a real
+These tests run beside the suite's real Redis (monitio's events and Celery's broker)
+and check that nothing reached it: the server's command count is the same after the
+test as before (``services_untouched``), so a helper that needed Redis or a worker
+would fail them. The same helpers delivering live to the real Redis and a real
 gateway are tested in ``tests/process/gateway/test_outbox_live.py``.
 """
 
@@ -22,8 +23,6 @@ from monitio.testing import capture_messages, monitio_outbox  # noqa: F401 (fixt
 from monitio_tasks import tasks
 from tests.celery_app import app
 
-NOWHERE = "redis://127.0.0.1:1/0"  # nothing listens on port 1: no Redis, no broker
-
 
 def ship(request):
     """A site's view: tells the order's owner (bob) it shipped, with an e-mail."""
@@ -39,21 +38,22 @@ urlpatterns = [path("ship/", ship), path("messages/", include("monitio.urls"))]
 
 
 @pytest.fixture
-def no_services(settings):
-    """monitio's Redis and Celery's broker both point where nothing answers, as on a
-    developer's machine with neither running: monitio.testing must not need them."""
-    settings.MONITIO = {**settings.MONITIO, "REDIS_URL": NOWHERE}
+def services_untouched(settings, redis_client):
+    """The real Redis (events and broker: one server) runs, and the test must not use
+    it: no command reaches the server between the start and the end of the test."""
     settings.ROOT_URLCONF = __name__
-    before = app.conf.broker_url
-    app.conf.broker_url = NOWHERE
-    RedisQueueSender.reset()  # a sender kept from before would still reach the broker
+    RedisQueueSender.reset()  # a sender kept from before would hold a connection
+
+    def commands() -> int:  # the server's count so far, this INFO not included
+        return int(redis_client.info("stats")["total_commands_processed"])
+
+    before = commands()
     yield
-    app.conf.broker_url = before
-    RedisQueueSender.reset()  # and one made meanwhile would point later tests nowhere
+    assert commands() == before + 1, "monitio.testing reached Redis or the broker"
 
 
 @pytest.mark.django_db
-def test_a_view_sent_bob_a_message_and_delivering_stores_it(no_services, client, alice, bob):
+def test_a_view_sent_bob_a_message_and_delivering_stores_it(services_untouched, client, alice, bob):
     client.force_login(alice)
     with capture_messages() as outbox:
         assert client.get("/ship/").status_code == 200
@@ -70,7 +70,7 @@ def test_a_view_sent_bob_a_message_and_delivering_stores_it(no_services, client,
 
 
 @pytest.mark.django_db
-def test_every_way_of_sending_is_captured(no_services, alice, bob):
+def test_every_way_of_sending_is_captured(services_untouched, alice, bob):
     with capture_messages(deliver=True) as outbox:
         monitio.create_message(bob, monitio.INFO, "one")
         monitio.create_messages([alice, bob], monitio.WARNING, "two")
@@ -88,9 +88,9 @@ def test_every_way_of_sending_is_captured(no_services, alice, bob):
 
 @override_settings(CELERY_TASK_ALWAYS_EAGER=True)
 @pytest.mark.django_db
-def test_eager_celery_with_no_redis_is_fine_under_capture(no_services, bob):
-    """Eager alone raises Celery's Retry here (the task publishes to Redis in the
-    caller); the outbox delivers without the live event instead."""
+def test_eager_celery_needs_no_redis_under_capture(services_untouched, bob):
+    """Eager alone publishes to Redis in the caller (and raises Celery's Retry when no
+    Redis answers); the outbox delivers without the live event instead."""
     app.conf.task_always_eager = True
     try:
         with capture_messages(deliver=True) as outbox:
@@ -102,7 +102,7 @@ def test_eager_celery_with_no_redis_is_fine_under_capture(no_services, bob):
 
 
 @pytest.mark.django_db
-def test_the_fixture_sees_messages_before_the_test_transaction_ends(no_services, monitio_outbox, bob):
+def test_the_fixture_sees_messages_before_the_test_transaction_ends(services_untouched, monitio_outbox, bob):
     monitio.create_message(bob, monitio.INFO, "inside the test's transaction")
     assert [m.message for m in monitio_outbox.to(bob)] == ["inside the test's transaction"]
     result = monitio.create_message.delay(bob.pk, monitio.INFO, "from a job")
@@ -112,7 +112,7 @@ def test_the_fixture_sees_messages_before_the_test_transaction_ends(no_services,
 
 
 @pytest.mark.django_db
-def test_rolled_back_messages_are_not_captured(no_services, bob):
+def test_rolled_back_messages_are_not_captured(services_untouched, bob):
     from django.db import transaction
 
     with capture_messages() as outbox:
